@@ -1,0 +1,40 @@
+/**
+ * Bodies API Gateway itself sends (before any function runs), in the product's error
+ * envelope rather than API Gateway's bare `{"message":"Forbidden"}`. The CDK stack sets
+ * them as gateway responses; the local emulator answers with the same bodies.
+ * `$context.requestId` is substituted by API Gateway (and by the emulator).
+ */
+export const GATEWAY_RESPONSES = {
+  /** Missing or unknown `x-api-key`. */
+  API_KEY_INVALID: {
+    statusCode: 403,
+    code: 'forbidden',
+    message: 'Missing or invalid API key: send your key in the x-api-key header.',
+  },
+  /** Usage-plan rate or burst exceeded. */
+  THROTTLED: {
+    statusCode: 429,
+    code: 'rate_limited',
+    message: 'Too many requests for this API key: slow down and retry after a moment.',
+  },
+  /** Usage-plan quota used up. */
+  QUOTA_EXCEEDED: {
+    statusCode: 429,
+    code: 'quota_exceeded',
+    message: 'The usage-plan quota of this API key is used up for the period; retry in the next period.',
+  },
+  /** No route for this method and path. */
+  NOT_FOUND: {
+    statusCode: 404,
+    code: 'not_found',
+    message: 'No such route. See the API reference in README.md for the routes and methods.',
+  },
+} as const;
+
+export type GatewayResponseType = keyof typeof GATEWAY_RESPONSES;
+
+/** The JSON body template, with `$context.requestId` where the request id goes. */
+export const gatewayResponseTemplate = (type: GatewayResponseType): string => {
+  const r = GATEWAY_RESPONSES[type];
+  return JSON.stringify({ error: { code: r.code, message: r.message, requestId: '$context.requestId' } });
+};

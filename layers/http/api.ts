@@ -1,0 +1,66 @@
+import type { Context } from 'aws-lambda';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpRouterHandler from '@middy/http-router';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import { config } from '#runtime/config.ts';
+import { DeadlineExceededError } from '#runtime/errors.ts';
+import { logger, metrics } from '#observability/index.ts';
+import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
+import { jsonBody } from './json-body.ts';
+import { requestIdHeader } from './request-id.ts';
+import type { ApiEvent, ApiResult, RouteHandler } from './types.ts';
+
+export interface ApiRoute {
+  method: 'GET' | 'POST';
+  /** API Gateway resource syntax: `/v1/models/{id}`. */
+  path: string;
+  errorShape?: ErrorShape;
+  handler: RouteHandler;
+}
+
+const routeKey = (method: string, resource: string): string => `${method} ${resource}`;
+
+/**
+ * The Middy stack every capability's function shares: header normalisation, Powertools
+ * logger (correlation id = API Gateway request id) and metrics (cold start), JSON body
+ * parsing with size and content-type checks, routing, the error envelope, the
+ * `x-request-id` echo, CORS and security headers; answers 504 before API Gateway's
+ * 29-second limit.
+ *
+ * @example
+ * export const handler = httpApi([{ method: 'GET', path: '/health', handler: async () => json({ status: 'ok' }) }]);
+ */
+export const httpApi = (routes: ApiRoute[]) => {
+  const shapes = new Map(routes.map((r) => [routeKey(r.method, r.path), r.errorShape ?? 'default']));
+  const origins = config()
+    .CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  const router = httpRouterHandler<ApiEvent & { body: never }, ApiResult>(
+    routes.map((r) => ({ method: r.method, path: r.path, handler: r.handler as never })),
+  );
+  return middy<ApiEvent, ApiResult, Error, Context>({
+    timeoutEarlyInMillis: config().DEADLINE_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new DeadlineExceededError('The request took too long and was stopped; send fewer or shorter texts.');
+    },
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpHeaderNormalizer())
+    .use(httpCors({ origins, origin: origins[0] ?? '*', headers: 'content-type,x-api-key,authorization' }))
+    .use(httpSecurityHeaders())
+    .use(requestIdHeader())
+    .use(
+      errorEnvelope({
+        shapeOf: (event) => shapes.get(routeKey(event.httpMethod, event.resource)) ?? 'default',
+      }),
+    )
+    .use(jsonBody({ maxBytes: config().MAX_BODY_BYTES }))
+    .handler(router as unknown as RouteHandler);
+};

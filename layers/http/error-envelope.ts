@@ -1,0 +1,84 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { logger } from '#observability/index.ts';
+import { AppError } from '#runtime/errors.ts';
+import type { ApiMiddleware, ApiRequest } from './types.ts';
+import { requestIdOf } from './request-id.ts';
+import { json } from './response.ts';
+
+export type ErrorShape = 'default' | 'openai';
+
+
+const defaults = {
+  /** Which error shape a request gets: OpenAI's for the OpenAI-compatible routes. */
+  shapeOf: (_event: ApiRequest['event']): ErrorShape => 'default',
+  logger: logger as Pick<Logger, 'error' | 'info'>,
+};
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  504: 'deadline_exceeded',
+};
+
+const OPENAI_TYPE = (status: number): string =>
+  status === 401
+    ? 'authentication_error'
+    : status === 403
+      ? 'permission_error'
+      : status === 404
+        ? 'not_found_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : status < 500
+            ? 'invalid_request_error'
+            : 'server_error';
+
+/** Normalises any thrown value to status, code, caller-facing message and headers. */
+export const describeError = (
+  error: unknown,
+): { status: number; code: string; message: string; details?: unknown; param?: string; headers: Record<string, string>; expose: boolean } => {
+  if (error instanceof AppError) {
+    return { ...error, status: error.status, code: error.code, message: error.message, headers: error.headers };
+  }
+  // Middy's HttpError (router: unknown route or method) carries statusCode and expose.
+  const http = error as { statusCode?: number; expose?: boolean; message?: string };
+  if (typeof http.statusCode === 'number' && http.statusCode < 500 && http.expose) {
+    const status = http.statusCode;
+    const message =
+      status === 404 || status === 405
+        ? 'No such route. See the API reference in README.md for the routes and methods.'
+        : (http.message ?? 'Bad request');
+    return { status, code: CODE_BY_STATUS[status] ?? 'bad_request', message, headers: {}, expose: true };
+  }
+  return { status: 500, code: 'internal_error', message: 'Internal error.', headers: {}, expose: false };
+};
+
+/**
+ * Turns every error into the JSON envelope of DESIGN.md (Contracts):
+ * `{"error":{"code","message","requestId","details"?}}`, or OpenAI's
+ * `{"error":{"message","type","param","code"}}` on the OpenAI routes. Client errors
+ * keep their message; server errors are logged whole and answered with a generic
+ * message and the request id. Never a stack trace.
+ */
+export const errorEnvelope = (opts: Partial<typeof defaults> = {}): ApiMiddleware => {
+  const options = { ...defaults, ...opts };
+  const errorEnvelopeOnError = async (request: ApiRequest): Promise<void> => {
+    if (request.response && request.response.statusCode < 400 && !request.error) return;
+    const requestId = requestIdOf(request.event, request.context.awsRequestId);
+    const info = describeError(request.error);
+    if (info.expose) options.logger.info('client error', { status: info.status, code: info.code, message: info.message });
+    else options.logger.error('request failed', request.error as Error);
+    const message = info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
+    const body =
+      options.shapeOf(request.event) === 'openai'
+        ? { error: { message, type: OPENAI_TYPE(info.status), param: info.param ?? null, code: info.code } }
+        : { error: { code: info.code, message, requestId, ...(info.details === undefined ? {} : { details: info.details }) } };
+    request.response = json(body, info.status, info.headers);
+  };
+  return { onError: errorEnvelopeOnError };
+};

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
+
+/** One prediction, as DESIGN.md (Contracts) describes the log record. */
+export interface PredictionRecord {
+  capability: 'predict' | 'detect' | 'translate' | 'completions';
+  model: string;
+  version: string;
+  requestId: string;
+  /** Position of the item in a batch request (0 for single requests). */
+  index: number;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+  latencyMs: number;
+  /** What the model answered, summarised: label/score, language, token counts. */
+  output: Record<string, unknown>;
+  inputHash: string;
+  inputLength: number;
+  /** The raw input, only when the stage opts in (STORE_RAW_INPUTS). */
+  input?: string;
+  apiKeyIdHash?: string;
+  alias?: string;
+  canary?: boolean;
+  [extra: string]: unknown;
+}
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The API key id, hashed: enough to group usage, useless to call the API with. */
+export const hashApiKeyId = (apiKeyId: string | undefined | null): string | undefined =>
+  apiKeyId ? sha256Hex(`api-key:${apiKeyId}`).slice(0, 16) : undefined;
+
+const BATCH_WRITE_LIMIT = 25;
+const MAX_ATTEMPTS = 4;
+
+/** The table item of a record: keys from schema.ts plus the TTL. */
+export const toItem = (record: PredictionRecord, ttlDays: number): Record<string, unknown> => {
+  const day = record.timestamp.slice(0, 10);
+  return {
+    ...record,
+    [PREDICTIONS_TABLE_KEYS.partitionKey]: `${record.capability}#${record.model}#${day}`,
+    [PREDICTIONS_TABLE_KEYS.sortKey]: `${record.timestamp}#${record.requestId}#${String(record.index).padStart(5, '0')}`,
+    [PREDICTIONS_TABLE_KEYS.ttlAttribute]: Math.floor(Date.parse(record.timestamp) / 1000) + ttlDays * 86_400,
+  };
+};
+
+/**
+ * The DynamoDB prediction log. A request's records go in one BatchWrite per 25 items;
+ * items DynamoDB leaves unprocessed are retried with backoff; whatever it still
+ * refuses is written whole to a structured fallback log line (`predictionLogFallback`),
+ * so a CloudWatch Logs subscription or Insights query can replay it: no record is lost.
+ */
+export class PredictionLog {
+  fallbacks = 0;
+
+  constructor(
+    private readonly deps: {
+      client: DynamoDBDocumentClient;
+      table: string;
+      ttlDays: number;
+      logger: Pick<Logger, 'warn' | 'error'>;
+      onFallback?: (count: number) => void;
+    },
+  ) {}
+
+  async write(records: PredictionRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
+      await this.writeChunk(records.slice(start, start + BATCH_WRITE_LIMIT).map((r) => toItem(r, this.deps.ttlDays)));
+    }
+  }
+
+  private async writeChunk(items: Record<string, unknown>[]): Promise<void> {
+    let pending = items;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS && pending.length > 0; attempt++) {
+      try {
+        const out = await this.deps.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) } }),
+        );
+        pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
+      } catch (error) {
+        lastError = error;
+        // Validation errors will not pass on a retry; throttling and network errors may.
+        if ((error as { name?: string }).name === 'ValidationException') break;
+      }
+      if (pending.length > 0 && attempt < MAX_ATTEMPTS) await sleep(25 * 2 ** attempt);
+    }
+    if (pending.length === 0) return;
+    this.fallbacks += pending.length;
+    this.deps.onFallback?.(pending.length);
+    for (const item of pending) {
+      this.deps.logger.error('predictionLogFallback', {
+        predictionLogFallback: item,
+        table: this.deps.table,
+        reason: lastError instanceof Error ? lastError.message : 'unprocessed items after retries',
+      });
+    }
+  }
+}

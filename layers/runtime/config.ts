@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration, read once from the environment and validated at init: a wrong value
+ * fails the cold start with a message naming the variable, instead of a confusing
+ * error on the first request. Nothing else in the code base reads `process.env`.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .optional();
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ConfigSchema = z.object({
+  STAGE: z.string().default('local'),
+  SERVICE_NAME: z.string().default('hf-serve'),
+  METRICS_NAMESPACE: z.string().default('HfServe'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent']).default('INFO'),
+  /** Registry root in S3 (production). When unset, MODELS_DIR is the registry. */
+  MODEL_BUCKET: z.string().optional(),
+  MODEL_PREFIX: z.string().default('models'),
+  /** Custom S3 endpoint (s3rver locally). */
+  S3_ENDPOINT: z.url().optional(),
+  /** Registry root on disk when there is no bucket (local development, tests). */
+  MODELS_DIR: z.string().default('test/fixtures/models'),
+  /** Where bundles are cached: the EFS mount in production. */
+  MODEL_CACHE_DIR: z.string().default('.data/models'),
+  MODEL_CACHE_MAX_ENTRIES: int(1, 64).default(4),
+  DEFAULT_PREDICT_MODEL: z.string().default('tiny-distilbert-sentiment'),
+  DEFAULT_DETECT_MODEL: z.string().default('lid176'),
+  DEFAULT_TRANSLATE_MODEL: z.string().default('tiny-nllb'),
+  PREDICTIONS_TABLE: z.string().default('predictions'),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  PREDICTION_TTL_DAYS: int(1, 3650).default(90),
+  /** Raw inputs are stored only when a stage opts in; otherwise hash and length only. */
+  STORE_RAW_INPUTS: bool.default(false),
+  MAX_TEXT_CHARS: int(1, 1_000_000).default(5000),
+  MAX_BATCH_SIZE: int(1, 10_000).default(64),
+  MAX_BODY_BYTES: int(1024, 10_485_760).default(1_048_576),
+  CORS_ORIGINS: z.string().default('*'),
+  /** Milliseconds kept back from the Lambda deadline to answer with a 504 in time. */
+  DEADLINE_MARGIN_MS: int(0, 60_000).default(1500),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string };
+
+/** The project root: the folder above `layers/`, so relative defaults work from any cwd. */
+const projectRoot = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/**
+ * Parses an environment (default: `process.env`). Relative paths are taken from the
+ * project root locally; in Lambda they are absolute (`/mnt/models`).
+ *
+ * @example
+ * loadConfig({ MAX_TEXT_CHARS: '100' }).MAX_TEXT_CHARS; // => 100
+ */
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration in environment variables: ${problems}`);
+  }
+  const c = parsed.data;
+  const root = env.LAMBDA_TASK_ROOT ? process.cwd() : projectRoot;
+  return {
+    ...c,
+    MODELS_DIR: path.resolve(root, c.MODELS_DIR),
+    MODEL_CACHE_DIR: path.resolve(root, c.MODEL_CACHE_DIR),
+    projectRoot: root,
+  };
+};
+
+let current: Config | undefined;
+/** The process-wide configuration, parsed on first use. */
+export const config = (): Config => {
+  current ??= loadConfig();
+  return current;
+};
+/** Tests and the local emulator replace the configuration explicitly. */
+export const setConfig = (next: Config): void => {
+  current = next;
+};

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
+import { type Manifest, MANIFEST_FILE, readManifest, sha256File } from './manifest.ts';
+import type { ObjectStore, ProgressFn } from './object-store.ts';
+import type { Registry } from './registry.ts';
+
+/** A bundle that is complete and verified in the local cache. */
+export interface LocalBundle {
+  name: string;
+  version: string;
+  dir: string;
+  manifest: Manifest;
+}
+
+export const COMPLETE_MARKER = '.complete';
+
+export interface ModelStoreOptions {
+  registry: Registry;
+  /** The cache root: the EFS mount (`/mnt/models`) in Lambda, `.data/models` locally. */
+  cacheDir: string;
+  /** A lock untouched for this long is taken to belong to a dead process. */
+  lockStaleMs?: number;
+  /** How often waiters look for the holder's result. */
+  pollMs?: number;
+  /** How long a waiter waits for another process's download before giving up. */
+  waitTimeoutMs?: number;
+  /** Download progress, per file. */
+  onProgress?: (file: string, done: number, total: number) => void;
+}
+
+const isPresent = async (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+const sizeOf = async (p: string): Promise<number | undefined> => stat(p).then((s) => s.size, () => undefined);
+
+/**
+ * The model store: resolves a version to a verified local folder, fetching it from the
+ * registry's object store (S3) into the cache (EFS) when it is missing.
+ *
+ * Guarantees (DESIGN.md, Contracts):
+ * - a bundle is visible only when complete: files go to a staging folder, every sha256
+ *   is checked, `.complete` is written, then the folder is renamed into place (atomic);
+ * - a checksum mismatch is never served: the file is deleted and the load fails;
+ * - concurrent loads fetch once: within a process through a shared promise, across
+ *   processes (Lambda containers sharing EFS) through an exclusive lock file; the
+ *   others wait for `.complete`;
+ * - an interrupted download resumes: the staging folder survives, and each file is
+ *   continued from the bytes already there (then verified as a whole).
+ */
+export class ModelStore {
+  private readonly inflight = new Map<string, Promise<LocalBundle>>();
+  /** Files fetched from the object store by this process (status and tests). */
+  fetchedFiles = 0;
+
+  constructor(private readonly options: ModelStoreOptions) {}
+
+  get cacheDir(): string {
+    return this.options.cacheDir;
+  }
+
+  bundleDir(name: string, version: string): string {
+    return path.join(this.options.cacheDir, name, version);
+  }
+
+  /**
+   * The verified local folder of `name@version`, fetched first if needed.
+   *
+   * @example
+   * const { dir } = await store.ensure('tiny-distilbert-sentiment', '1'); // => { dir: '/mnt/models/tiny-distilbert-sentiment/1', ... }
+   */
+  ensure(name: string, version: string): Promise<LocalBundle> {
+    const key = `${name}@${version}`;
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.ensureOnce(name, version).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** True when the bundle is complete in the cache (no fetch). */
+  async isCached(name: string, version: string): Promise<boolean> {
+    return isPresent(path.join(this.bundleDir(name, version), COMPLETE_MARKER));
+  }
+
+  private async ensureOnce(name: string, version: string): Promise<LocalBundle> {
+    const dir = this.bundleDir(name, version);
+    if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
+
+    const manifest = await this.options.registry.manifest(name, version);
+    if (!manifest) {
+      throw new UnknownModelError(`Model ${name}@${version} is not in the registry (${this.options.registry.store.description}).`);
+    }
+    const lockFile = path.join(this.options.cacheDir, name, `.${version}.lock`);
+    await mkdir(path.dirname(lockFile), { recursive: true });
+    const deadline = Date.now() + (this.options.waitTimeoutMs ?? 10 * 60_000);
+    for (;;) {
+      if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
+      if (await this.tryLock(lockFile)) {
+        try {
+          if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
+          await this.populate(manifest, dir, lockFile);
+          return { name, version, dir, manifest };
+        } finally {
+          await unlink(lockFile).catch(() => undefined);
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for another process to fetch ${name}@${version} (lock ${lockFile}).`);
+      }
+      await sleep(this.options.pollMs ?? 200);
+    }
+  }
+
+  /** Takes the lock file, or breaks it when its holder stopped touching it. */
+  private async tryLock(lockFile: string): Promise<boolean> {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const info = await stat(lockFile).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > (this.options.lockStaleMs ?? 60_000)) {
+        // The holder died mid-download (a Lambda container is frozen or killed): take over.
+        // Renaming first means only one of several waiters breaks it.
+        const broken = `${lockFile}.${randomUUID()}.stale`;
+        if (await rename(lockFile, broken).then(() => true, () => false)) await unlink(broken).catch(() => undefined);
+      }
+      return false;
+    }
+  }
+
+  private async populate(manifest: Manifest, dir: string, lockFile: string): Promise<void> {
+    const { name, version } = manifest;
+    // A stable staging folder (not random) so that a download cut off by a timeout
+    // resumes where it stopped on the next attempt; the lock makes it ours alone.
+    const staging = path.join(this.options.cacheDir, name, `.staging-${version}`);
+    await mkdir(staging, { recursive: true });
+    for (const file of manifest.files) {
+      const dest = path.join(staging, file.path);
+      await this.fetchVerified(`${name}/${version}/${file.path}`, dest, file.sha256, file.bytes, lockFile);
+    }
+    await writeFile(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(path.join(staging, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  }
+
+  private async fetchVerified(key: string, dest: string, sha256: string, bytes: number, lockFile: string): Promise<void> {
+    const have = await sizeOf(dest);
+    if (have !== undefined && have > bytes) await rm(dest, { force: true });
+    // Up to two attempts: a resumed file that fails its checksum may have a bad prefix
+    // from an earlier attempt, so it is fetched again from zero once.
+    for (let attempt = 1; ; attempt++) {
+      if ((await sizeOf(dest)) !== bytes) {
+        const onProgress: ProgressFn = (done, total) => {
+          this.options.onProgress?.(key, done, total);
+          const now = new Date();
+          void utimes(lockFile, now, now).catch(() => undefined); // heartbeat: the lock is alive
+        };
+        await this.options.registry.store.download(key, dest, { bytes, onProgress });
+        this.fetchedFiles += 1;
+      }
+      const actual = await sha256File(dest);
+      if (actual === sha256) return;
+      await rm(dest, { force: true });
+      if (attempt >= 2) {
+        throw new ChecksumMismatchError(
+          `Checksum mismatch for ${this.options.registry.store.description}/${key}: expected sha256 ${sha256}, got ${actual}. The file was deleted and will not be served; republish the bundle.`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { type Config, config } from '#runtime/config.ts';
+import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
+import { ModelRuntime } from '#runtime/models.ts';
+import { configureTransformers } from '#runtime/onnx.ts';
+import { Registry } from '#runtime/registry.ts';
+import { ModelStore } from '#runtime/store.ts';
+import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { S3ObjectStore } from './s3-object-store.ts';
+
+/** The registry's object store the configuration names: S3 when a bucket is set, else MODELS_DIR. */
+export const registryStore = (c: Config): ObjectStore =>
+  c.MODEL_BUCKET
+    ? new S3ObjectStore({ bucket: c.MODEL_BUCKET, prefix: c.MODEL_PREFIX, region: c.AWS_REGION, endpoint: c.S3_ENDPOINT })
+    : new FsObjectStore(c.MODELS_DIR);
+
+/** Builds registry → store → runtime from a configuration (the composition root). */
+export const createModelRuntime = (c: Config = config()): ModelRuntime => {
+  configureTransformers(c.MODEL_CACHE_DIR);
+  const registry = new Registry(registryStore(c));
+  const store = new ModelStore({ registry, cacheDir: c.MODEL_CACHE_DIR });
+  return new ModelRuntime({
+    registry,
+    store,
+    maxEntries: c.MODEL_CACHE_MAX_ENTRIES,
+    dispose: async (value) => {
+      await (value as { dispose?: () => Promise<void> }).dispose?.();
+    },
+    onLoaded: ({ key, task, loadMs }) => {
+      metrics.addMetric(MetricName.ModelLoadMs, MetricUnit.Milliseconds, loadMs);
+      logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs) });
+    },
+  });
+};
+
+let shared: ModelRuntime | undefined;
+/** The process-wide model runtime, built on first use (Lambda init or the first request). */
+export const modelRuntime = (): ModelRuntime => {
+  shared ??= createModelRuntime();
+  return shared;
+};

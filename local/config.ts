@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The key `npm start` accepts when LOCAL_API_KEY is not set (documented in README). */
+export const DEFAULT_DEV_KEY = 'local-dev-key';
+
+/**
+ * The emulator's own settings (the functions' settings are in layers/runtime/config.ts).
+ * Read once, here only.
+ */
+export const LocalConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  /** Comma-separated accepted API keys. */
+  LOCAL_API_KEY: z.string().min(1).default(DEFAULT_DEV_KEY),
+  /** Usage-plan throttle per key: steady requests per second and burst. */
+  LOCAL_RATE_LIMIT: z.coerce.number().positive().default(50),
+  LOCAL_BURST: z.coerce.number().int().positive().default(100),
+  /** Where the embedded dynalite keeps its data; "memory" for none. */
+  LOCAL_DATA_DIR: z.string().default('.data/dynalite'),
+  /** Function timeout the emulator gives handlers (API Gateway's limit is 29 s). */
+  LOCAL_TIMEOUT_MS: z.coerce.number().int().positive().default(28_000),
+});
+export type LocalConfig = z.infer<typeof LocalConfigSchema>;
+
+export const loadLocalConfig = (env: Record<string, string | undefined> = process.env, root = process.cwd()): LocalConfig => {
+  const parsed = LocalConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid local configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const c = parsed.data;
+  return { ...c, LOCAL_DATA_DIR: c.LOCAL_DATA_DIR === 'memory' ? 'memory' : path.resolve(root, c.LOCAL_DATA_DIR) };
+};

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { CAPABILITIES, type Capability } from '#functions/routes.ts';
+import { loadConfig, setConfig } from '#runtime/config.ts';
+import { ensurePredictionsTable, makeDocumentClient } from '#predictions/client.ts';
+import { lambdaContext } from './events.ts';
+import type { ProxyHandler } from './server.ts';
+import { startDynalite } from './stack.ts';
+
+/**
+ * `npm run invoke -- <function> <event.json>`: the no-Docker twin of `sam local invoke`.
+ * Runs the function's handler once with an API Gateway event file and prints the result.
+ * Without DYNAMODB_ENDPOINT it starts an in-memory dynalite so prediction records have
+ * somewhere to go.
+ */
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+const [fn, eventFile] = positionals;
+if (values.help || !fn || !eventFile) {
+  console.log(`usage: npm run invoke -- <${CAPABILITIES.join('|')}> <event.json>\n  e.g. npm run invoke -- predict events/predict.json`);
+  process.exit(values.help ? 0 : 2);
+}
+if (!(CAPABILITIES as readonly string[]).includes(fn)) {
+  console.error(`Unknown function ${JSON.stringify(fn)}: use one of ${CAPABILITIES.join(', ')}.`);
+  process.exit(2);
+}
+let event: APIGatewayProxyEvent;
+try {
+  event = JSON.parse(await readFile(path.resolve(eventFile), 'utf8')) as APIGatewayProxyEvent;
+} catch (error) {
+  console.error(`Cannot read event file ${eventFile}: ${(error as Error).message}`);
+  process.exit(2);
+}
+const db = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynalite('memory');
+const config = loadConfig({ ...process.env, ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}) });
+setConfig(config);
+if (db) await ensurePredictionsTable(makeDocumentClient(config), config.PREDICTIONS_TABLE);
+const { handler } = (await import(`../functions/${fn as Capability}/handler.ts`)) as { handler: ProxyHandler };
+const result = await handler(event, lambdaContext(`local-${fn}`, 28_000));
+console.log(JSON.stringify(result, null, 2));
+await db?.close();
+process.exit(result.statusCode < 500 ? 0 : 1);

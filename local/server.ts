@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { GATEWAY_RESPONSES, type GatewayResponseType } from '#functions/gateway-responses.ts';
+import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
+import { lambdaContext, proxyEvent } from './events.ts';
+
+/** What a capability's module exports: a buffered handler (every function has one). */
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface LocalApiOptions {
+  port: number;
+  host: string;
+  apiKeys: string[];
+  /** Usage-plan throttle per key (token bucket). */
+  rate: number;
+  burst: number;
+  timeoutMs: number;
+  routes?: readonly RouteDef[];
+  loadHandler?: (fn: Capability) => Promise<ProxyHandler>;
+}
+
+/** API Gateway's payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+const compile = (route: RouteDef) => {
+  const names: string[] = [];
+  const pattern = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, names, regex: new RegExp(`^${pattern}/?$`) };
+};
+
+/** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
+export const apiKeyIdOf = (key: string): string => `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+
+/** A token bucket per API key: `rate` tokens a second, at most `burst` saved up. */
+class Throttle {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
+  take(key: string): boolean {
+    const now = performance.now();
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler> => {
+  const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: ProxyHandler };
+  return mod.handler;
+};
+
+const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+};
+
+const sendGatewayError = (res: ServerResponse, type: GatewayResponseType, requestId: string): void => {
+  const r = GATEWAY_RESPONSES[type];
+  res.writeHead(r.statusCode, { 'content-type': 'application/json', 'x-request-id': requestId });
+  res.end(JSON.stringify({ error: { code: r.code, message: r.message, requestId } }));
+};
+
+const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void => {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k.toLowerCase()] = v.map(String);
+  res.writeHead(result.statusCode, headers);
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+};
+
+/**
+ * The local API Gateway emulator: real HTTP in, API Gateway REST proxy events to the
+ * same handlers the Lambda functions run, API keys and usage-plan throttling as the
+ * CDK stack configures them (one route table), gateway errors in the product's shape.
+ *
+ * @example
+ * const api = await startLocalApi({ port: 0, host: '127.0.0.1', apiKeys: ['k'], rate: 10, burst: 20, timeoutMs: 28_000 });
+ * await fetch(`${api.url}/health`); // => 200 {"status":"ok"}
+ */
+export const startLocalApi = async (options: LocalApiOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
+  const routes = (options.routes ?? ROUTES).map(compile);
+  const load = options.loadHandler ?? defaultLoadHandler;
+  const handlers = new Map<Capability, Promise<ProxyHandler>>();
+  const throttle = new Throttle(options.rate, options.burst);
+  const keys = new Set(options.apiKeys);
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = req.method ?? 'GET';
+    const gatewayRequestId = crypto.randomUUID();
+    try {
+      if (method === 'OPTIONS') {
+        // CORS preflight, as API Gateway's mock integration answers it.
+        res.writeHead(204, {
+          'access-control-allow-origin': '*',
+          'access-control-allow-methods': 'GET,POST,OPTIONS',
+          'access-control-allow-headers': 'content-type,x-api-key,authorization',
+        });
+        res.end();
+        return;
+      }
+      let matched: { route: RouteDef; params: Record<string, string> } | undefined;
+      for (const r of routes) {
+        const m = r.regex.exec(url.pathname);
+        if (m && r.route.method === method) {
+          matched = { route: r.route, params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+          break;
+        }
+      }
+      if (!matched) return sendGatewayError(res, 'NOT_FOUND', gatewayRequestId);
+      const key = req.headers['x-api-key'];
+      const apiKey = typeof key === 'string' ? key : undefined;
+      if (matched.route.apiKeyRequired) {
+        if (!apiKey || !keys.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
+        if (!throttle.take(apiKey)) return sendGatewayError(res, 'THROTTLED', gatewayRequestId);
+      }
+      const body = await readBody(req);
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'Request body over 10 MB.', requestId: gatewayRequestId } }));
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      const event = proxyEvent({
+        method,
+        resource: matched.route.path,
+        path: url.pathname,
+        pathParameters: Object.keys(matched.params).length ? matched.params : null,
+        headers,
+        query: url.searchParams,
+        body: body.length ? body.toString('utf8') : null,
+        apiKeyId: matched.route.apiKeyRequired && apiKey ? apiKeyIdOf(apiKey) : undefined,
+        sourceIp: req.socket.remoteAddress,
+      });
+      let handler = handlers.get(matched.route.fn);
+      if (!handler) {
+        handler = load(matched.route.fn);
+        handlers.set(matched.route.fn, handler);
+      }
+      const result = await (await handler)(event, lambdaContext(`local-${matched.route.fn}`, options.timeoutMs));
+      writeResult(res, result);
+    } catch (error) {
+      // What API Gateway answers when the integration itself fails: a 502, no details.
+      console.error('local API: integration failed', error);
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'bad_gateway', message: 'Internal server error', requestId: gatewayRequestId } }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${options.host}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};

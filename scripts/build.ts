@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { build } from 'esbuild';
+import { CAPABILITIES } from '#functions/routes.ts';
+
+/**
+ * `npm run build`: one esbuild bundle per function, `dist/functions/<name>/handler.mjs`,
+ * the file the container image's command names (`functions/<name>/handler.handler`).
+ * onnxruntime-node (native binaries) and sharp (native, pulled in by transformers.js
+ * for images, unused here) stay external: the image installs them as packages.
+ */
+export const EXTERNAL = ['onnxruntime-node', 'sharp'];
+const extra = ['warm'];
+
+const entries = [...CAPABILITIES, ...extra].filter((name) => existsSync(`functions/${name}/handler.ts`));
+await rm('dist', { recursive: true, force: true });
+for (const name of entries) {
+  const started = performance.now();
+  const result = await build({
+    entryPoints: [`functions/${name}/handler.ts`],
+    outfile: `dist/functions/${name}/handler.mjs`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: true,
+    minify: false,
+    external: EXTERNAL,
+    metafile: true,
+    logLevel: 'warning',
+    // Some dependencies are CommonJS and call require(): give the ESM bundle one.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  console.log(`dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`);
+}
