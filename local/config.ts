@@ -11,7 +11,10 @@ export const DEFAULT_DEV_KEY = 'local-dev-key';
 export const LocalConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().default('127.0.0.1'),
-  /** Comma-separated accepted API keys. */
+  /**
+   * Comma-separated accepted API keys. A key may carry its own usage-plan tier as
+   * `key:rate:burst` (requests per second, burst), like keys on different plans in AWS.
+   */
   LOCAL_API_KEY: z.string().min(1).default(DEFAULT_DEV_KEY),
   /** Usage-plan throttle per key: steady requests per second and burst. */
   LOCAL_RATE_LIMIT: z.coerce.number().positive().default(50),
@@ -23,10 +26,15 @@ export const LocalConfigSchema = z.object({
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 
-export const loadLocalConfig = (env: Record<string, string | undefined> = process.env, root = process.cwd()): LocalConfig => {
+export const loadLocalConfig = (
+  env: Record<string, string | undefined> = process.env,
+  root = process.cwd(),
+): LocalConfig => {
   const parsed = LocalConfigSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Invalid local configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `Invalid local configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const c = parsed.data;
   return { ...c, LOCAL_DATA_DIR: c.LOCAL_DATA_DIR === 'memory' ? 'memory' : path.resolve(root, c.LOCAL_DATA_DIR) };

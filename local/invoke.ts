@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CAPABILITIES, type Capability } from '#functions/routes.ts';
-import { loadConfig, setConfig } from '#runtime/config.ts';
 import { ensurePredictionsTable, makeDocumentClient } from '#predictions/client.ts';
+import { loadConfig, setConfig } from '#runtime/config.ts';
 import { lambdaContext } from './events.ts';
 import type { ProxyHandler } from './server.ts';
 import { startDynalite } from './stack.ts';
@@ -15,10 +15,15 @@ import { startDynalite } from './stack.ts';
  * Without DYNAMODB_ENDPOINT it starts an in-memory dynalite so prediction records have
  * somewhere to go.
  */
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { help: { type: 'boolean', short: 'h' } },
+});
 const [fn, eventFile] = positionals;
 if (values.help || !fn || !eventFile) {
-  console.log(`usage: npm run invoke -- <${CAPABILITIES.join('|')}> <event.json>\n  e.g. npm run invoke -- predict events/predict.json`);
+  console.log(
+    `usage: npm run invoke -- <${CAPABILITIES.join('|')}> <event.json>\n  e.g. npm run invoke -- predict events/predict.json`,
+  );
   process.exit(values.help ? 0 : 2);
 }
 if (!(CAPABILITIES as readonly string[]).includes(fn)) {

@@ -12,6 +12,7 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 export interface LocalApiOptions {
   port: number;
   host: string;
+  /** Accepted keys; `key:rate:burst` gives a key its own throttle (its usage-plan tier). */
   apiKeys: string[];
   /** Usage-plan throttle per key (token bucket). */
   rate: number;
@@ -34,19 +35,18 @@ const compile = (route: RouteDef) => {
 };
 
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
-export const apiKeyIdOf = (key: string): string => `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+export const apiKeyIdOf = (key: string): string =>
+  `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
 
 /** A token bucket per API key: `rate` tokens a second, at most `burst` saved up. */
 class Throttle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-  ) {}
+  constructor(private readonly plans: Map<string, { rate: number; burst: number }>) {}
   take(key: string): boolean {
+    const { rate, burst } = this.plans.get(key)!;
     const now = performance.now();
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+    const b = this.buckets.get(key) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
     this.buckets.set(key, b);
     if (b.tokens < 1) return false;
@@ -94,12 +94,19 @@ const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void =
  * const api = await startLocalApi({ port: 0, host: '127.0.0.1', apiKeys: ['k'], rate: 10, burst: 20, timeoutMs: 28_000 });
  * await fetch(`${api.url}/health`); // => 200 {"status":"ok"}
  */
-export const startLocalApi = async (options: LocalApiOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
+export const startLocalApi = async (
+  options: LocalApiOptions,
+): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
   const routes = (options.routes ?? ROUTES).map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler>>();
-  const throttle = new Throttle(options.rate, options.burst);
-  const keys = new Set(options.apiKeys);
+  const plans = new Map(
+    options.apiKeys.map((entry) => {
+      const [key, rate, burst] = entry.split(':');
+      return [key!, { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) }] as const;
+    }),
+  );
+  const throttle = new Throttle(plans);
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -120,7 +127,10 @@ export const startLocalApi = async (options: LocalApiOptions): Promise<{ server:
       for (const r of routes) {
         const m = r.regex.exec(url.pathname);
         if (m && r.route.method === method) {
-          matched = { route: r.route, params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+          matched = {
+            route: r.route,
+            params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
+          };
           break;
         }
       }
@@ -128,17 +138,22 @@ export const startLocalApi = async (options: LocalApiOptions): Promise<{ server:
       const key = req.headers['x-api-key'];
       const apiKey = typeof key === 'string' ? key : undefined;
       if (matched.route.apiKeyRequired) {
-        if (!apiKey || !keys.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
+        if (!apiKey || !plans.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
         if (!throttle.take(apiKey)) return sendGatewayError(res, 'THROTTLED', gatewayRequestId);
       }
       const body = await readBody(req);
       if (body === undefined) {
         res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'Request body over 10 MB.', requestId: gatewayRequestId } }));
+        res.end(
+          JSON.stringify({
+            error: { code: 'payload_too_large', message: 'Request body over 10 MB.', requestId: gatewayRequestId },
+          }),
+        );
         return;
       }
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
       const event = proxyEvent({
         method,
         resource: matched.route.path,
@@ -161,7 +176,11 @@ export const startLocalApi = async (options: LocalApiOptions): Promise<{ server:
       // What API Gateway answers when the integration itself fails: a 502, no details.
       console.error('local API: integration failed', error);
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'bad_gateway', message: 'Internal server error', requestId: gatewayRequestId } }));
+      res.end(
+        JSON.stringify({
+          error: { code: 'bad_gateway', message: 'Internal server error', requestId: gatewayRequestId },
+        }),
+      );
     }
   });
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));

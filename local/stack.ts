@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import { ensurePredictionsTable, makeDocumentClient } from '#predictions/client.ts';
+import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { startLocalApi } from './server.ts';
 
@@ -15,15 +15,26 @@ export interface LocalStack {
 }
 
 /** Starts dynalite on loopback; `memory` keeps nothing, a folder persists the tables. */
-export const startDynalite = async (dataDir: string, host = '127.0.0.1'): Promise<{ endpoint: string; close: () => Promise<void> }> => {
+export const startDynalite = async (
+  dataDir: string,
+  host = '127.0.0.1',
+): Promise<{ endpoint: string; close: () => Promise<void> }> => {
   if (dataDir !== 'memory') await mkdir(dataDir, { recursive: true });
-  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dataDir === 'memory' ? {} : { path: dataDir }) });
+  const server: Server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(dataDir === 'memory' ? {} : { path: dataDir }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://${host}:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    endpoint: `http://${host}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 };
 
 /**
@@ -43,7 +54,9 @@ export const startLocalStack = async (
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
-    apiKeys: local.LOCAL_API_KEY.split(',').map((k) => k.trim()).filter(Boolean),
+    apiKeys: local.LOCAL_API_KEY.split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,

@@ -29,8 +29,12 @@ for (const name of entries) {
     metafile: true,
     logLevel: 'warning',
     // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
   });
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-  console.log(`dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`,
+  );
 }

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { ApiEvent } from '#http/types.ts';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
+import type { ApiEvent } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
-import { config } from '#runtime/config.ts';
 import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { predict } from '#tasks/classification/predict.ts';
 import { coldStart, markAnswered, modelField, textField, textsField } from '../shared.ts';
@@ -22,8 +22,16 @@ const classify = async (event: ApiEvent, texts: string[], model?: string) => {
   const latencyMs = Math.round(out.inferenceMs);
   await predictionLog().write(
     out.results.map((r, index) => ({
-      ...base, ...inputFields(texts[index]!), capability: 'predict', model: out.model.name, version: out.model.version,
-      alias: out.model.alias, canary: out.model.canary, index, latencyMs, output: { label: r.label, score: r.score },
+      ...base,
+      ...inputFields(texts[index]!),
+      capability: 'predict',
+      model: out.model.name,
+      version: out.model.version,
+      alias: out.model.alias,
+      canary: out.model.canary,
+      index,
+      latencyMs,
+      output: { label: r.label, score: r.score },
     })),
   );
   markAnswered();

@@ -1,15 +1,15 @@
-import type { Context } from 'aws-lambda';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler from '@middy/http-router';
 import httpSecurityHeaders from '@middy/http-security-headers';
+import type { Context } from 'aws-lambda';
+import { logger, metrics } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
-import { logger, metrics } from '#observability/index.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
 import { requestIdHeader } from './request-id.ts';

@@ -1,12 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { logger } from '#observability/index.ts';
 import { AppError } from '#runtime/errors.ts';
-import type { ApiMiddleware, ApiRequest } from './types.ts';
 import { requestIdOf } from './request-id.ts';
 import { json } from './response.ts';
+import type { ApiMiddleware, ApiRequest } from './types.ts';
 
 export type ErrorShape = 'default' | 'openai';
-
 
 const defaults = {
   /** Which error shape a request gets: OpenAI's for the OpenAI-compatible routes. */
@@ -41,7 +40,15 @@ const OPENAI_TYPE = (status: number): string =>
 /** Normalises any thrown value to status, code, caller-facing message and headers. */
 export const describeError = (
   error: unknown,
-): { status: number; code: string; message: string; details?: unknown; param?: string; headers: Record<string, string>; expose: boolean } => {
+): {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  param?: string;
+  headers: Record<string, string>;
+  expose: boolean;
+} => {
   if (error instanceof AppError) {
     return { ...error, status: error.status, code: error.code, message: error.message, headers: error.headers };
   }
@@ -71,13 +78,21 @@ export const errorEnvelope = (opts: Partial<typeof defaults> = {}): ApiMiddlewar
     if (request.response && request.response.statusCode < 400 && !request.error) return;
     const requestId = requestIdOf(request.event, request.context.awsRequestId);
     const info = describeError(request.error);
-    if (info.expose) options.logger.info('client error', { status: info.status, code: info.code, message: info.message });
+    if (info.expose)
+      options.logger.info('client error', { status: info.status, code: info.code, message: info.message });
     else options.logger.error('request failed', request.error as Error);
     const message = info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
     const body =
       options.shapeOf(request.event) === 'openai'
         ? { error: { message, type: OPENAI_TYPE(info.status), param: info.param ?? null, code: info.code } }
-        : { error: { code: info.code, message, requestId, ...(info.details === undefined ? {} : { details: info.details }) } };
+        : {
+            error: {
+              code: info.code,
+              message,
+              requestId,
+              ...(info.details === undefined ? {} : { details: info.details }),
+            },
+          };
     request.response = json(body, info.status, info.headers);
   };
   return { onError: errorEnvelopeOnError };

@@ -19,7 +19,9 @@ export const jsonBody = (opts: Partial<typeof defaults> = {}): ApiMiddleware => 
     const raw = typeof event.body === 'string' ? event.body : '';
     const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     if (Buffer.byteLength(text) > options.maxBytes) {
-      throw new PayloadTooLargeError(`Request body is larger than ${options.maxBytes} bytes; split the batch into smaller requests.`);
+      throw new PayloadTooLargeError(
+        `Request body is larger than ${options.maxBytes} bytes; split the batch into smaller requests.`,
+      );
     }
     const contentType = event.headers?.['content-type'];
     if (!contentType || !JSON_TYPE.test(contentType)) {
@@ -27,11 +29,14 @@ export const jsonBody = (opts: Partial<typeof defaults> = {}): ApiMiddleware => 
         `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'}); send a JSON body with "Content-Type: application/json".`,
       );
     }
-    if (text.trim() === '') throw new BadRequestError('Request body is empty; send a JSON object, e.g. {"text": "..."}.');
+    if (text.trim() === '')
+      throw new BadRequestError('Request body is empty; send a JSON object, e.g. {"text": "..."}.');
     try {
       event.body = JSON.parse(text);
     } catch (cause) {
-      throw new BadRequestError(`Malformed JSON body: ${(cause as Error).message}. Send a valid JSON object.`, { cause });
+      throw new BadRequestError(`Malformed JSON body: ${(cause as Error).message}. Send a valid JSON object.`, {
+        cause,
+      });
     }
     event.isBase64Encoded = false;
   };

@@ -1,5 +1,5 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { MiddlewareObj, Request } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 
 /** A REST API proxy event whose JSON body has been parsed by `jsonBody()`. */
 export type ApiEvent = Omit<APIGatewayProxyEvent, 'body'> & { body: unknown };

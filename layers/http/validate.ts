@@ -2,7 +2,12 @@ import type { z } from 'zod';
 import { ValidationError } from '#runtime/errors.ts';
 
 const where = (path: PropertyKey[]): string =>
-  path.length === 0 ? 'body' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  path.length === 0
+    ? 'body'
+    : path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
 
 /**
  * Validates input against a zod schema; the error names the first wrong field and

@@ -1,3 +1,4 @@
+import type { JSONObject } from '@aws-lambda-powertools/commons/types';
 import { search } from '@aws-lambda-powertools/jmespath';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -13,10 +14,15 @@ export const logger = new Logger({
   serviceName: config().SERVICE_NAME,
   logLevel: config().LOG_LEVEL,
   // The correlation id (API Gateway's request id) is found with JMESPath.
-  correlationIdSearchFn: search,
+  correlationIdSearchFn: (expression: string, data: unknown) => search(expression, data as JSONObject),
 });
 
-export const metrics = new Metrics({ namespace: config().METRICS_NAMESPACE, serviceName: config().SERVICE_NAME });
+export const metrics = new Metrics({
+  namespace: config().METRICS_NAMESPACE,
+  serviceName: config().SERVICE_NAME,
+  // Its diagnostics (e.g. "no metrics to publish" on /health) go through our logger and level.
+  logger,
+});
 
 /** Metric names, shared with the CloudWatch dashboard in `infra/`. */
 export const MetricName = {

@@ -1,10 +1,10 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
-import { config } from '#runtime/config.ts';
 import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { config } from '#runtime/config.ts';
 import { makeDocumentClient } from './client.ts';
 import { hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
-export { type PredictionRecord, PredictionLog } from './log.ts';
+export { PredictionLog, type PredictionRecord } from './log.ts';
 
 let shared: PredictionLog | undefined;
 /** The process-wide prediction log, built from the configuration on first use. */

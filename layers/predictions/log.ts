@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 /** One prediction, as DESIGN.md (Contracts) describes the log record. */
@@ -78,7 +78,9 @@ export class PredictionLog {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && pending.length > 0; attempt++) {
       try {
         const out = await this.deps.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) } }),
+          new BatchWriteCommand({
+            RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
+          }),
         );
         pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
       } catch (error) {

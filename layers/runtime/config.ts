@@ -16,7 +16,9 @@ export const ConfigSchema = z.object({
   STAGE: z.string().default('local'),
   SERVICE_NAME: z.string().default('hf-serve'),
   METRICS_NAMESPACE: z.string().default('HfServe'),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent']).default('INFO'),
+  LOG_LEVEL: z
+    .enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'])
+    .default('INFO'),
   /** Registry root in S3 (production). When unset, MODELS_DIR is the registry. */
   MODEL_BUCKET: z.string().optional(),
   MODEL_PREFIX: z.string().default('models'),

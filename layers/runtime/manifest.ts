@@ -113,7 +113,10 @@ const listFiles = async (dir: string, prefix = ''): Promise<string[]> => {
  */
 export const writeManifest = async (
   dir: string,
-  meta: Omit<Manifest, 'files' | 'created' | 'schemaVersion' | 'dtype'> & { dtype?: Manifest['dtype']; created?: string },
+  meta: Omit<Manifest, 'files' | 'created' | 'schemaVersion' | 'dtype'> & {
+    dtype?: Manifest['dtype'];
+    created?: string;
+  },
 ): Promise<Manifest> => {
   const files: ManifestFile[] = [];
   for (const rel of await listFiles(dir)) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { oneOf, UnknownModelError } from './errors.ts';
-import { type Manifest, MANIFEST_FILE, NAME_PATTERN, parseManifest, type Task, VERSION_PATTERN } from './manifest.ts';
+import { MANIFEST_FILE, type Manifest, NAME_PATTERN, parseManifest, type Task, VERSION_PATTERN } from './manifest.ts';
 import type { ObjectStore } from './object-store.ts';
 
 /**

@@ -3,8 +3,8 @@ import { access, mkdir, open, rename, rm, stat, unlink, utimes, writeFile } from
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
-import { type Manifest, MANIFEST_FILE, readManifest, sha256File } from './manifest.ts';
-import type { ObjectStore, ProgressFn } from './object-store.ts';
+import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
+import type { ProgressFn } from './object-store.ts';
 import type { Registry } from './registry.ts';
 
 /** A bundle that is complete and verified in the local cache. */
@@ -37,7 +37,11 @@ const isPresent = async (p: string): Promise<boolean> =>
     () => false,
   );
 
-const sizeOf = async (p: string): Promise<number | undefined> => stat(p).then((s) => s.size, () => undefined);
+const sizeOf = async (p: string): Promise<number | undefined> =>
+  stat(p).then(
+    (s) => s.size,
+    () => undefined,
+  );
 
 /**
  * The model store: resolves a version to a verified local folder, fetching it from the
@@ -95,7 +99,9 @@ export class ModelStore {
 
     const manifest = await this.options.registry.manifest(name, version);
     if (!manifest) {
-      throw new UnknownModelError(`Model ${name}@${version} is not in the registry (${this.options.registry.store.description}).`);
+      throw new UnknownModelError(
+        `Model ${name}@${version} is not in the registry (${this.options.registry.store.description}).`,
+      );
     }
     const lockFile = path.join(this.options.cacheDir, name, `.${version}.lock`);
     await mkdir(path.dirname(lockFile), { recursive: true });
@@ -132,7 +138,13 @@ export class ModelStore {
         // The holder died mid-download (a Lambda container is frozen or killed): take over.
         // Renaming first means only one of several waiters breaks it.
         const broken = `${lockFile}.${randomUUID()}.stale`;
-        if (await rename(lockFile, broken).then(() => true, () => false)) await unlink(broken).catch(() => undefined);
+        if (
+          await rename(lockFile, broken).then(
+            () => true,
+            () => false,
+          )
+        )
+          await unlink(broken).catch(() => undefined);
       }
       return false;
     }
@@ -154,7 +166,13 @@ export class ModelStore {
     await rename(staging, dir);
   }
 
-  private async fetchVerified(key: string, dest: string, sha256: string, bytes: number, lockFile: string): Promise<void> {
+  private async fetchVerified(
+    key: string,
+    dest: string,
+    sha256: string,
+    bytes: number,
+    lockFile: string,
+  ): Promise<void> {
     const have = await sizeOf(dest);
     if (have !== undefined && have > bytes) await rm(dest, { force: true });
     // Up to two attempts: a resumed file that fails its checksum may have a bad prefix

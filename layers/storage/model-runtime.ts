@@ -1,16 +1,21 @@
+import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
-import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
 import { ModelRuntime } from '#runtime/models.ts';
+import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
 import { configureTransformers } from '#runtime/onnx.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
-import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
 
 /** The registry's object store the configuration names: S3 when a bucket is set, else MODELS_DIR. */
 export const registryStore = (c: Config): ObjectStore =>
   c.MODEL_BUCKET
-    ? new S3ObjectStore({ bucket: c.MODEL_BUCKET, prefix: c.MODEL_PREFIX, region: c.AWS_REGION, endpoint: c.S3_ENDPOINT })
+    ? new S3ObjectStore({
+        bucket: c.MODEL_BUCKET,
+        prefix: c.MODEL_PREFIX,
+        region: c.AWS_REGION,
+        endpoint: c.S3_ENDPOINT,
+      })
     : new FsObjectStore(c.MODELS_DIR);
 
 /** Builds registry → store → runtime from a configuration (the composition root). */

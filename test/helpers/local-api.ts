@@ -1,0 +1,60 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { loadLocalConfig } from '#local/config.ts';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
+import { makeDocumentClient } from '#predictions/client.ts';
+import { tempDir } from './bundles.ts';
+
+export const TEST_KEY = 'test-key';
+/** A key on a tight usage-plan tier: 1 request/s, burst 2. */
+export const SLOW_KEY = 'slow-key';
+
+/**
+ * Starts the local API exactly as `npm start` does (dynalite in memory, a fresh model
+ * cache folder, loopback, a random port).
+ */
+export const startTestApi = async (env: Record<string, string> = {}): Promise<LocalStack> =>
+  startLocalStack(
+    loadLocalConfig({
+      PORT: '0',
+      LOCAL_API_KEY: `${TEST_KEY}:1000:1000,${SLOW_KEY}:1:2`,
+      LOCAL_DATA_DIR: 'memory',
+    }),
+    { ...process.env, MODEL_CACHE_DIR: await tempDir('api-cache'), ...env },
+  );
+
+/** POSTs JSON with the test key; returns status, headers and parsed body. */
+export const post = async (api: LocalStack, path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': TEST_KEY, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as Record<string, unknown> & { error?: Record<string, unknown> },
+  };
+};
+
+export const get = async (
+  api: LocalStack,
+  path: string,
+  headers: Record<string, string> = { 'x-api-key': TEST_KEY },
+) => {
+  const res = await fetch(`${api.url}${path}`, { headers });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+};
+
+/** Every prediction record of one request, through the `byRequest` index. */
+export const recordsOf = async (api: LocalStack, requestId: string): Promise<Record<string, unknown>[]> => {
+  const client = makeDocumentClient(api.config);
+  const out = await client.send(
+    new QueryCommand({
+      TableName: api.config.PREDICTIONS_TABLE,
+      IndexName: 'byRequest',
+      KeyConditionExpression: 'requestId = :r',
+      ExpressionAttributeValues: { ':r': requestId },
+    }),
+  );
+  return (out.Items ?? []).sort((a, b) => Number(a.index) - Number(b.index));
+};

@@ -1,0 +1,93 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { PredictionLog, type PredictionRecord, toItem } from '#predictions/log.ts';
+
+const record = (index: number): PredictionRecord => ({
+  capability: 'predict',
+  model: 'm',
+  version: '1',
+  requestId: 'r1',
+  index,
+  timestamp: '2026-11-22T10:00:00.000Z',
+  latencyMs: 5,
+  output: { label: 'POSITIVE', score: 0.9 },
+  inputHash: 'h',
+  inputLength: 3,
+});
+
+const fakeClient = (behaviour: (items: unknown[]) => unknown) => {
+  const calls: unknown[][] = [];
+  const client = {
+    send: async (command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: unknown } }>> } }) => {
+      const items = Object.values(command.input.RequestItems)[0]!.map((r) => r.PutRequest.Item);
+      calls.push(items);
+      return behaviour(items);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, calls };
+};
+
+describe('PredictionLog', () => {
+  it('writes a batch in chunks of 25 with keys and TTL', async () => {
+    const { client, calls } = fakeClient(() => ({}));
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+
+    await log.write(Array.from({ length: 30 }, (_, i) => record(i)));
+
+    expect(calls.map((c) => c.length)).toEqual([25, 5]);
+    expect(toItem(record(3), 1)).toMatchObject({
+      pk: 'predict#m#2026-11-22',
+      sk: '2026-11-22T10:00:00.000Z#r1#00003',
+      expiresAt: Date.parse('2026-11-22T10:00:00.000Z') / 1000 + 86_400,
+    });
+  });
+
+  it('retries unprocessed items, then logs what DynamoDB refused so nothing is lost', async () => {
+    const { client, calls } = fakeClient((items) => ({
+      UnprocessedItems: { t: items.slice(1).map((Item) => ({ PutRequest: { Item } })) },
+    }));
+    const logged: Array<Record<string, unknown>> = [];
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: {
+        warn: () => undefined,
+        error: (_m: string, extra: unknown) => void logged.push(extra as Record<string, unknown>),
+      },
+    });
+
+    await log.write([record(0), record(1), record(2)]);
+
+    expect(calls.map((c) => c.length)).toEqual([3, 2, 1]);
+    expect(log.fallbacks).toBe(0);
+    expect(logged).toHaveLength(0);
+  });
+
+  it('falls back to a structured log line per record when writes keep failing', async () => {
+    const { client } = fakeClient(() => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    });
+    const logged: Array<Record<string, unknown>> = [];
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: {
+        warn: () => undefined,
+        error: (_m: string, extra: unknown) => void logged.push(extra as Record<string, unknown>),
+      },
+    });
+
+    await log.write([record(0), record(1)]);
+
+    expect(log.fallbacks).toBe(2);
+    expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1]);
+    expect(logged[0]).toMatchObject({ table: 't', reason: 'throttled' });
+  });
+});

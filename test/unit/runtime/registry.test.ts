@@ -1,0 +1,66 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UnknownModelError } from '#runtime/errors.ts';
+import { FsObjectStore } from '#runtime/object-store.ts';
+import { compareVersions, parseModelRef, Registry } from '#runtime/registry.ts';
+import { makeBundle, tempDir } from '../../helpers/bundles.ts';
+
+const setup = async () => {
+  const root = await tempDir('reg');
+  for (const v of ['1', '2', '10']) await makeBundle(root, 'sent', v, { 'config.json': `{"v":${v}}` });
+  await writeFile(
+    path.join(root, 'sent', 'aliases.json'),
+    JSON.stringify({ prod: { version: '1' }, canary: { version: '1', canary: { version: '2', weight: 0.3 } } }),
+  );
+  return new Registry(new FsObjectStore(root));
+};
+
+describe('Registry', () => {
+  it('resolves a bare name to its prod alias, and name@version and name@alias', async () => {
+    const registry = await setup();
+
+    expect(await registry.resolve('sent')).toEqual({ name: 'sent', version: '1', alias: 'prod', canary: false });
+    expect(await registry.resolve('sent@10')).toEqual({ name: 'sent', version: '10', canary: false });
+    expect((await registry.resolve('sent@canary', () => 0.9)).version).toBe('1');
+  });
+
+  it('sends the canary share of an alias to the canary version', async () => {
+    const registry = await setup();
+
+    const below = await registry.resolve('sent@canary', () => 0.29);
+    const above = await registry.resolve('sent@canary', () => 0.3);
+
+    expect(below).toEqual({ name: 'sent', version: '2', alias: 'canary', canary: true });
+    expect(above.canary).toBe(false);
+  });
+
+  it('lists what exists when a name, version or alias is unknown', async () => {
+    const registry = await setup();
+
+    await expect(registry.resolve('nope')).rejects.toThrow(/Unknown model "nope". Available models: \["sent"\]/);
+    await expect(registry.resolve('sent@beta')).rejects.toThrow(
+      /Versions: \["1", "2", "10"\]; aliases: \["prod", "canary"\]/,
+    );
+    await expect(registry.resolve('Bad Name')).rejects.toBeInstanceOf(UnknownModelError);
+  });
+
+  it('orders versions numerically and parses references', () => {
+    expect(['10', '2', '1'].sort(compareVersions)).toEqual(['1', '2', '10']);
+    expect(parseModelRef('a@b')).toEqual({ name: 'a', selector: 'b' });
+  });
+
+  it('lists models with task, versions and aliases', async () => {
+    const registry = await setup();
+
+    const [summary] = await registry.list('text-classification');
+
+    expect(summary).toMatchObject({
+      name: 'sent',
+      task: 'text-classification',
+      versions: ['1', '2', '10'],
+      defaultVersion: '1',
+    });
+    expect(await registry.list('translation')).toEqual([]);
+  });
+});
