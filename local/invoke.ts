@@ -1,3 +1,4 @@
+import './lambda-shim.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,13 +1,19 @@
+import './lambda-shim.ts';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { GATEWAY_RESPONSES, type GatewayResponseType } from '#functions/gateway-responses.ts';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
+import { type MetadataStream, STREAMING } from './lambda-shim.ts';
 
-/** What a capability's module exports: a buffered handler (every function has one). */
+/** What a capability's module exports: a buffered handler, or a response-streaming one. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type StreamingHandler = ((event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>) & {
+  [STREAMING]?: true;
+};
 
 export interface LocalApiOptions {
   port: number;
@@ -19,7 +25,7 @@ export interface LocalApiOptions {
   burst: number;
   timeoutMs: number;
   routes?: readonly RouteDef[];
-  loadHandler?: (fn: Capability) => Promise<ProxyHandler>;
+  loadHandler?: (fn: Capability) => Promise<ProxyHandler | StreamingHandler>;
 }
 
 /** API Gateway's payload limit. */
@@ -55,9 +61,37 @@ class Throttle {
   }
 }
 
-const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler> => {
-  const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: ProxyHandler };
+const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler | StreamingHandler> => {
+  const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: ProxyHandler | StreamingHandler };
   return mod.handler;
+};
+
+/**
+ * The emulator's side of Lambda response streaming: status and headers go out when the
+ * handler sets them (HttpResponseStream.from), every chunk is written and flushed at
+ * once, as API Gateway's streaming integration forwards it.
+ */
+const responseStreamFor = (res: ServerResponse): MetadataStream => {
+  const ensureHead = (metadata: AwsLambdaResponseMetadata = {}) => {
+    if (res.headersSent) return;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(metadata.headers ?? {}))
+      if (v !== undefined) headers[k.toLowerCase()] = String(v);
+    res.writeHead(metadata.statusCode ?? 200, headers);
+    res.flushHeaders();
+  };
+  const stream: MetadataStream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      ensureHead();
+      res.write(chunk, () => callback());
+    },
+    final(callback) {
+      ensureHead();
+      res.end(() => callback());
+    },
+  });
+  stream.setMetadata = ensureHead;
+  return stream;
 };
 
 const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
@@ -99,7 +133,7 @@ export const startLocalApi = async (
 ): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
   const routes = (options.routes ?? ROUTES).map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
-  const handlers = new Map<Capability, Promise<ProxyHandler>>();
+  const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
   const plans = new Map(
     options.apiKeys.map((entry) => {
       const [key, rate, burst] = entry.split(':');
@@ -170,8 +204,13 @@ export const startLocalApi = async (
         handler = load(matched.route.fn);
         handlers.set(matched.route.fn, handler);
       }
-      const result = await (await handler)(event, lambdaContext(`local-${matched.route.fn}`, options.timeoutMs));
-      writeResult(res, result);
+      const fn = await handler;
+      const context = lambdaContext(`local-${matched.route.fn}`, options.timeoutMs);
+      if ((fn as StreamingHandler)[STREAMING]) {
+        await (fn as StreamingHandler)(event, responseStreamFor(res), context);
+      } else {
+        writeResult(res, await (fn as ProxyHandler)(event, context));
+      }
     } catch (error) {
       // What API Gateway answers when the integration itself fails: a 502, no details.
       console.error('local API: integration failed', error);

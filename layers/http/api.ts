@@ -30,12 +30,13 @@ const routeKey = (method: string, resource: string): string => `${method} ${reso
  * logger (correlation id = API Gateway request id) and metrics (cold start), JSON body
  * parsing with size and content-type checks, routing, the error envelope, the
  * `x-request-id` echo, CORS and security headers; answers 504 before API Gateway's
- * 29-second limit.
+ * 29-second limit. With `streaming`, the function is a response-streaming function
+ * (every route of it goes through the stream; a JSON answer is one chunk).
  *
  * @example
  * export const handler = httpApi([{ method: 'GET', path: '/health', handler: async () => json({ status: 'ok' }) }]);
  */
-export const httpApi = (routes: ApiRoute[]) => {
+export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {}) => {
   const shapes = new Map(routes.map((r) => [routeKey(r.method, r.path), r.errorShape ?? 'default']));
   const origins = config()
     .CORS_ORIGINS.split(',')
@@ -45,6 +46,9 @@ export const httpApi = (routes: ApiRoute[]) => {
     routes.map((r) => ({ method: r.method, path: r.path, handler: r.handler as never })),
   );
   return middy<ApiEvent, ApiResult, Error, Context>({
+    // Lambda response streaming (awslambda.streamifyResponse): a route may then answer
+    // with a Readable body (SSE) that reaches the client chunk by chunk.
+    streamifyResponse: options.streaming ?? false,
     timeoutEarlyInMillis: config().DEADLINE_MARGIN_MS,
     timeoutEarlyResponse: () => {
       throw new DeadlineExceededError('The request took too long and was stopped; send fewer or shorter texts.');

@@ -58,7 +58,7 @@ describe('PredictionLog', () => {
       ttlDays: 1,
       logger: {
         warn: () => undefined,
-        error: (_m: string, extra: unknown) => void logged.push(extra as Record<string, unknown>),
+        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
       },
     });
 
@@ -80,7 +80,7 @@ describe('PredictionLog', () => {
       ttlDays: 1,
       logger: {
         warn: () => undefined,
-        error: (_m: string, extra: unknown) => void logged.push(extra as Record<string, unknown>),
+        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
       },
     });
 

@@ -1,0 +1,44 @@
+import { Readable } from 'node:stream';
+
+/** Sends one event; returns false once the client has gone (stop producing). */
+export type SendEvent = (data: unknown) => boolean;
+
+/**
+ * A Server-Sent Events body: `data: <json>\n\n` per event, then `data: [DONE]\n\n` (the
+ * OpenAI convention). The producer runs while the stream is read and pushes events as
+ * they happen, so the first token reaches the client before generation finishes. An
+ * error thrown by the producer mid-stream becomes a final `data: {"error":…}` event
+ * (the status line has already gone out by then).
+ *
+ * @example
+ * const body = sseStream(async (send) => { send({ n: 1 }); send({ n: 2 }); }, (e) => ({ error: { message: 'failed' } }));
+ * // "data: {\"n\":1}\n\ndata: {\"n\":2}\n\ndata: [DONE]\n\n"
+ */
+export const sseStream = (
+  producer: (send: SendEvent) => Promise<void>,
+  errorEvent: (error: unknown) => unknown,
+): Readable => {
+  let open = true;
+  const stream = new Readable({
+    read() {},
+    destroy(error, callback) {
+      open = false;
+      callback(error);
+    },
+  });
+  const send: SendEvent = (data) => {
+    if (!open) return false;
+    stream.push(`data: ${JSON.stringify(data)}\n\n`);
+    return true;
+  };
+  void producer(send)
+    .catch((error: unknown) => {
+      send(errorEvent(error));
+    })
+    .finally(() => {
+      if (!open) return;
+      stream.push('data: [DONE]\n\n');
+      stream.push(null);
+    });
+  return stream;
+};

@@ -1,0 +1,24 @@
+/**
+ * The `awslambda` global that the Lambda Node.js runtime provides for response
+ * streaming (Middy's `streamifyResponse: true` calls it). Locally, `local/lambda-shim.ts`
+ * installs a stand-in with the same shape.
+ */
+import type { Writable } from 'node:stream';
+
+declare global {
+  interface AwsLambdaResponseMetadata {
+    statusCode?: number;
+    headers?: Record<string, string | number | boolean>;
+    multiValueHeaders?: Record<string, Array<string | number | boolean>>;
+    cookies?: string[];
+  }
+  // biome-ignore lint/style/noVar: a global declared by the Lambda runtime.
+  var awslambda:
+    | {
+        streamifyResponse: <E, C>(
+          handler: (event: E, responseStream: Writable, context: C) => Promise<void>,
+        ) => (event: E, responseStream: Writable, context: C) => Promise<void>;
+        HttpResponseStream: { from: (stream: Writable, metadata: AwsLambdaResponseMetadata) => Writable };
+      }
+    | undefined;
+}
