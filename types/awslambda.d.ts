@@ -12,7 +12,6 @@ declare global {
     multiValueHeaders?: Record<string, Array<string | number | boolean>>;
     cookies?: string[];
   }
-  // biome-ignore lint/style/noVar: a global declared by the Lambda runtime.
   var awslambda:
     | {
         streamifyResponse: <E, C>(
