@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CAPABILITIES } from '#functions/routes.ts';
+import { tempDir } from '../helpers/bundles.ts';
+
+const run = promisify(execFile);
+const BUILD_TIMEOUT_MS = 120_000;
+
+/** Invokes a built bundle in a plain Node process, as the Lambda runtime would load it. */
+const invokeBundle = async (fn: string, eventFile: string, env: Record<string, string>) => {
+  const script = `
+    const { handler } = await import(process.cwd() + '/dist/functions/${fn}/handler.mjs');
+    const event = JSON.parse(await (await import('node:fs/promises')).readFile('${eventFile}', 'utf8'));
+    const ctx = { awsRequestId: 'bundle-test', functionName: '${fn}', getRemainingTimeInMillis: () => 20000 };
+    process.stdout.write('\\n@@' + JSON.stringify(await handler(event, ctx)));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    timeout: BUILD_TIMEOUT_MS,
+  });
+  return JSON.parse(stdout.slice(stdout.lastIndexOf('\n@@') + 3)) as { statusCode: number; body: string };
+};
+
+describe('function bundles (npm run build)', () => {
+  beforeAll(async () => {
+    await run('npx', ['tsx', 'scripts/build.ts'], { timeout: BUILD_TIMEOUT_MS });
+  }, BUILD_TIMEOUT_MS);
+
+  it('builds one bundle per capability that has a handler, exporting `handler`', async () => {
+    const text = await readFile('dist/functions/predict/handler.mjs', 'utf8');
+
+    expect(text).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    expect(text).not.toMatch(/from "\.\.\/\.\.\/layers/); // layers are inlined
+    expect(CAPABILITIES).toContain('predict');
+  });
+
+  it('serves an event file from the bundle in plain Node', async () => {
+    const cache = await tempDir('bundle-cache');
+    const golden = JSON.parse(await readFile('test/fixtures/models/tiny-distilbert-sentiment/1/golden.json', 'utf8'));
+
+    const result = await invokeBundle('predict', 'events/predict.json', {
+      MODEL_CACHE_DIR: cache,
+      MODELS_DIR: `${process.cwd()}/test/fixtures/models`,
+      LOG_LEVEL: 'SILENT',
+      // No DynamoDB here: the record goes to the fallback log line, the answer is unaffected.
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+    });
+
+    expect(result.statusCode).toBe(200);
+    const body = JSON.parse(result.body) as { label: string; score: number };
+    expect(body.label).toBe(golden.cases[0].label);
+    expect(body.score).toBeCloseTo(golden.cases[0].scores[body.label], 4);
+  });
+});
