@@ -36,6 +36,9 @@ export const ROUTES: readonly RouteDef[] = [
   route('GET', '/v1/status', 'predict'),
   route('POST', '/v1/predict', 'predict'),
   route('POST', '/v1/predict/batch', 'predict'),
+  route('POST', '/v1/predict/compare', 'predict'),
+  route('GET', '/v1/analytics/summary', 'predict'),
+  route('GET', '/v1/analytics/timeseries', 'predict'),
 ];
 
 /** Routes served by one capability's function. */

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { ensurePredictionsTable, makeDocumentClient } from '#predictions/client.ts';
+import { ensurePredictionsTable, ensureResultCacheTable, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { startLocalApi } from './server.ts';
@@ -39,7 +39,7 @@ export const startDynalite = async (
 
 /**
  * Everything `npm start` runs, in one call (the integration tests call it too):
- * dynalite with the prediction table, the functions' configuration pointed at it,
+ * dynalite with the prediction and result cache tables, the functions' configuration pointed at it,
  * and the API Gateway emulator.
  */
 export const startLocalStack = async (
@@ -50,7 +50,9 @@ export const startLocalStack = async (
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: db.endpoint });
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);
-  await ensurePredictionsTable(makeDocumentClient(config), config.PREDICTIONS_TABLE);
+  const tables = makeDocumentClient(config);
+  await ensurePredictionsTable(tables, config.PREDICTIONS_TABLE);
+  await ensureResultCacheTable(tables, config.RESULT_CACHE_TABLE);
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,

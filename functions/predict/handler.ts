@@ -1,41 +1,32 @@
 import { z } from 'zod';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
-import type { ApiEvent } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
-import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { resultCache } from '#predictions/cache.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
-import { predict } from '#tasks/classification/predict.ts';
+import { inferenceCounter } from '#tasks/classification/predict.ts';
 import { coldStart, markAnswered, modelField, textField, textsField } from '../shared.ts';
+import { summaryRoute, timeseriesRoute } from './analytics.ts';
+import { classifyAndLog } from './classify.ts';
+import { compareRoute } from './compare.ts';
+import { ensembleAndLog, ensembleField } from './ensemble.ts';
 
-const Single = z.strictObject({ text: textField(), model: modelField() });
-const Batch = z.strictObject({ texts: textsField(), model: modelField() });
+const oneModel = { message: 'give either "model" or "ensemble", not both', path: ['ensemble'] };
+const Single = z
+  .strictObject({ text: textField(), model: modelField(), ensemble: ensembleField() })
+  .refine((b) => !(b.model && b.ensemble), oneModel);
+const Batch = z
+  .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField() })
+  .refine((b) => !(b.model && b.ensemble), oneModel);
 
-/** Classifies, logs one record per text (one batched write), emits metrics. */
-const classify = async (event: ApiEvent, texts: string[], model?: string) => {
-  const out = await predict(modelRuntime(), model ?? config().DEFAULT_PREDICT_MODEL, texts);
-  metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
-  for (const r of out.results) countBy(MetricName.Predictions, 'label', r.label);
-  const base = requestFields(event.requestContext);
-  const latencyMs = Math.round(out.inferenceMs);
-  await predictionLog().write(
-    out.results.map((r, index) => ({
-      ...base,
-      ...inputFields(texts[index]!),
-      capability: 'predict',
-      model: out.model.name,
-      version: out.model.version,
-      alias: out.model.alias,
-      canary: out.model.canary,
-      index,
-      latencyMs,
-      output: { label: r.label, score: r.score },
-    })),
-  );
+/** One model or an ensemble over texts; both log their records. */
+const answer = async (event: Parameters<typeof classifyAndLog>[0], texts: string[], body: z.infer<typeof Batch>) => {
+  const out = body.ensemble
+    ? await ensembleAndLog(event, texts, body.ensemble)
+    : await classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
   markAnswered();
-  return { out, requestId: base.requestId, model: { name: out.model.name, version: out.model.version } };
+  return out;
 };
 
 export const handler = httpApi([
@@ -50,6 +41,8 @@ export const handler = httpApi([
         uptimeSeconds: Math.round(process.uptime()),
         memory: process.memoryUsage(),
         models: modelRuntime().loaded(),
+        resultCache: resultCache()?.stats() ?? null,
+        inference: inferenceCounter,
       }),
   },
   {
@@ -57,8 +50,8 @@ export const handler = httpApi([
     path: '/v1/predict',
     handler: async (event) => {
       const body = parseInput(Single, event.body);
-      const { out, requestId, model } = await classify(event, [body.text], body.model);
-      return json({ ...out.results[0]!, model, requestId });
+      const { results, ...rest } = await answer(event, [body.text], { ...body, texts: [body.text] });
+      return json({ ...results[0]!, ...rest });
     },
   },
   {
@@ -66,8 +59,10 @@ export const handler = httpApi([
     path: '/v1/predict/batch',
     handler: async (event) => {
       const body = parseInput(Batch, event.body);
-      const { out, requestId, model } = await classify(event, body.texts, body.model);
-      return json({ results: out.results, model, requestId });
+      return json(await answer(event, body.texts, body));
     },
   },
+  { method: 'POST', path: '/v1/predict/compare', handler: compareRoute },
+  { method: 'GET', path: '/v1/analytics/summary', handler: summaryRoute },
+  { method: 'GET', path: '/v1/analytics/timeseries', handler: timeseriesRoute },
 ]);

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
-import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
+import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys } from './schema.ts';
 
 /** A DynamoDB document client; with an endpoint (dynalite locally) it uses dummy credentials. */
 export const makeDocumentClient = (c: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient =>
@@ -21,17 +21,19 @@ export const makeDocumentClient = (c: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDP
   );
 
 /**
- * Creates the prediction log table from `schema.ts` when it does not exist: the local
- * emulator's twin of the CDK table (in AWS the stack owns the table).
+ * Creates a table from its `schema.ts` definition when it does not exist: the local
+ * emulator's twin of the CDK tables (in AWS the stack owns them).
+ *
+ * @example
+ * await ensureTable(client, 'prediction-cache', RESULT_CACHE_TABLE_KEYS);
  */
-export const ensurePredictionsTable = async (client: DynamoDBDocumentClient, tableName: string): Promise<void> => {
+export const ensureTable = async (client: DynamoDBDocumentClient, tableName: string, k: TableKeys): Promise<void> => {
   const exists = await client.send(new DescribeTableCommand({ TableName: tableName })).then(
     () => true,
     () => false,
   );
   if (exists) return;
-  const k = PREDICTIONS_TABLE_KEYS;
-  const attributes = new Set<string>([k.partitionKey, k.sortKey]);
+  const attributes = new Set<string>([k.partitionKey, ...(k.sortKey ? [k.sortKey] : [])]);
   for (const index of k.globalSecondaryIndexes) {
     attributes.add(index.partitionKey);
     attributes.add(index.sortKey);
@@ -43,16 +45,20 @@ export const ensurePredictionsTable = async (client: DynamoDBDocumentClient, tab
       AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
       KeySchema: [
         { AttributeName: k.partitionKey, KeyType: 'HASH' },
-        { AttributeName: k.sortKey, KeyType: 'RANGE' },
+        ...(k.sortKey ? [{ AttributeName: k.sortKey, KeyType: 'RANGE' as const }] : []),
       ],
-      GlobalSecondaryIndexes: k.globalSecondaryIndexes.map((index) => ({
-        IndexName: index.indexName,
-        KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: 'HASH' },
-          { AttributeName: index.sortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      })),
+      ...(k.globalSecondaryIndexes.length > 0
+        ? {
+            GlobalSecondaryIndexes: k.globalSecondaryIndexes.map((index) => ({
+              IndexName: index.indexName,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+              ],
+              Projection: { ProjectionType: 'ALL' as const },
+            })),
+          }
+        : {}),
     }),
   );
   // dynalite ignores TTL but accepts the call; it documents the intent and matches AWS.
@@ -65,3 +71,11 @@ export const ensurePredictionsTable = async (client: DynamoDBDocumentClient, tab
     )
     .catch(() => undefined);
 };
+
+/** The prediction log table (see `schema.ts`). */
+export const ensurePredictionsTable = (client: DynamoDBDocumentClient, tableName: string): Promise<void> =>
+  ensureTable(client, tableName, PREDICTIONS_TABLE_KEYS);
+
+/** The shared result cache table (see `schema.ts`). */
+export const ensureResultCacheTable = (client: DynamoDBDocumentClient, tableName: string): Promise<void> =>
+  ensureTable(client, tableName, RESULT_CACHE_TABLE_KEYS);

@@ -24,6 +24,16 @@ export interface PredictionRecord {
   apiKeyIdHash?: string;
   alias?: string;
   canary?: boolean;
+  /** True when the answer came from the result cache (no inference). */
+  cached?: boolean;
+  /** Compare requests: the id shared by both sides, and which side this record is. */
+  comparisonId?: string;
+  side?: 'a' | 'b';
+  /**
+   * Keeps records of one request and one model unique when a request logs several
+   * (compare sides `a`/`b`, ensemble members `m0`…): appended to the sort key.
+   */
+  part?: string;
   [extra: string]: unknown;
 }
 
@@ -42,7 +52,7 @@ export const toItem = (record: PredictionRecord, ttlDays: number): Record<string
   return {
     ...record,
     [PREDICTIONS_TABLE_KEYS.partitionKey]: `${record.capability}#${record.model}#${day}`,
-    [PREDICTIONS_TABLE_KEYS.sortKey]: `${record.timestamp}#${record.requestId}#${String(record.index).padStart(5, '0')}`,
+    [PREDICTIONS_TABLE_KEYS.sortKey]: `${record.timestamp}#${record.requestId}#${String(record.index).padStart(5, '0')}${record.part ? `#${record.part}` : ''}`,
     [PREDICTIONS_TABLE_KEYS.ttlAttribute]: Math.floor(Date.parse(record.timestamp) / 1000) + ttlDays * 86_400,
   };
 };

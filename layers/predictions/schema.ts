@@ -1,14 +1,30 @@
 /**
- * The prediction log table, described once: the CDK stack (`infra/`) and the local
- * emulator (dynalite) both create it from this definition.
- *
- * Keys (see docs/prediction-log.md for the queries each endpoint runs):
- * - `pk` = `<capability>#<model>#<yyyy-mm-dd>`: one partition per model per UTC day,
- *   so a time-range query for one model touches one partition per day and a hot model
- *   spreads its writes over days.
- * - `sk` = `<iso timestamp>#<requestId>#<index>`: records sort by time within a day;
- *   the request id and item index keep batch items unique.
- * - GSI `byRequest`: `requestId` / `sk`, to find every record of one request.
+ * The DynamoDB tables of the prediction layer, described once: the CDK stack (`infra/`)
+ * and the local emulator (dynalite) both create them from these definitions. The
+ * queries each endpoint runs are in docs/prediction-log.md.
+ */
+
+/** A table's keys, indexes and TTL attribute; every key attribute is a string. */
+export interface TableKeys {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly ttlAttribute: string;
+  readonly globalSecondaryIndexes: ReadonlyArray<{
+    readonly indexName: string;
+    readonly partitionKey: string;
+    readonly sortKey: string;
+  }>;
+}
+
+/**
+ * The prediction log.
+ * - `pk` = `<capability>#<model>#<yyyy-mm-dd>`: one partition per model per UTC day, so
+ *   an analytics range for one model is one Query per day (`sk BETWEEN`), and a hot
+ *   model spreads its writes over days. Ensembles log under the model name `ensemble`.
+ * - `sk` = `<iso timestamp>#<requestId>#<index>[#<part>]`: records sort by time within a
+ *   day; request id, item index and part (`a`/`b` for compare, `m0`… for ensemble
+ *   members of one model name) keep every record of one request unique.
+ * - GSI `byRequest`: `requestId` / `sk`, every record of one request.
  * - TTL on `expiresAt` (epoch seconds).
  */
 export const PREDICTIONS_TABLE_KEYS = {
@@ -16,6 +32,17 @@ export const PREDICTIONS_TABLE_KEYS = {
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
   globalSecondaryIndexes: [{ indexName: 'byRequest', partitionKey: 'requestId', sortKey: 'sk' }],
-} as const;
+} as const satisfies TableKeys;
 
 export type PredictionsIndex = (typeof PREDICTIONS_TABLE_KEYS.globalSecondaryIndexes)[number];
+
+/**
+ * The shared result cache: one item per `cacheKey` = sha256(`name@version` + options +
+ * text) holding the answer; `expiresAt` (epoch seconds) is its TTL. Reads ignore items
+ * past `expiresAt` because DynamoDB deletes expired items lazily (up to days later).
+ */
+export const RESULT_CACHE_TABLE_KEYS = {
+  partitionKey: 'cacheKey',
+  ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableKeys;

@@ -36,12 +36,24 @@ export const ConfigSchema = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
   PREDICTION_TTL_DAYS: int(1, 3650).default(90),
+  /** Shared result cache (DynamoDB, TTL) behind the in-container LRU; see docs/prediction-log.md. */
+  RESULT_CACHE_TABLE: z.string().default('prediction-cache'),
+  RESULT_CACHE_TTL_SECONDS: int(1, 31_536_000).default(86_400),
+  /** Results kept in each container's memory; 0 turns the in-container tier off. */
+  RESULT_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(10_000),
+  /** false turns both cache tiers off (every request runs inference). */
+  RESULT_CACHE_ENABLED: bool.default(true),
   /** Raw inputs are stored only when a stage opts in; otherwise hash and length only. */
   STORE_RAW_INPUTS: bool.default(false),
   MAX_TEXT_CHARS: int(1, 1_000_000).default(5000),
   MAX_BATCH_SIZE: int(1, 10_000).default(64),
   MAX_BODY_BYTES: int(1024, 10_485_760).default(1_048_576),
   CORS_ORIGINS: z.string().default('*'),
+  /** Completions: the default model, and caps on what one request may ask for. */
+  DEFAULT_COMPLETIONS_MODEL: z.string().default('tiny-gpt2'),
+  MAX_TOKENS_CAP: int(1, 32_768).default(512),
+  MAX_CHOICES: int(1, 16).default(4),
+  MAX_PROMPTS: int(1, 64).default(8),
   /** Milliseconds kept back from the Lambda deadline to answer with a 504 in time. */
   DEADLINE_MARGIN_MS: int(0, 60_000).default(1500),
 });

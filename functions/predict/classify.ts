@@ -1,0 +1,88 @@
+import type { ApiEvent } from '#http/types.ts';
+import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { resultCache } from '#predictions/cache.ts';
+import { inputFields, type PredictionRecord, predictionLog, requestFields } from '#predictions/index.ts';
+import { parseModelRef } from '#runtime/registry.ts';
+import { modelRuntime } from '#storage/model-runtime.ts';
+import {
+  type PredictOptions,
+  type PredictOutcome,
+  type PredictResult,
+  predict,
+} from '#tasks/classification/predict.ts';
+
+/** The model as a response shows it. */
+export interface ServedModel {
+  name: string;
+  version: string;
+  alias?: string;
+  canary?: boolean;
+}
+
+/**
+ * The served model for the response: name and version always; `alias` and `canary` when
+ * the caller named an alias, and `canary: true` whenever a canary split chose the canary
+ * version (also behind a bare name's `prod`). Records always carry alias and canary.
+ *
+ * @example
+ * servedModel({ name: 'm', version: '2', alias: 'canary', canary: true }, 'm@canary'); // => { name: 'm', version: '2', alias: 'canary', canary: true }
+ */
+export const servedModel = (model: PredictOutcome['model'], ref: string): ServedModel => {
+  const named = parseModelRef(ref).selector !== undefined && model.alias !== undefined;
+  return {
+    name: model.name,
+    version: model.version,
+    ...(named || model.canary ? { alias: model.alias, canary: model.canary } : {}),
+  };
+};
+
+/** Runs one model over texts through the result cache, counting hits, misses and inference time. */
+export const classifyTexts = async (
+  ref: string,
+  texts: string[],
+  options: Omit<PredictOptions, 'cache'> = {},
+): Promise<PredictOutcome> => {
+  const out = await predict(modelRuntime(), ref, texts, { ...options, cache: resultCache() });
+  const hits = out.results.filter((r) => r.cached).length;
+  metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);
+  metrics.addMetric(MetricName.CacheMisses, MetricUnit.Count, out.results.length - hits);
+  if (out.inferenceMs > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
+  for (const r of out.results) countBy(MetricName.Predictions, 'label', r.label);
+  return out;
+};
+
+/** A result as the API answers it (the cache tier stays internal). */
+export const publicResult = ({ source: _source, ...r }: PredictResult) => r;
+
+/** The record of one text's answer; `extra` adds compare/ensemble fields. */
+export const recordOf = (
+  base: ReturnType<typeof requestFields>,
+  out: PredictOutcome,
+  texts: string[],
+  index: number,
+  extra: Partial<PredictionRecord> = {},
+): PredictionRecord => {
+  const r = out.results[index]!;
+  return {
+    ...base,
+    ...inputFields(texts[index]!),
+    capability: 'predict',
+    model: out.model.name,
+    version: out.model.version,
+    alias: out.model.alias,
+    canary: out.model.canary,
+    index,
+    latencyMs: Math.round(out.latencyMs),
+    cached: r.cached,
+    output: { label: r.label, score: r.score },
+    ...extra,
+  };
+};
+
+/** `/v1/predict` and `/v1/predict/batch` with one model: classify, log one record per text. */
+export const classifyAndLog = async (event: ApiEvent, texts: string[], ref: string) => {
+  const out = await classifyTexts(ref, texts);
+  const base = requestFields(event.requestContext);
+  await predictionLog().write(texts.map((_, i) => recordOf(base, out, texts, i)));
+  return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: base.requestId };
+};

@@ -1,0 +1,186 @@
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoResultStore } from '#predictions/cache.ts';
+import type { ModelRuntime } from '#runtime/models.ts';
+import { Lru, resultCacheKey, type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
+import type { Classification, Classifier } from '#tasks/classification/index.ts';
+import { inferenceCounter, predict } from '#tasks/classification/predict.ts';
+
+const answer = (label: string, score: number): Classification => ({
+  label,
+  score,
+  scores: [
+    { label, score },
+    { label: label === 'POSITIVE' ? 'NEGATIVE' : 'POSITIVE', score: 1 - score },
+  ],
+});
+
+const mapStore = () => {
+  const data = new Map<string, Classification>();
+  const store: SharedResultStore<Classification> = {
+    getMany: async (keys) => new Map(keys.flatMap((k) => (data.has(k) ? [[k, data.get(k)!] as const] : []))),
+    putMany: async (entries) => {
+      for (const [k, v] of entries) data.set(k, v);
+    },
+  };
+  return { data, store };
+};
+
+/** A runtime whose one classifier answers by text length and counts the texts it sees. */
+const fakeRuntime = (version = '1') => {
+  const seen: string[] = [];
+  const classifier = {
+    labels: ['NEGATIVE', 'POSITIVE'],
+    activation: 'softmax',
+    classify: async (texts: string[]) => {
+      seen.push(...texts);
+      return texts.map((t) => answer(t.length % 2 ? 'POSITIVE' : 'NEGATIVE', 0.6 + t.length / 100));
+    },
+    dispose: async () => undefined,
+  } satisfies Classifier;
+  const runtime = {
+    registry: { resolve: async (ref: string) => ({ name: ref.split('@')[0]!, version, canary: false }) },
+    loadResolved: async () => ({ value: classifier }),
+  } as unknown as ModelRuntime;
+  return { runtime, seen };
+};
+
+describe('Lru', () => {
+  it('evicts the least recently used entry past its bound', () => {
+    const lru = new Lru<number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.get('a'); // a is now the most recent
+
+    lru.set('c', 3);
+
+    expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual([1, undefined, 3]);
+    expect(lru.size).toBe(2);
+  });
+
+  it('keeps nothing with a bound of 0', () => {
+    const lru = new Lru<number>(0);
+    lru.set('a', 1);
+
+    expect(lru.get('a')).toBeUndefined();
+  });
+});
+
+describe('resultCacheKey', () => {
+  it('differs by version, options and text, not by option order', () => {
+    const k = resultCacheKey('m@1', { a: 1, b: 2 }, 'x');
+
+    expect(k).toMatch(/^[a-f0-9]{64}$/);
+    expect(resultCacheKey('m@1', { b: 2, a: 1 }, 'x')).toBe(k);
+    expect(resultCacheKey('m@2', { a: 1, b: 2 }, 'x')).not.toBe(k);
+    expect(resultCacheKey('m@1', { a: 1, b: 3 }, 'x')).not.toBe(k);
+    expect(resultCacheKey('m@1', { a: 1, b: 2 }, 'y')).not.toBe(k);
+  });
+});
+
+describe('TieredResultCache', () => {
+  it('answers from memory, then from the shared tier, and counts each', async () => {
+    const { store } = mapStore();
+    const writer = new TieredResultCache<Classification>({ maxEntries: 10, shared: store });
+    await writer.fill([['k1', answer('POSITIVE', 0.9)]]);
+    const reader = new TieredResultCache<Classification>({ maxEntries: 10, shared: store });
+
+    const first = await reader.lookup(['k1', 'k2']);
+    const second = await reader.lookup(['k1']);
+
+    expect(first.get('k1')?.source).toBe('shared');
+    expect(first.has('k2')).toBe(false);
+    expect(second.get('k1')?.source).toBe('memory');
+    expect(reader.stats()).toEqual({ memoryHits: 1, sharedHits: 1, misses: 1, size: 1 });
+  });
+
+  it('treats a failing shared tier as a miss and reports it', async () => {
+    const errors: unknown[] = [];
+    const cache = new TieredResultCache<Classification>({
+      maxEntries: 10,
+      shared: { getMany: () => Promise.reject(new Error('down')), putMany: () => Promise.reject(new Error('down')) },
+      onSharedError: (e) => errors.push(e),
+    });
+
+    const found = await cache.lookup(['k']);
+    await cache.fill([['k', answer('NEGATIVE', 0.7)]]);
+
+    expect(found.size).toBe(0);
+    expect(errors).toHaveLength(2);
+  });
+});
+
+describe('predict through the cache', () => {
+  it('returns the stored answer, equal to the uncached one, without running inference', async () => {
+    const { runtime, seen } = fakeRuntime();
+    const cache = new TieredResultCache<Classification>({ maxEntries: 10 });
+    const before = inferenceCounter.texts;
+
+    const cold = await predict(runtime, 'm@1', ['abc', 'de'], { cache });
+    const warm = await predict(runtime, 'm@1', ['abc', 'de'], { cache });
+
+    expect(cold.results.map((r) => r.cached)).toEqual([false, false]);
+    expect(warm.results.map((r) => r.cached)).toEqual([true, true]);
+    expect(warm.results.map(({ cached: _c, source: _s, ...r }) => r)).toEqual(
+      cold.results.map(({ cached: _c, source: _s, ...r }) => r),
+    );
+    expect(seen).toEqual(['abc', 'de']);
+    expect(inferenceCounter.texts - before).toBe(2);
+    expect(warm.inferenceMs).toBe(0);
+  });
+
+  it('keys by the resolved version: another version is a miss', async () => {
+    const cache = new TieredResultCache<Classification>({ maxEntries: 10 });
+    await predict(fakeRuntime('1').runtime, 'm@prod', ['abc'], { cache });
+    const { runtime, seen } = fakeRuntime('2');
+
+    const out = await predict(runtime, 'm@prod', ['abc'], { cache });
+
+    expect(out.results[0]!.cached).toBe(false);
+    expect(seen).toEqual(['abc']);
+  });
+
+  it('classifies a text repeated in one batch once', async () => {
+    const { runtime, seen } = fakeRuntime();
+
+    const out = await predict(runtime, 'm@1', ['same', 'same', 'other'], {
+      cache: new TieredResultCache({ maxEntries: 10 }),
+    });
+
+    expect(seen).toEqual(['same', 'other']);
+    expect(out.results[0]).toEqual(out.results[1]);
+  });
+});
+
+describe('DynamoResultStore', () => {
+  const NOW = Date.parse('2026-11-22T10:00:00Z');
+
+  it('writes items with a TTL and skips expired ones on read (DynamoDB deletes lazily)', async () => {
+    const items: Record<string, unknown>[] = [];
+    const client = {
+      send: async (command: unknown) => {
+        if (command instanceof BatchWriteCommand) {
+          for (const r of Object.values(command.input.RequestItems!)[0]!) items.push(r.PutRequest!.Item!);
+          return {};
+        }
+        if (command instanceof BatchGetCommand) {
+          const keys = Object.values(command.input.RequestItems!)[0]!.Keys!.map((k) => k.cacheKey);
+          return { Responses: { cache: items.filter((i) => keys.includes(i.cacheKey)) } };
+        }
+        throw new Error('unexpected command');
+      },
+    } as unknown as DynamoDBDocumentClient;
+    let now = NOW;
+    const store = new DynamoResultStore({ client, table: 'cache', ttlSeconds: 60, now: () => now });
+
+    await store.putMany([['k', answer('POSITIVE', 0.8)]]);
+    const fresh = await store.getMany(['k', 'missing']);
+    now = NOW + 61_000;
+    const stale = await store.getMany(['k']);
+
+    expect(items[0]).toMatchObject({ cacheKey: 'k', expiresAt: NOW / 1000 + 60 });
+    expect(fresh.get('k')).toEqual(answer('POSITIVE', 0.8));
+    expect(fresh.has('missing')).toBe(false);
+    expect(stale.size).toBe(0);
+  });
+});
