@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CAPABILITIES, type Capability } from '#functions/routes.ts';
-import { ensurePredictionsTable, makeDocumentClient } from '#predictions/client.ts';
+import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig, setConfig } from '#runtime/config.ts';
 import { lambdaContext } from './events.ts';
 import type { ProxyHandler } from './server.ts';
@@ -41,7 +41,7 @@ try {
 const db = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynalite('memory');
 const config = loadConfig({ ...process.env, ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}) });
 setConfig(config);
-if (db) await ensurePredictionsTable(makeDocumentClient(config), config.PREDICTIONS_TABLE);
+if (db) await ensureLocalTables(makeDocumentClient(config), config);
 const { handler } = (await import(`../functions/${fn as Capability}/handler.ts`)) as { handler: ProxyHandler };
 const result = await handler(event, lambdaContext(`local-${fn}`, 28_000));
 console.log(JSON.stringify(result, null, 2));

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { ensurePredictionsTable, ensureResultCacheTable, makeDocumentClient } from '#predictions/client.ts';
+import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { startLocalApi } from './server.ts';
@@ -51,8 +51,7 @@ export const startLocalStack = async (
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);
   const tables = makeDocumentClient(config);
-  await ensurePredictionsTable(tables, config.PREDICTIONS_TABLE);
-  await ensureResultCacheTable(tables, config.RESULT_CACHE_TABLE);
+  await ensureLocalTables(tables, config);
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,

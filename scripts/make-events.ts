@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { proxyEvent } from '#local/events.ts';
 
-const mk = (file: string, method: string, path: string, body?: unknown) => {
+const mk = (file: string, method: string, path: string, body?: unknown, query = '') => {
   const e = proxyEvent({
     method,
     resource: path,
     path,
     pathParameters: null,
     headers: { 'content-type': 'application/json', 'x-api-key': 'local-dev-key', host: 'localhost' },
-    query: new URLSearchParams(),
+    query: new URLSearchParams(query),
     body: body === undefined ? null : JSON.stringify(body),
     apiKeyId: 'local-events',
   });
@@ -23,3 +23,13 @@ mk('predict-batch', 'POST', '/v1/predict/batch', {
   texts: ['I love this product, it works perfectly!', 'Terrible, it broke after one day.'],
   model: 'tiny-distilbert-sentiment@2',
 });
+mk('predict-compare', 'POST', '/v1/predict/compare', {
+  text: 'I love this product, it works perfectly!',
+  model: 'tiny-distilbert-sentiment',
+  versions: ['1', '2'],
+});
+mk('predict-ensemble', 'POST', '/v1/predict', {
+  text: 'I love this product, it works perfectly!',
+  ensemble: { members: ['tiny-distilbert-sentiment@1', 'tiny-distilbert-sentiment@2'], method: 'soft' },
+});
+mk('analytics-summary', 'GET', '/v1/analytics/summary', undefined, 'model=tiny-distilbert-sentiment');

@@ -79,3 +79,12 @@ export const ensurePredictionsTable = (client: DynamoDBDocumentClient, tableName
 /** The shared result cache table (see `schema.ts`). */
 export const ensureResultCacheTable = (client: DynamoDBDocumentClient, tableName: string): Promise<void> =>
   ensureTable(client, tableName, RESULT_CACHE_TABLE_KEYS);
+
+/** Every table the functions use, created where missing: the local emulator's and invoke's twin of the stack. */
+export const ensureLocalTables = async (
+  client: DynamoDBDocumentClient,
+  c: Pick<Config, 'PREDICTIONS_TABLE' | 'RESULT_CACHE_TABLE'>,
+): Promise<void> => {
+  await ensurePredictionsTable(client, c.PREDICTIONS_TABLE);
+  await ensureResultCacheTable(client, c.RESULT_CACHE_TABLE);
+};
