@@ -15,14 +15,14 @@ export interface MetadataStream extends Writable {
  * instead of writing the runtime's binary prelude.
  */
 export const installLambdaShim = (): void => {
-  if (globalThis.awslambda) return;
-  globalThis.awslambda = {
-    streamifyResponse: (handler) => Object.assign(handler, { [STREAMING]: true }),
-    HttpResponseStream: {
-      from: (stream: MetadataStream, metadata) => {
-        stream.setMetadata?.(metadata);
-        return stream;
-      },
+  // Other libraries (the Lambda invoke store) may have created the global already,
+  // without the streaming functions: fill in only what is missing.
+  const runtime = (globalThis.awslambda ??= {} as NonNullable<typeof globalThis.awslambda>);
+  runtime.streamifyResponse ??= (handler) => Object.assign(handler, { [STREAMING]: true });
+  runtime.HttpResponseStream ??= {
+    from: (stream: MetadataStream, metadata) => {
+      stream.setMetadata?.(metadata);
+      return stream;
     },
   };
 };
