@@ -17,7 +17,8 @@ export interface MetadataStream extends Writable {
 export const installLambdaShim = (): void => {
   // Other libraries (the Lambda invoke store) may have created the global already,
   // without the streaming functions: fill in only what is missing.
-  const runtime = (globalThis.awslambda ??= {} as NonNullable<typeof globalThis.awslambda>);
+  globalThis.awslambda ??= {} as NonNullable<typeof globalThis.awslambda>;
+  const runtime = globalThis.awslambda;
   runtime.streamifyResponse ??= (handler) => Object.assign(handler, { [STREAMING]: true });
   runtime.HttpResponseStream ??= {
     from: (stream: MetadataStream, metadata) => {
