@@ -39,6 +39,10 @@ export const ROUTES: readonly RouteDef[] = [
   route('POST', '/v1/predict/compare', 'predict'),
   route('GET', '/v1/analytics/summary', 'predict'),
   route('GET', '/v1/analytics/timeseries', 'predict'),
+  route('GET', '/v1/models', 'completions', { streaming: true, errorShape: 'openai' }),
+  route('GET', '/v1/models/{id}', 'completions', { streaming: true, errorShape: 'openai' }),
+  route('POST', '/v1/completions', 'completions', { streaming: true, errorShape: 'openai' }),
+  route('POST', '/v1/chat/completions', 'completions', { streaming: true, errorShape: 'openai' }),
 ];
 
 /** Routes served by one capability's function. */

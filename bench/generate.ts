@@ -1,0 +1,250 @@
+/**
+ * Text-generation benchmark on the distilgpt2-shaped model (GPT-2, 6 layers, 82M
+ * parameters, int8, synthetic weights): cold start to the first token, time to first
+ * token warm, and tokens per second for 64 new tokens (greedy and sampled).
+ *
+ *   npx tsx bench/generate.ts                 # full run, writes bench/results/generate.json
+ *   npx tsx bench/generate.ts --runs 10       # more warm repetitions
+ *
+ * The weights are random, so `ignoreEos` forces exactly 64 new tokens. Tokens per
+ * second is new tokens / wall time of the whole call (prompt pass included); the
+ * decode-only rate (tokens after the first / time after the first) is reported beside it.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { build } from 'esbuild';
+import { sessionOptions } from '#runtime/onnx.ts';
+import { type GenerateOptions, type GenerationResult, type Generator, loadGenerator } from '#tasks/generation/index.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SOURCE = path.resolve(ROOT, '../shared/models/bench/distilgpt2-shape');
+const WORK = path.join(ROOT, 'bench/work');
+const BUNDLE = path.join(WORK, 'distilgpt2-shape');
+const RESULTS = path.join(ROOT, 'bench/results/generate.json');
+const NEW_TOKENS = 64;
+const TARGET_TOKENS_PER_SECOND = 40;
+
+// 21 words, as in shared/models/bench/README.md's reference runs.
+const PROMPT =
+  'The quick brown fox jumps over the lazy dog while the farmer watches from the porch and drinks his morning coffee.';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Decompresses the shipped `onnx/*.onnx.gz` into bench/work (once; gitignored). */
+const prepareBundle = async (): Promise<void> => {
+  const marker = path.join(BUNDLE, '.complete');
+  if (existsSync(marker)) return;
+  await mkdir(path.join(BUNDLE, 'onnx'), { recursive: true });
+  for (const name of await readdir(SOURCE)) {
+    if (name.endsWith('.json')) await copyFile(path.join(SOURCE, name), path.join(BUNDLE, name));
+  }
+  for (const name of await readdir(path.join(SOURCE, 'onnx'))) {
+    if (!name.endsWith('.gz')) continue;
+    const out = path.join(BUNDLE, 'onnx', name.slice(0, -3));
+    await streamPipeline(
+      createReadStream(path.join(SOURCE, 'onnx', name)),
+      createGunzip(),
+      createWriteStream(`${out}.tmp`),
+    );
+    await rename(`${out}.tmp`, out);
+  }
+  await writeFile(marker, '');
+};
+
+/**
+ * The cold-start child: a bundled script (as the Lambda image ships code, no TypeScript
+ * loader) that imports, loads, and generates one token. Times are ms since the process
+ * started (`performance.now()` counts from the process's time origin).
+ */
+const COLD_ENTRY = `
+import { loadGenerator } from '#tasks/generation/index.ts';
+const t0 = performance.now();
+const generator = await loadGenerator(process.argv[2], { dtype: 'q8' });
+const t1 = performance.now();
+let first;
+await generator.generate(process.argv[3], { maxTokens: 1, temperature: 0, ignoreEos: true }, () => { first ??= performance.now(); });
+console.log(JSON.stringify({ startToImportedMs: t0, loadMs: t1 - t0, firstTokenMs: first - t1, startToFirstTokenMs: first }));
+`;
+
+const coldStart = async (runs: number) => {
+  const entry = path.join(WORK, 'generate-cold-entry.ts');
+  const bundle = path.join(WORK, 'generate-cold.mjs');
+  await writeFile(entry, COLD_ENTRY);
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: bundle,
+    external: ['@huggingface/transformers', 'onnxruntime-node'],
+    logLevel: 'warning',
+  });
+  const samples: Array<Record<string, number>> = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const child = spawn(process.execPath, [bundle, BUNDLE, PROMPT], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cold-start child exited with ${code}`))));
+    });
+    const wallMs = performance.now() - started;
+    const line = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+    samples.push(Object.fromEntries(Object.entries({ wallToExitMs: wallMs, ...line }).map(([k, v]) => [k, round(v)])));
+  }
+  return {
+    what: 'new node process (esbuild-bundled code, as in the image) -> import -> loadGenerator (q8) -> first token of the prompt (32 tokens)',
+    runs: samples,
+    medianStartToFirstTokenMs: round(median(samples.map((s) => s.startToFirstTokenMs ?? 0))),
+  };
+};
+
+const timeRuns = async (generator: Generator, runs: number, options: GenerateOptions) => {
+  const results: GenerationResult[] = [];
+  await generator.generate(PROMPT, options); // warm-up: first-call allocations of this shape
+  for (let i = 0; i < runs; i++) results.push(await generator.generate(PROMPT, options));
+  const totals = results.map((r) => r.durationMs);
+  const ttfts = results.map((r) => r.timeToFirstTokenMs ?? 0);
+  const tokens = results[0]?.completionTokens ?? 0;
+  const decodeRates = results.map(
+    (r) => ((r.completionTokens - 1) * 1000) / (r.durationMs - (r.timeToFirstTokenMs ?? 0)),
+  );
+  return {
+    newTokens: tokens,
+    medianMs: round(median(totals)),
+    tokensPerSecond: round((tokens * 1000) / median(totals)),
+    // One token has no decode phase: no decode rate then.
+    decodeOnlyTokensPerSecond: tokens > 1 ? round(median(decodeRates)) : null,
+    medianTimeToFirstTokenMs: round(median(ttfts)),
+    runsMs: totals.map((t) => round(t)),
+  };
+};
+
+/** transformers.js `model.generate()` on the same prompt, greedy, 64 tokens: the library's own loop, for comparison. */
+const libraryReference = async (runs: number) => {
+  const [tokenizer, model] = await Promise.all([
+    AutoTokenizer.from_pretrained(BUNDLE, { local_files_only: true }),
+    AutoModelForCausalLM.from_pretrained(BUNDLE, {
+      dtype: 'q8',
+      local_files_only: true,
+      session_options: sessionOptions(),
+    }),
+  ]);
+  const inputs = tokenizer(PROMPT);
+  // generate() takes tokenizer output spread in; its parameter type does not list them.
+  const run = () =>
+    model.generate({ ...inputs, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS } as Record<string, unknown>);
+  await run();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  await model.dispose();
+  return {
+    what: `transformers.js model.generate(), greedy, max_new_tokens = min_new_tokens = ${NEW_TOKENS}`,
+    medianMs: round(median(times)),
+    tokensPerSecond: round((NEW_TOKENS * 1000) / median(times)),
+  };
+};
+
+const main = async () => {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '5' }, 'cold-runs': { type: 'string', default: '3' } },
+  });
+  const runs = Number(values.runs);
+  // The machine is shared: the load before and after tells whether the figures are contended.
+  const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
+  await prepareBundle();
+  const bytes = (await stat(path.join(BUNDLE, 'onnx/model_quantized.onnx'))).size;
+  const progress = (name: string, value: unknown) => console.error(name, JSON.stringify(value));
+
+  const cold = await coldStart(Number(values['cold-runs']));
+  progress('cold start', cold);
+
+  const loadStart = performance.now();
+  const generator = await loadGenerator(BUNDLE, { dtype: 'q8' });
+  const inProcessLoadMs = performance.now() - loadStart;
+  const promptTokens = generator.countTokens(PROMPT);
+
+  const ttft = await timeRuns(generator, runs * 2, { maxTokens: 1, temperature: 0, ignoreEos: true });
+  progress('warm time to first token', ttft);
+  const greedy = await timeRuns(generator, runs, { maxTokens: NEW_TOKENS, temperature: 0, ignoreEos: true });
+  progress('greedy 64', greedy);
+  const sampledOptions = { maxTokens: NEW_TOKENS, temperature: 0.8, topP: 0.95, topK: 50, seed: 7, ignoreEos: true };
+  const sampled = await timeRuns(generator, runs, sampledOptions);
+  progress('sampled 64', sampled);
+  const penalised = await timeRuns(generator, runs, {
+    ...sampledOptions,
+    topK: 0,
+    presencePenalty: 0.5,
+    frequencyPenalty: 0.5,
+  });
+  progress('sampled 64, top-p only, penalties', penalised);
+  const threeChoices = await timeRuns(generator, Math.max(2, Math.floor(runs / 2)), { ...sampledOptions, n: 3 });
+  progress('n=3 sampled 64', threeChoices);
+  await generator.dispose();
+  const reference = await libraryReference(runs);
+  progress('library reference', reference);
+
+  const result = {
+    command: 'npx tsx bench/generate.ts',
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadAverageAtStart,
+      loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
+      node: process.version,
+    },
+    model: {
+      bundle: path.relative(ROOT, BUNDLE),
+      source: 'shared/models/bench/distilgpt2-shape (synthetic weights, int8)',
+      dtype: 'q8',
+      onnxBytes: bytes,
+      threads: sessionOptions().intraOpNumThreads,
+    },
+    prompt: { text: PROMPT, words: PROMPT.split(/\s+/).length, promptTokens },
+    targetTokensPerSecond: TARGET_TOKENS_PER_SECOND,
+    inProcessLoadMs: round(inProcessLoadMs),
+    coldStart: cold,
+    warmTimeToFirstToken: {
+      what: 'generate(prompt, { maxTokens: 1 }) after warm-up: the prompt pass + one token',
+      ...ttft,
+    },
+    warmGreedy64: { what: `greedy, ${NEW_TOKENS} new tokens (ignoreEos)`, ...greedy },
+    warmSampled64: { what: 'temperature 0.8, top_k 50, top_p 0.95, seed 7, 64 new tokens', ...sampled },
+    warmSampledTopPPenalties64: {
+      what: 'temperature 0.8, top_p 0.95 (no top_k: the nucleus is sorted from the full vocabulary), presence and frequency penalty 0.5',
+      ...penalised,
+    },
+    warmThreeChoices64: {
+      what: 'n = 3, sampled as warmSampled64: one prompt pass, a batch of 3 rows',
+      ...threeChoices,
+    },
+    libraryGenerateReference: reference,
+    meetsTarget:
+      greedy.tokensPerSecond >= TARGET_TOKENS_PER_SECOND && sampled.tokensPerSecond >= TARGET_TOKENS_PER_SECOND,
+  };
+  await mkdir(path.dirname(RESULTS), { recursive: true });
+  await writeFile(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+};
+
+await main();

@@ -1,0 +1,178 @@
+import type { Context } from 'aws-lambda';
+import { json } from '#http/response.ts';
+import { sseStream } from '#http/sse.ts';
+import type { ApiEvent, ApiResult } from '#http/types.ts';
+import { MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { config } from '#runtime/config.ts';
+import { AppError, UnknownModelError } from '#runtime/errors.ts';
+import type { LoadedModel } from '#runtime/models.ts';
+import { modelRuntime } from '#storage/model-runtime.ts';
+import {
+  type GenerateOptions,
+  type GenerationResult,
+  type Generator,
+  loadGenerator,
+  type TokenDelta,
+} from '#tasks/generation/index.ts';
+import { completionId, nowSeconds, usage } from './openai.ts';
+
+/** What one OpenAI request asks the generator for, whatever its route. */
+export interface GenerationJob {
+  kind: 'completion' | 'chat';
+  model: string;
+  /** One entry per prompt (chat: one). */
+  run: (
+    gen: Generator,
+    options: GenerateOptions,
+    onToken?: (d: TokenDelta) => void,
+    prompt?: number,
+  ) => Promise<GenerationResult>;
+  /** Throws the request's 4xx before anything is sent (a stream cannot change its status later). */
+  validate: (gen: Generator) => void;
+  prompts: string[];
+  options: GenerateOptions;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+/** Loads a model by name on first use (any text-generation model of the registry). */
+export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> => {
+  try {
+    return await modelRuntime().load<Generator>(ref, 'text-generation', (b) =>
+      loadGenerator(b.dir, { dtype: b.manifest.dtype }),
+    );
+  } catch (error) {
+    // OpenAI answers an unknown model with 404 model_not_found.
+    if (error instanceof UnknownModelError)
+      throw new AppError(404, 'model_not_found', error.message, { param: 'model' });
+    throw error;
+  }
+};
+
+/** Epoch ms before which generation must stop so the answer beats the function timeout. */
+const deadlineOf = (context: Context): number =>
+  Date.now() + context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS * 2;
+
+const record = async (
+  event: ApiEvent,
+  job: GenerationJob,
+  loaded: LoadedModel<Generator>,
+  results: GenerationResult[],
+) => {
+  const base = requestFields(event.requestContext);
+  const completion = results.reduce((n, r) => n + r.completionTokens, 0);
+  const duration = results.reduce((n, r) => n + r.durationMs, 0);
+  metrics.addMetric(MetricName.TokensGenerated, MetricUnit.Count, completion);
+  const ttft = results[0]?.timeToFirstTokenMs;
+  if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
+  if (duration > 0) metrics.addMetric(MetricName.TokensPerSecond, MetricUnit.Count, (completion * 1000) / duration);
+  await predictionLog().write(
+    results.map((r, index) => ({
+      ...base,
+      ...inputFields(job.prompts[index] ?? ''),
+      capability: 'completions',
+      model: loaded.name,
+      version: loaded.version,
+      index,
+      latencyMs: Math.round(r.durationMs),
+      output: {
+        kind: job.kind,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        finishReasons: r.choices.map((c) => c.finishReason),
+        timeToFirstTokenMs: r.timeToFirstTokenMs === null ? null : Math.round(r.timeToFirstTokenMs),
+      },
+    })),
+  );
+};
+
+/**
+ * Runs a completions or chat job and answers as OpenAI does: one JSON object, or (with
+ * `stream`) Server-Sent Events chunk by chunk as tokens are generated.
+ */
+export const serve = async (event: ApiEvent, context: Context, job: GenerationJob): Promise<ApiResult> => {
+  const loaded = await loadModel(job.model);
+  const id = completionId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
+  const created = nowSeconds();
+  const model = `${loaded.name}@${loaded.version}`;
+  const n = job.options.n ?? 1;
+  const options = { ...job.options, deadline: deadlineOf(context) };
+  const object = job.kind === 'chat' ? 'chat.completion' : 'text_completion';
+  const totals = (results: GenerationResult[]) =>
+    usage(
+      results.reduce((s, r) => s + r.promptTokens, 0),
+      results.reduce((s, r) => s + r.completionTokens, 0),
+    );
+  const choiceOf = (p: number, c: GenerationResult['choices'][number]) =>
+    job.kind === 'chat'
+      ? {
+          index: p * n + c.index,
+          message: { role: 'assistant', content: c.text },
+          logprobs: null,
+          finish_reason: c.finishReason,
+        }
+      : { index: p * n + c.index, text: c.text, logprobs: null, finish_reason: c.finishReason };
+
+  if (!job.stream) {
+    const results: GenerationResult[] = [];
+    for (let p = 0; p < job.prompts.length; p++) results.push(await job.run(loaded.value, options, undefined, p));
+    await record(event, job, loaded, results);
+    const choices = results.flatMap((r, p) => r.choices.map((c) => choiceOf(p, c)));
+    return json({ id, object, created, model, system_fingerprint: null, choices, usage: totals(results) });
+  }
+
+  // Validate before the 200 goes out: a bad option is a normal 400, not a broken stream.
+  job.validate(loaded.value);
+  const chunkObject = job.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    object: chunkObject,
+    created,
+    model,
+    system_fingerprint: null,
+    choices,
+    ...(job.includeUsage ? { usage: null } : {}),
+    ...extra,
+  });
+  const body = sseStream(
+    async (send) => {
+      const results: GenerationResult[] = [];
+      for (let p = 0; p < job.prompts.length; p++) {
+        const started = new Set<number>();
+        const onToken = (d: TokenDelta) => {
+          const index = p * n + d.index;
+          if (job.kind === 'chat' && !started.has(index)) {
+            started.add(index);
+            send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+          }
+          const payload = job.kind === 'chat' ? { delta: d.text ? { content: d.text } : {} } : { text: d.text };
+          if (d.text || d.finishReason) {
+            send(chunk([{ index, ...payload, logprobs: null, finish_reason: d.finishReason ?? null }]));
+          }
+        };
+        results.push(await job.run(loaded.value, options, onToken, p));
+      }
+      await record(event, job, loaded, results);
+      if (job.includeUsage) send(chunk([], { usage: totals(results) }));
+    },
+    (error) => ({
+      error: {
+        message: error instanceof AppError && error.expose ? error.message : 'Generation failed.',
+        type: 'server_error',
+        param: null,
+        code: error instanceof AppError ? error.code : 'internal_error',
+      },
+    }),
+  );
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    },
+    // A Readable body: Middy's streamifyResponse pipes it to the Lambda response stream.
+    body: body as unknown as string,
+  };
+};
