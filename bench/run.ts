@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * `npm run bench [-- name ...]`: runs the benchmarks one after another (never in
+ * parallel: they measure throughput on a 2-core machine), each writing
+ * bench/results/<name>.json. Without names, every benchmark present runs.
+ */
+const ALL = ['detect', 'translate', 'generate'];
+const root = path.resolve(import.meta.dirname, '..');
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = (wanted.length ? wanted : ALL).filter((n) => existsSync(path.join(root, `bench/${n}.ts`)));
+const unknown = wanted.filter((n) => !ALL.includes(n));
+if (unknown.length) {
+  console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Choose from: ${ALL.join(', ')}.`);
+  process.exit(2);
+}
+let failed = 0;
+for (const name of names) {
+  console.log(`\n== bench/${name}.ts`);
+  const run = spawnSync('npx', ['tsx', `bench/${name}.ts`], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) failed += 1;
+}
+process.exit(failed ? 1 : 0);
