@@ -24,6 +24,8 @@ const WarmEvent = z.union(
 );
 
 const warm = async (event: unknown) => {
+  // A custom resource is deleted with its stack: there is nothing to warm then.
+  if ((event as { RequestType?: string } | null)?.RequestType === 'Delete') return { warmed: [] };
   const refs = parseInput(WarmEvent, event);
   const runtime = modelRuntime();
   const warmed = [];

@@ -30,3 +30,13 @@ describe('warm function', () => {
     await expect(handler({ nothing: true }, context)).rejects.toThrow(/model/);
   });
 });
+
+describe('warm function as a custom resource', () => {
+  it('does nothing when its stack deletes it', async () => {
+    const { handler } = await import('#functions/warm/handler.ts');
+
+    const out = await handler({ RequestType: 'Delete', ResourceProperties: { models: ['nope@1'] } }, context);
+
+    expect(out).toEqual({ warmed: [] });
+  });
+});

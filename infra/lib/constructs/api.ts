@@ -1,0 +1,171 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { GATEWAY_RESPONSES, type GatewayResponseType, gatewayResponseTemplate } from '#functions/gateway-responses.ts';
+import type { Capability, RouteDef } from '#functions/routes.ts';
+import { API_GATEWAY_MAX_TIMEOUT_SECONDS, type StageConfig } from '../stages.ts';
+import type { InferenceFunction } from './inference-function.ts';
+
+export interface ApiProps {
+  readonly config: StageConfig;
+  /** The route table (`ROUTES` in the app; tests pass their own to cover route kinds not yet in it). */
+  readonly routes: readonly RouteDef[];
+  /** The function serving each capability that has routes. */
+  readonly functions: ReadonlyMap<Capability, InferenceFunction>;
+}
+
+/** The gateway's own errors, mapped to API Gateway's response types. */
+const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = {
+  API_KEY_INVALID: apigw.ResponseType.INVALID_API_KEY,
+  THROTTLED: apigw.ResponseType.THROTTLED,
+  QUOTA_EXCEEDED: apigw.ResponseType.QUOTA_EXCEEDED,
+  // API Gateway answers an unknown path with "Missing Authentication Token" (403).
+  NOT_FOUND: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+};
+
+/**
+ * The REST API, generated from the route table the local emulator also serves: one
+ * method per route, API key required unless the route says otherwise (`/health`),
+ * a usage plan per tier, a JSON-object check on request bodies, access logs, and the
+ * response-streaming integration (`/response-streaming-invocations`) for streaming
+ * routes. Buffered integrations time out 1 s after the function, below API Gateway's
+ * 29 s, so the function's own 504 reaches the caller first.
+ *
+ * @example
+ * new Api(this, 'Api', { config, routes: ROUTES, functions });
+ */
+export class Api extends Construct {
+  readonly restApi: apigw.RestApi;
+  readonly usagePlans: Map<string, apigw.UsagePlan> = new Map();
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { config, routes, functions } = props;
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.restApi = new apigw.RestApi(this, 'RestApi', {
+      restApiName: `${config.serviceName}-${config.stage}`,
+      description: `${config.serviceName} inference API (${config.stage})`,
+      // Regional: WAF attaches to it directly, and a streamed response may idle 5 min (30 s on edge).
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: config.stage,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+      defaultCorsPreflightOptions: {
+        allowOrigins: [...config.corsOrigins],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Content-Type', 'X-Api-Key', 'X-Request-Id'],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    const validator = this.restApi.addRequestValidator('BodyValidator', {
+      requestValidatorName: 'json-object-body',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    // The handlers validate each field (with messages that say how to fix them); the
+    // gateway only turns away what is not a JSON object before it costs an invocation.
+    const jsonObject = this.restApi.addModel('JsonObject', {
+      contentType: 'application/json',
+      modelName: 'JsonObject',
+      schema: { schema: apigw.JsonSchemaVersion.DRAFT4, type: apigw.JsonSchemaType.OBJECT },
+    });
+
+    const integrations = new Map<string, apigw.LambdaIntegration>();
+    const integrationFor = (route: RouteDef): apigw.LambdaIntegration => {
+      const fn = functions.get(route.fn);
+      if (!fn) throw new Error(`Route ${route.method} ${route.path} needs a function for ${route.fn}; none was given.`);
+      const key = `${route.fn}:${route.streaming ? 'stream' : 'buffered'}`;
+      const timeout = fn.settings.timeoutSeconds + 1;
+      if (!route.streaming && timeout >= API_GATEWAY_MAX_TIMEOUT_SECONDS) {
+        throw new Error(
+          `${route.fn}: timeoutSeconds ${fn.settings.timeoutSeconds} is too long for a buffered API Gateway integration; use at most ${API_GATEWAY_MAX_TIMEOUT_SECONDS - 2}.`,
+        );
+      }
+      let integration = integrations.get(key);
+      if (!integration) {
+        integration = new apigw.LambdaIntegration(fn.alias, {
+          proxy: true,
+          timeout: Duration.seconds(timeout),
+          responseTransferMode: route.streaming
+            ? apigw.ResponseTransferMode.STREAM
+            : apigw.ResponseTransferMode.BUFFERED,
+          // One permission per function instead of two per method: the policy stays small as routes grow.
+          scopePermissionToMethod: false,
+        });
+        integrations.set(key, integration);
+      }
+      return integration;
+    };
+
+    for (const route of routes) {
+      const resource = this.restApi.root.resourceForPath(route.path);
+      const hasBody = route.method === 'POST';
+      resource.addMethod(route.method, integrationFor(route), {
+        apiKeyRequired: route.apiKeyRequired,
+        requestValidator: hasBody ? validator : undefined,
+        requestModels: hasBody ? { 'application/json': jsonObject } : undefined,
+        operationName: `${route.method} ${route.path}`,
+      });
+    }
+
+    for (const [type, responseType] of Object.entries(GATEWAY_RESPONSE_TYPES) as [
+      GatewayResponseType,
+      apigw.ResponseType,
+    ][]) {
+      this.restApi.addGatewayResponse(type, {
+        type: responseType,
+        statusCode: String(GATEWAY_RESPONSES[type].statusCode),
+        templates: { 'application/json': gatewayResponseTemplate(type) },
+      });
+    }
+    this.restApi.addGatewayResponse('BadRequestBody', {
+      type: apigw.ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: {
+        'application/json': JSON.stringify({
+          error: {
+            code: 'invalid_request',
+            message: 'The request body must be a JSON object: $context.error.validationErrorString',
+            requestId: '$context.requestId',
+          },
+        }),
+      },
+    });
+
+    const ack = (id: string, reason: string) => Validations.of(this.restApi).acknowledge({ id, reason });
+    const authn =
+      'Callers are services, not end users: each authenticates with an API key bound to a usage plan (throttle and quota per tier), and /health is deliberately open for uptime checks. A Cognito or IAM authorizer would add no identity the product uses.';
+    ack('AwsSolutions-APIG4', authn);
+    ack('AwsSolutions-COG4', authn);
+    ack(
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      "AWS-maintained policy of API Gateway's account-level CloudWatch role, needed for execution logs (APIG6).",
+    );
+
+    for (const tier of config.usagePlans) {
+      const plan = this.restApi.addUsagePlan(`Plan-${tier.name}`, {
+        name: `${config.serviceName}-${config.stage}-${tier.name}`,
+        description: `${tier.name} tier: ${tier.rateLimit} req/s (burst ${tier.burstLimit}), ${tier.quota.limit} per ${tier.quota.period.toLowerCase()}`,
+        throttle: { rateLimit: tier.rateLimit, burstLimit: tier.burstLimit },
+        quota: { limit: tier.quota.limit, period: apigw.Period[tier.quota.period] },
+        apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+      });
+      this.usagePlans.set(tier.name, plan);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys } from '#predictions/schema.ts';
+import type { StageConfig } from '../stages.ts';
+
+export interface PredictionLogProps {
+  readonly config: StageConfig;
+}
+
+const str = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+
+/**
+ * The prediction log and the shared result cache, built from the same key
+ * descriptions (`layers/predictions/schema.ts`) the local emulator creates its
+ * dynalite tables from: on demand, point-in-time recovery, TTL, encrypted at rest.
+ *
+ * @example
+ * const log = new PredictionLog(this, 'Predictions', { config });
+ * log.predictions.grantWriteData(fn);
+ */
+export class PredictionLog extends Construct {
+  readonly predictions: dynamodb.Table;
+  readonly resultCache: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: PredictionLogProps) {
+    super(scope, id);
+    this.predictions = this.table('Predictions', PREDICTIONS_TABLE_KEYS, props.config);
+    this.resultCache = this.table('ResultCache', RESULT_CACHE_TABLE_KEYS, props.config);
+  }
+
+  private table(id: string, keys: TableKeys, config: StageConfig): dynamodb.Table {
+    const retain = config.removal === 'retain';
+    const table = new dynamodb.Table(this, id, {
+      partitionKey: str(keys.partitionKey),
+      sortKey: keys.sortKey ? str(keys.sortKey) : undefined,
+      timeToLiveAttribute: keys.ttlAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    for (const index of keys.globalSecondaryIndexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: str(index.partitionKey),
+        sortKey: str(index.sortKey),
+      });
+    }
+    return table;
+  }
+}

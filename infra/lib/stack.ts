@@ -1,0 +1,77 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
+import { Api } from './constructs/api.ts';
+import { InferenceFunction } from './constructs/inference-function.ts';
+import { ModelStore } from './constructs/model-store.ts';
+import { Network } from './constructs/network.ts';
+import { Observability } from './constructs/observability.ts';
+import { PredictionLog } from './constructs/prediction-log.ts';
+import { Waf } from './constructs/waf.ts';
+import type { StageConfig } from './stages.ts';
+
+export interface InferenceStackProps extends StackProps {
+  readonly config: StageConfig;
+  /** The route table; defaults to `ROUTES` (tests pass others to cover route kinds not in it yet). */
+  readonly routes?: readonly RouteDef[];
+}
+
+/**
+ * One stage of the product: network, model store, prediction log, one function per
+ * capability that has routes, the warm-up function, the API behind WAF, and the
+ * dashboard and alarms.
+ *
+ * @example
+ * new InferenceStack(app, 'HfServe-dev', { config: stageConfig('dev') });
+ */
+export class InferenceStack extends Stack {
+  readonly functions = new Map<Capability, InferenceFunction>();
+  readonly warm: InferenceFunction;
+  readonly api: Api;
+  readonly modelStore: ModelStore;
+  readonly predictionLog: PredictionLog;
+  readonly waf: Waf;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: InferenceStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const routes = props.routes ?? ROUTES;
+
+    const { vpc } = new Network(this, 'Network', { config });
+    this.modelStore = new ModelStore(this, 'Models', { config, vpc });
+    this.predictionLog = new PredictionLog(this, 'PredictionLog', { config });
+
+    const capabilities = [...new Set(routes.map((r) => r.fn))];
+    for (const name of capabilities) {
+      const fn = new InferenceFunction(this, `Fn-${name}`, { name, config, vpc, modelStore: this.modelStore });
+      // Every capability logs its predictions; only predict reads them back (analytics).
+      fn.bindTable('PREDICTIONS_TABLE', this.predictionLog.predictions, name === 'predict' ? 'readWrite' : 'write');
+      fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, 'readWrite');
+      this.functions.set(name, fn);
+    }
+    // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.
+    this.warm = new InferenceFunction(this, 'Fn-warm', { name: 'warm', config, vpc, modelStore: this.modelStore });
+
+    this.api = new Api(this, 'Api', { config, routes, functions: this.functions });
+    this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage });
+    this.observability = new Observability(this, 'Observability', {
+      config,
+      functions: this.functions,
+      api: this.api.restApi,
+      webAclMetricName: this.waf.metricName,
+      tables: [this.predictionLog.predictions, this.predictionLog.resultCache],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
+    new CfnOutput(this, 'ModelBucket', { value: this.modelStore.bucket.bucketName });
+    new CfnOutput(this, 'WarmFunction', { value: this.warm.alias.functionArn });
+    new CfnOutput(this, 'AlarmTopic', { value: this.observability.topic.topicArn });
+    for (const [tier, plan] of this.api.usagePlans) {
+      new CfnOutput(this, `UsagePlan${tier}`, {
+        value: plan.usagePlanId,
+        description: `usage plan of the ${tier} tier`,
+      });
+    }
+  }
+}

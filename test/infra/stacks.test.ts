@@ -1,0 +1,284 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ROUTES } from '#functions/routes.ts';
+import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS } from '#predictions/schema.ts';
+import { Network } from '../../infra/lib/constructs/network.ts';
+import { STAGE_NAMES, STAGES, stageConfig } from '../../infra/lib/stages.ts';
+import { resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
+
+const capabilitiesWithRoutes = [...new Set(ROUTES.map((r) => r.fn))];
+/** Functions of a stage, by the capability named in their image command. */
+const functionsByName = (stage: (typeof STAGE_NAMES)[number]) => {
+  const { template } = synthStage(stage);
+  const fns = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).filter(
+    (f) => (f.Properties as { PackageType?: string }).PackageType === 'Image',
+  );
+  return new Map(
+    fns.map((f) => {
+      const p = f.Properties as { ImageConfig: { Command: string[] } } & Record<string, unknown>;
+      return [p.ImageConfig.Command[0]?.split('/')[1] ?? '', p] as const;
+    }),
+  );
+};
+
+describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
+  const config = STAGES[stage];
+
+  it(
+    'network: isolated subnets only, no NAT or internet gateway, S3 and DynamoDB gateway endpoints',
+    () => {
+      const { template } = synthStage(stage);
+
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+      const endpoints = Object.values(resourcesOf(template, 'AWS::EC2::VPCEndpoint')).map(
+        (e) => e.Properties as { VpcEndpointType?: string; ServiceName: unknown },
+      );
+      expect(endpoints.filter((e) => e.VpcEndpointType === 'Gateway')).toHaveLength(2);
+      expect(JSON.stringify(endpoints)).toMatch(/\.s3"/);
+      expect(JSON.stringify(endpoints)).toMatch(/\.dynamodb"/);
+      template.resourceCountIs('AWS::EC2::FlowLog', 1);
+      // Functions: HTTPS out (to the gateway endpoints) and NFS to EFS, nothing else.
+      const functionGroups = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroup'))
+        .map((g) => g.Properties as { GroupDescription: string; SecurityGroupEgress: { FromPort?: number }[] })
+        .filter((g) => g.GroupDescription.includes('function'));
+      expect(functionGroups).toHaveLength(capabilitiesWithRoutes.length + 1);
+      for (const g of functionGroups) expect(g.SecurityGroupEgress.map((e) => e.FromPort)).toEqual([443]);
+      const nfs = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroupEgress')).map(
+        (e) => (e.Properties as { FromPort: number }).FromPort,
+      );
+      expect(nfs).toEqual(functionGroups.map(() => 2049));
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('model store: versioned, encrypted, SSL-only, private, access-logged bucket; encrypted EFS with a POSIX access point', () => {
+    const { template } = synthStage(stage);
+
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'model-bucket/' }),
+    });
+    const policies = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy'));
+    expect(policies).toHaveLength(2);
+    for (const p of policies) {
+      expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+    template.hasResourceProperties('AWS::EFS::FileSystem', { Encrypted: true });
+    template.hasResourceProperties('AWS::EFS::AccessPoint', {
+      RootDirectory: { Path: '/models', CreationInfo: { OwnerUid: '1000', OwnerGid: '1000', Permissions: '750' } },
+      PosixUser: { Uid: '1000', Gid: '1000' },
+    });
+  });
+
+  it('prediction log: on-demand tables with PITR, TTL, encryption and the GSIs of schema.ts', () => {
+    const { template } = synthStage(stage);
+
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    for (const keys of [PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS]) {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: Match.arrayWith([{ AttributeName: keys.partitionKey, KeyType: 'HASH' }]),
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: keys.ttlAttribute, Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+        ...(keys.globalSecondaryIndexes.length
+          ? {
+              GlobalSecondaryIndexes: keys.globalSecondaryIndexes.map((gsi) =>
+                Match.objectLike({
+                  IndexName: gsi.indexName,
+                  KeySchema: [
+                    { AttributeName: gsi.partitionKey, KeyType: 'HASH' },
+                    { AttributeName: gsi.sortKey, KeyType: 'RANGE' },
+                  ],
+                }),
+              ),
+            }
+          : {}),
+      });
+    }
+  });
+
+  it('functions: one per capability with routes plus warm, arm64, traced, EFS at /mnt/models, settings from the stage', () => {
+    const fns = functionsByName(stage);
+
+    expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'warm'].sort());
+    for (const [name, p] of fns) {
+      const settings = config.functions[name as keyof typeof config.functions];
+      expect(p.Architectures).toEqual(['arm64']);
+      expect(p.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(p.MemorySize).toBe(settings.memoryMb);
+      expect(p.Timeout).toBe(settings.timeoutSeconds);
+      expect(p.ReservedConcurrentExecutions).toBe(settings.reservedConcurrency);
+      expect(p.FileSystemConfigs).toEqual([expect.objectContaining({ LocalMountPath: '/mnt/models' })]);
+      expect(p.VpcConfig).toBeDefined();
+      const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).toMatchObject({
+        STAGE: stage,
+        MODEL_CACHE_DIR: '/mnt/models',
+        MODEL_PREFIX: 'models',
+        STORE_RAW_INPUTS: String(config.storeRawInputs),
+        MAX_TEXT_CHARS: '5000',
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+        POWERTOOLS_SERVICE_NAME: `${config.serviceName}-${name}`,
+      });
+      expect(env.MODEL_BUCKET).toBeDefined();
+      if (name !== 'warm') expect(env.PREDICTIONS_TABLE).toBeDefined();
+    }
+  });
+
+  it('functions: each has a log group with the stage retention and a live alias with its provisioned concurrency', () => {
+    const { template } = synthStage(stage);
+
+    const retentions = Object.values(resourcesOf(template, 'AWS::Logs::LogGroup')).map(
+      (g) => (g.Properties as { RetentionInDays?: number }).RetentionInDays,
+    );
+    expect(retentions.every((r) => r === config.logRetentionDays)).toBe(true);
+    const aliases = Object.values(resourcesOf(template, 'AWS::Lambda::Alias')).map(
+      (a) => a.Properties as Record<string, unknown>,
+    );
+    expect(aliases).toHaveLength(capabilitiesWithRoutes.length + 1);
+    const provisioned = aliases
+      .map(
+        (a) =>
+          (a.ProvisionedConcurrencyConfig as { ProvisionedConcurrentExecutions: number } | undefined)
+            ?.ProvisionedConcurrentExecutions,
+      )
+      .filter((n) => n !== undefined)
+      .sort();
+    const expected = [...capabilitiesWithRoutes, 'warm' as const]
+      .map((n) => config.functions[n].provisionedConcurrency)
+      .filter((n) => n !== undefined)
+      .sort();
+    expect(provisioned).toEqual(expected);
+  });
+
+  it('API: API key on every method but /health, usage plan per tier with throttle and quota, access logs', () => {
+    const { template } = synthStage(stage);
+
+    const methods = Object.values(resourcesOf(template, 'AWS::ApiGateway::Method')).map(
+      (m) => m.Properties as { HttpMethod: string; ApiKeyRequired?: boolean; ResourceId: { Ref: string } },
+    );
+    const healthResource = Object.entries(resourcesOf(template, 'AWS::ApiGateway::Resource')).find(
+      ([, r]) => (r.Properties as { PathPart: string }).PathPart === 'health',
+    )?.[0];
+    for (const m of methods.filter((x) => x.HttpMethod !== 'OPTIONS')) {
+      expect(m.ApiKeyRequired ?? false).toBe(m.ResourceId.Ref !== healthResource);
+    }
+    const plans = Object.values(resourcesOf(template, 'AWS::ApiGateway::UsagePlan')).map(
+      (p) => p.Properties as Record<string, unknown>,
+    );
+    expect(plans).toHaveLength(config.usagePlans.length);
+    for (const tier of config.usagePlans) {
+      expect(plans).toContainEqual(
+        expect.objectContaining({
+          UsagePlanName: `${config.serviceName}-${stage}-${tier.name}`,
+          Throttle: { RateLimit: tier.rateLimit, BurstLimit: tier.burstLimit },
+          Quota: { Limit: tier.quota.limit, Period: tier.quota.period },
+        }),
+      );
+    }
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: stage,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      TracingEnabled: true,
+      MethodSettings: [Match.objectLike({ MetricsEnabled: true, LoggingLevel: 'ERROR', DataTraceEnabled: false })],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'INVALID_API_KEY',
+      StatusCode: '403',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('x-api-key') },
+    });
+  });
+
+  it('WAF: managed rule groups, body-size override and rule, rate rule, associated with the API stage', () => {
+    const { template } = synthStage(stage);
+
+    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    const acl = Object.values(resourcesOf(template, 'AWS::WAFv2::WebACL'))[0]?.Properties as {
+      Scope: string;
+      Rules: { Name: string; Statement: Record<string, Record<string, unknown>> }[];
+    };
+    expect(acl.Scope).toBe('REGIONAL');
+    expect(acl.Rules.map((r) => r.Name).sort()).toEqual(
+      [
+        'AWSManagedRulesAmazonIpReputationList',
+        'AWSManagedRulesCommonRuleSet',
+        'AWSManagedRulesKnownBadInputsRuleSet',
+        'BodySizeLimit',
+        'RatePerIp',
+      ].sort(),
+    );
+    const common = acl.Rules.find((r) => r.Name === 'AWSManagedRulesCommonRuleSet');
+    expect(common?.Statement.ManagedRuleGroupStatement?.RuleActionOverrides).toEqual([
+      { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+    ]);
+    const size = acl.Rules.find((r) => r.Name === 'BodySizeLimit')?.Statement.SizeConstraintStatement as {
+      Size: number;
+    };
+    // A 5,000-character text of 4-byte characters, JSON-escaped (12 bytes each), still passes.
+    expect(size.Size).toBeGreaterThanOrEqual(5000 * 12 + 1024);
+    expect(size.Size).toBe(config.waf.maxBodyBytes);
+    const rate = acl.Rules.find((r) => r.Name === 'RatePerIp')?.Statement.RateBasedStatement as { Limit: number };
+    expect(rate.Limit).toBe(config.waf.ratePer5MinPerIp);
+    const association = Object.values(resourcesOf(template, 'AWS::WAFv2::WebACLAssociation'))[0];
+    expect(JSON.stringify(association?.Properties?.ResourceArn)).toMatch(/\/restapis\/.*\/stages\//);
+    const stageId = Object.keys(resourcesOf(template, 'AWS::ApiGateway::Stage'))[0];
+    expect(association?.DependsOn).toContain(stageId);
+  });
+
+  it('observability: dashboard, alarms per function and on API 5xx, all to an encrypted SNS topic', () => {
+    const { template } = synthStage(stage);
+
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const metric of ['ColdStart', 'ModelLoadMs', 'InferenceMs', 'BlockedRequests', 'WriteThrottleEvents', 'p99']) {
+      expect(body).toContain(metric);
+    }
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as { AlarmActions: unknown[]; MetricName?: string },
+    );
+    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 1);
+    expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
+    for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+});
+
+describe('network construct', () => {
+  it('adds the interface endpoints a stage lists, in the isolated subnets with private DNS', () => {
+    const stack = new Stack(new App(), 'NetworkOnly');
+    new Network(stack, 'Network', { config: stageConfig('dev', { interfaceEndpoints: ['logs', 'monitoring'] }) });
+
+    const endpoints = Object.values(resourcesOf(Template.fromStack(stack), 'AWS::EC2::VPCEndpoint'))
+      .map((e) => e.Properties as { VpcEndpointType?: string; PrivateDnsEnabled?: boolean; ServiceName: unknown })
+      .filter((e) => e.VpcEndpointType === 'Interface');
+
+    expect(endpoints).toHaveLength(2);
+    expect(endpoints.every((e) => e.PrivateDnsEnabled)).toBe(true);
+    expect(JSON.stringify(endpoints)).toMatch(/\.logs"/);
+    expect(JSON.stringify(endpoints)).toMatch(/\.monitoring"/);
+  });
+});
+
+describe('stage configuration', () => {
+  it('names the valid stages when the stage is unknown', () => {
+    expect(() => stageConfig('production')).toThrow(/dev, staging, prod/);
+  });
+
+  it('rejects a WAF body limit larger than WAF can inspect', () => {
+    expect(() => stageConfig('dev', { waf: { maxBodyBytes: 100_000, ratePer5MinPerIp: 100 } })).toThrow(/65536/);
+  });
+});

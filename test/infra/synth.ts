@@ -1,0 +1,57 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { RouteDef } from '#functions/routes.ts';
+import { InferenceStack } from '../../infra/lib/stack.ts';
+import { type StageName, stageConfig } from '../../infra/lib/stages.ts';
+
+/** Synthesizing a stage takes a few seconds: each test file does it once per stage. */
+export const SYNTH_TIMEOUT_MS = 60_000;
+
+export interface Synthesized {
+  readonly stack: InferenceStack;
+  readonly template: Template;
+}
+
+const cache = new Map<string, Synthesized>();
+
+/**
+ * The stack of one stage, synthesized once per test file (and per route table).
+ * No Docker and no AWS account are needed: image assets are only hashed here.
+ */
+export const synthStage = (stage: StageName, routes?: readonly RouteDef[]): Synthesized => {
+  const key = `${stage}:${routes ? JSON.stringify(routes) : 'ROUTES'}`;
+  let found = cache.get(key);
+  if (!found) {
+    const app = new App({ context: { stage } });
+    const stack = new InferenceStack(app, `HfServe-${stage}`, { config: stageConfig(stage), routes });
+    found = { stack, template: Template.fromStack(stack) };
+    cache.set(key, found);
+  }
+  return found;
+};
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown>; Metadata?: unknown; DependsOn?: string[] };
+
+/** Every resource of one CloudFormation type, by logical id. */
+export const resourcesOf = (template: Template, type: string): Record<string, CfnResource> =>
+  template.findResources(type) as Record<string, CfnResource>;
+
+/**
+ * The API's methods as `METHOD /path`, rebuilt from the template's resources and
+ * their parents (CORS preflight OPTIONS methods left out).
+ */
+export const apiMethods = (template: Template): string[] => {
+  const resources = resourcesOf(template, 'AWS::ApiGateway::Resource');
+  const pathOf = (ref: unknown): string => {
+    const id = (ref as { Ref?: string }).Ref;
+    const r = id ? resources[id] : undefined;
+    if (!r) return ''; // the root resource (Fn::GetAtt RootResourceId)
+    const p = r.Properties as { ParentId: unknown; PathPart: string };
+    return `${pathOf(p.ParentId)}/${p.PathPart}`;
+  };
+  return Object.values(resourcesOf(template, 'AWS::ApiGateway::Method'))
+    .map((m) => m.Properties as { HttpMethod: string; ResourceId: unknown })
+    .filter((p) => p.HttpMethod !== 'OPTIONS')
+    .map((p) => `${p.HttpMethod} ${pathOf(p.ResourceId) || '/'}`)
+    .sort();
+};
