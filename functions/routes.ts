@@ -43,6 +43,8 @@ export const ROUTES: readonly RouteDef[] = [
   route('GET', '/v1/models/{id}', 'completions', { streaming: true, errorShape: 'openai' }),
   route('POST', '/v1/completions', 'completions', { streaming: true, errorShape: 'openai' }),
   route('POST', '/v1/chat/completions', 'completions', { streaming: true, errorShape: 'openai' }),
+  route('POST', '/v1/detect', 'detect'),
+  route('POST', '/detect', 'detect'),
 ];
 
 /** Routes served by one capability's function. */

@@ -20,6 +20,8 @@ export interface ApiRoute {
   /** API Gateway resource syntax: `/v1/models/{id}`. */
   path: string;
   errorShape?: ErrorShape;
+  /** Also accept form-encoded bodies (LibreTranslate-compatible routes). */
+  form?: boolean;
   handler: RouteHandler;
 }
 
@@ -38,6 +40,7 @@ const routeKey = (method: string, resource: string): string => `${method} ${reso
  */
 export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {}) => {
   const shapes = new Map(routes.map((r) => [routeKey(r.method, r.path), r.errorShape ?? 'default']));
+  const forms = new Set(routes.filter((r) => r.form).map((r) => routeKey(r.method, r.path)));
   const origins = config()
     .CORS_ORIGINS.split(',')
     .map((o) => o.trim())
@@ -65,6 +68,11 @@ export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {
         shapeOf: (event) => shapes.get(routeKey(event.httpMethod, event.resource)) ?? 'default',
       }),
     )
-    .use(jsonBody({ maxBytes: config().MAX_BODY_BYTES }))
+    .use(
+      jsonBody({
+        maxBytes: config().MAX_BODY_BYTES,
+        acceptsForm: (event) => forms.has(routeKey(event.httpMethod, event.resource)),
+      }),
+    )
     .handler(router as unknown as RouteHandler);
 };

@@ -1,8 +1,23 @@
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '#runtime/errors.ts';
 import type { ApiMiddleware, ApiRequest } from './types.ts';
 
-const defaults = { maxBytes: 1_048_576 };
+const defaults = {
+  maxBytes: 1_048_576,
+  /** Requests that may also send `application/x-www-form-urlencoded` (LibreTranslate clients do). */
+  acceptsForm: (_event: ApiRequest['event']): boolean => false,
+};
 const JSON_TYPE = /^application\/(.+\+)?json\s*($|;)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*($|;)/i;
+
+/** A form body as JSON would carry it: a repeated field becomes a list. */
+const parseForm = (text: string): Record<string, string | string[]> => {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+};
 
 /**
  * Parses JSON bodies of POST requests. Written here rather than using
@@ -24,6 +39,11 @@ export const jsonBody = (opts: Partial<typeof defaults> = {}): ApiMiddleware => 
       );
     }
     const contentType = event.headers?.['content-type'];
+    if (contentType && FORM_TYPE.test(contentType) && options.acceptsForm(event)) {
+      event.body = parseForm(text);
+      event.isBase64Encoded = false;
+      return;
+    }
     if (!contentType || !JSON_TYPE.test(contentType)) {
       throw new UnsupportedMediaTypeError(
         `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'}); send a JSON body with "Content-Type: application/json".`,

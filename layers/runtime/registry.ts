@@ -142,7 +142,12 @@ export class Registry {
         }
         return manifest;
       });
-      pending.catch(() => this.manifests.delete(key));
+      // Only a found manifest is immutable: forgetting "not found" lets a version
+      // published after the first lookup (then aliased) be seen without a cold start.
+      pending.then(
+        (manifest) => manifest ?? this.manifests.delete(key),
+        () => this.manifests.delete(key),
+      );
       this.manifests.set(key, pending);
     }
     return pending;

@@ -2,7 +2,6 @@ import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts
 import { type Config, config } from '#runtime/config.ts';
 import { ModelRuntime } from '#runtime/models.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
-import { configureTransformers } from '#runtime/onnx.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
@@ -20,7 +19,6 @@ export const registryStore = (c: Config): ObjectStore =>
 
 /** Builds registry → store → runtime from a configuration (the composition root). */
 export const createModelRuntime = (c: Config = config()): ModelRuntime => {
-  configureTransformers(c.MODEL_CACHE_DIR);
   const registry = new Registry(registryStore(c));
   const store = new ModelStore({ registry, cacheDir: c.MODEL_CACHE_DIR });
   return new ModelRuntime({

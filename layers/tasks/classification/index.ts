@@ -5,7 +5,7 @@ import {
   type PreTrainedTokenizer,
   type Tensor,
 } from '@huggingface/transformers';
-import { sessionOptions } from '#runtime/onnx.ts';
+import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
 
 export interface LabelScore {
   label: string;
@@ -52,6 +52,7 @@ const sigmoid = (row: number[]): number[] => row.map((v) => 1 / (1 + Math.exp(-v
  * // => [{ label: 'POSITIVE', score: 0.7579, scores: [{ label: 'POSITIVE', score: 0.7579 }, { label: 'NEGATIVE', score: 0.2421 }] }]
  */
 export const loadClassifier = async (dir: string, options: { dtype?: 'fp32' | 'q8' } = {}): Promise<Classifier> => {
+  configureTransformers();
   const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
     AutoTokenizer.from_pretrained(dir),
     AutoModelForSequenceClassification.from_pretrained(dir, {

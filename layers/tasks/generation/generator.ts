@@ -22,7 +22,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
-import { sessionOptions } from '#runtime/onnx.ts';
+import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
 import { CompletionText } from './text.ts';
@@ -205,6 +205,7 @@ interface ChoiceState {
  * out.choices[0]; // => { index: 0, text: 'fixfixfixfixfix', tokenIds: [956, 956, 956, 956, 956], finishReason: 'length' }
  */
 export const loadGenerator = async (bundleDir: string, options: LoadGeneratorOptions = {}): Promise<Generator> => {
+  configureTransformers();
   const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
     AutoTokenizer.from_pretrained(bundleDir, { local_files_only: true }),
     AutoModelForCausalLM.from_pretrained(bundleDir, {

@@ -95,4 +95,24 @@ describe('http middlewares', () => {
     expect(unavailable.statusCode).toBe(503);
     expect(unavailable.headers?.['Retry-After']).toBe('7');
   });
+
+  it('parses a form body only where the route accepts forms', async () => {
+    const formEvent = event({
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'q=hola&q=adios&x=1',
+    });
+    const accepting = middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
+      .use(errorEnvelope({ logger: { info: () => undefined, error: () => undefined } }))
+      .use(jsonBody({ acceptsForm: () => true }))
+      .handler(async (e) => json({ got: e.body }));
+
+    const accepted = await accepting(formEvent, context);
+    const refused = await wrap(async () => json({}))(
+      event({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'q=hola' }),
+      context,
+    );
+
+    expect(JSON.parse(accepted.body)).toEqual({ got: { q: ['hola', 'adios'], x: '1' } });
+    expect(refused.statusCode).toBe(415);
+  });
 });
