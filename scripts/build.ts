@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { CAPABILITIES } from '#functions/routes.ts';
 
@@ -38,3 +38,21 @@ for (const name of entries) {
     `dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`,
   );
 }
+
+// The model-packaging CLI as the package's bin (`hf-models`): plain Node runs it, no tsx.
+await build({
+  entryPoints: ['model-packaging/cli.ts'],
+  outfile: 'dist/cli/models.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  external: [...EXTERNAL, '@huggingface/transformers'],
+  logLevel: 'warning',
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+});
+await chmod('dist/cli/models.mjs', 0o755);
+console.log('dist/cli/models.mjs');
