@@ -45,6 +45,10 @@ export const ROUTES: readonly RouteDef[] = [
   route('POST', '/v1/chat/completions', 'completions', { streaming: true, errorShape: 'openai' }),
   route('POST', '/v1/detect', 'detect'),
   route('POST', '/detect', 'detect'),
+  route('POST', '/v1/translate', 'translate'),
+  route('GET', '/v1/languages', 'translate'),
+  route('POST', '/translate', 'translate'),
+  route('GET', '/languages', 'translate'),
 ];
 
 /** Routes served by one capability's function. */

@@ -11,7 +11,6 @@ import { ChecksumMismatchError } from '#runtime/errors.ts';
 import { Registry } from '#runtime/registry.ts';
 import { COMPLETE_MARKER, ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from '#storage/s3-object-store.ts';
-import { loadClassifier } from '#tasks/classification/index.ts';
 import { main } from '../../model-packaging/cli.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
 

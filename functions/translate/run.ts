@@ -1,0 +1,43 @@
+import type { ApiEvent } from '#http/types.ts';
+import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { config } from '#runtime/config.ts';
+import { modelRuntime } from '#storage/model-runtime.ts';
+import { findLanguage } from '#tasks/languages/index.ts';
+import { supportedLanguages } from '#tasks/translation/index.ts';
+import { loadTranslation, type TranslateRequest, translate } from '#tasks/translation/service.ts';
+import { markAnswered } from '../shared.ts';
+
+/** Translates, logs one record per text and counts characters and language pairs. */
+export const run = async (
+  event: ApiEvent,
+  req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string },
+) => {
+  const out = await translate(modelRuntime(), {
+    ...req,
+    model: req.model ?? config().DEFAULT_TRANSLATE_MODEL,
+    detectModel: config().DEFAULT_DETECT_MODEL,
+  });
+  metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
+  metrics.addMetric(MetricName.CharactersTranslated, MetricUnit.Count, out.characters);
+  for (const t of out.translations) countBy(MetricName.Translations, 'pair', `${t.source}>${out.target}`);
+  const base = requestFields(event.requestContext);
+  await predictionLog().write(
+    out.translations.map((t, index) => ({
+      ...base,
+      ...inputFields(req.texts[index]!),
+      capability: 'translate',
+      model: out.model.name,
+      version: out.model.version,
+      index,
+      latencyMs: Math.round(out.inferenceMs),
+      output: { source: t.source, target: out.target, detected: t.detected, outputLength: t.text.length },
+    })),
+  );
+  markAnswered();
+  return { ...out, requestId: base.requestId };
+};
+
+export const languages = async () =>
+  supportedLanguages((await loadTranslation(modelRuntime(), config().DEFAULT_TRANSLATE_MODEL)).value);
+export const libreCode = (flores: string) => findLanguage(flores)?.iso639_1 ?? flores;
