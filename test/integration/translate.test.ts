@@ -73,7 +73,9 @@ describe('translate over the local API', () => {
 
     const results = batch.body.translations as Translated[];
     expect(results).toHaveLength(16);
-    results.forEach((r, i) => expect(r.text).toBe((singles[i]!.body.translations as Translated[])[0]!.text));
+    results.forEach((r, i) => {
+      expect(r.text).toBe((singles[i]!.body.translations as Translated[])[0]!.text);
+    });
     const records = await recordsOf(api, batch.body.requestId as string);
     expect(records).toHaveLength(16);
     expect(records[0]).toMatchObject({
