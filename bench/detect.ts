@@ -14,26 +14,24 @@
  * included, excluding nothing); the ONNX figure excludes the one-off model load, which the
  * cold start reports separately.
  */
-import { spawn, spawnSync } from 'node:child_process';
+
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { loadLangId } from '#tasks/langid/index.ts';
 import { BUNDLE, corpusLines, FASTTEXT_BIN, FTZ, hasFasttext } from '../test/unit/langid/reference.ts';
+import { bundleColdEntry, median, ROOT, round, roundAll, runChild } from './lib.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const WORK = path.join(ROOT, 'bench/work');
+const _WORK = path.join(ROOT, 'bench/work');
 const RESULTS = path.join(ROOT, 'bench/results/detect.json');
 const BATCH = 256;
 const TARGET_RATIO = 0.5;
 const TARGET_COLD_MS = 300;
 const COLD_TEXT = 'Bonjour, comment allez-vous aujourd’hui ?';
 
-const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pinned = (cmd: string, args: string[]): [string, string[]] =>
   hasTaskset ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
@@ -78,65 +76,18 @@ const t2 = performance.now();
 console.log(JSON.stringify({ startToImportedMs: t0, loadMs: t1 - t0, firstAnswerMs: t2 - t1, startToAnswerMs: t2, top: top[0] }));
 `;
 
-/** New node process -> bundle loaded -> one text answered; wall time from spawn to the answer line. */
-/**
- * `stubTransformers`: #runtime/onnx.ts imports @huggingface/transformers at top level (for
- * configureTransformers, which langid never calls); the stubbed variant shows the cold start
- * once `sessionOptions` lives in a module without that import.
- */
-const coldStart = async (runs: number, stubTransformers: boolean) => {
-  await mkdir(WORK, { recursive: true });
-  const entry = path.join(WORK, 'detect-cold-entry.ts');
-  const bundle = path.join(WORK, stubTransformers ? 'detect-cold-stub.mjs' : 'detect-cold.mjs');
-  await writeFile(entry, COLD_ENTRY);
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    external: stubTransformers ? ['onnxruntime-node'] : ['@huggingface/transformers', 'onnxruntime-node'],
-    logLevel: 'warning',
-    plugins: stubTransformers
-      ? [
-          {
-            name: 'stub-transformers',
-            setup(b) {
-              b.onResolve({ filter: /^@huggingface\/transformers$/ }, () => ({
-                path: 'transformers',
-                namespace: 'stub',
-              }));
-              b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const env = {};' }));
-            },
-          },
-        ]
-      : [],
-  });
+/** New node process -> bundle loaded -> one text answered; wall time from spawn to exit. */
+const coldStart = async (runs: number) => {
+  const bundle = await bundleColdEntry('detect', COLD_ENTRY, { external: ['onnxruntime-node'] });
   const samples: Array<Record<string, unknown> & { wallMs: number }> = [];
   for (let i = 0; i < runs; i++) {
     const [cmd, args] = pinned(process.execPath, [bundle, BUNDLE, COLD_TEXT]);
-    const started = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      child.on('exit', (code) =>
-        code === 0 ? resolve(out.trim()) : reject(new Error(`cold-start child exited with ${code}`)),
-      );
-    });
-    const wallMs = performance.now() - started;
-    await new Promise((resolve) => child.once('close', resolve));
-    samples.push({ wallMs: round(wallMs), ...(JSON.parse(line) as Record<string, unknown>) });
+    const { wallMs, line } = await runChild(cmd, args);
+    samples.push({ wallMs: round(wallMs), ...line });
   }
   return {
-    what: `spawn of a new node process (esbuild bundle${stubTransformers ? ', @huggingface/transformers stubbed' : ''}) -> lid176 bundle loaded -> one text answered`,
-    runs: samples.map((s) =>
-      Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
-    ),
+    what: 'spawn of a new node process (esbuild bundle) -> lid176 bundle loaded -> one text answered',
+    runs: samples.map(roundAll),
     medianWallMs: round(median(samples.map((s) => s.wallMs))),
     minWallMs: round(Math.min(...samples.map((s) => s.wallMs))),
   };
@@ -172,8 +123,7 @@ const main = async () => {
     xs.reduce((a, b) => (b.textsPerSecond > a.textsPerSecond ? b : a));
   const native = { ...best(nativeRounds), rounds: nativeRounds.map((x) => x.textsPerSecond) };
   const onnx = { ...best(onnxRounds), rounds: onnxRounds.map((x) => x.textsPerSecond) };
-  const cold = await coldStart(Number(values['cold-runs']), false);
-  const coldWithoutTransformers = await coldStart(Number(values['cold-runs']), true);
+  const cold = await coldStart(Number(values['cold-runs']));
   const emptyNode = Array.from({ length: 3 }, () => {
     const started = performance.now();
     spawnSync(...pinned(process.execPath, ['-e', '0']));
@@ -195,7 +145,6 @@ const main = async () => {
     onnx,
     throughputRatio: round(ratio, 3),
     coldStart: cold,
-    coldStartWithoutTransformersImport: coldWithoutTransformers,
     /** Spawn of `node -e 0`: the floor of any cold start on this machine. */
     emptyNodeProcessMs: round(median(emptyNode)),
     targets: {
@@ -203,7 +152,6 @@ const main = async () => {
       coldStartMs: {
         target: TARGET_COLD_MS,
         met: cold.medianWallMs < TARGET_COLD_MS,
-        metWithoutTransformersImport: coldWithoutTransformers.medianWallMs < TARGET_COLD_MS,
       },
     },
   };

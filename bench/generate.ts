@@ -1,31 +1,12 @@
-/**
- * Text-generation benchmark on the distilgpt2-shaped model (GPT-2, 6 layers, 82M
- * parameters, int8, synthetic weights): cold start to the first token, time to first
- * token warm, and tokens per second for 64 new tokens (greedy and sampled).
- *
- *   npx tsx bench/generate.ts                 # full run, writes bench/results/generate.json
- *   npx tsx bench/generate.ts --runs 10       # more warm repetitions
- *
- * The weights are random, so `ignoreEos` forces exactly 64 new tokens. Tokens per
- * second is new tokens / wall time of the whole call (prompt pass included); the
- * decode-only rate (tokens after the first / time after the first) is reported beside it.
- */
-import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline as streamPipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { createGunzip } from 'node:zlib';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
-import { build } from 'esbuild';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { type GenerateOptions, type GenerationResult, type Generator, loadGenerator } from '#tasks/generation/index.ts';
+import { bundleColdEntry, median, prepareBenchModel, ROOT, round, roundAll, runChild, WORK } from './lib.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const SOURCE = path.resolve(ROOT, '../shared/models/bench/distilgpt2-shape');
-const WORK = path.join(ROOT, 'bench/work');
 const BUNDLE = path.join(WORK, 'distilgpt2-shape');
 const RESULTS = path.join(ROOT, 'bench/results/generate.json');
 const NEW_TOKENS = 64;
@@ -34,34 +15,6 @@ const TARGET_TOKENS_PER_SECOND = 40;
 // 21 words, as in shared/models/bench/README.md's reference runs.
 const PROMPT =
   'The quick brown fox jumps over the lazy dog while the farmer watches from the porch and drinks his morning coffee.';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** Decompresses the shipped `onnx/*.onnx.gz` into bench/work (once; gitignored). */
-const prepareBundle = async (): Promise<void> => {
-  const marker = path.join(BUNDLE, '.complete');
-  if (existsSync(marker)) return;
-  await mkdir(path.join(BUNDLE, 'onnx'), { recursive: true });
-  for (const name of await readdir(SOURCE)) {
-    if (name.endsWith('.json')) await copyFile(path.join(SOURCE, name), path.join(BUNDLE, name));
-  }
-  for (const name of await readdir(path.join(SOURCE, 'onnx'))) {
-    if (!name.endsWith('.gz')) continue;
-    const out = path.join(BUNDLE, 'onnx', name.slice(0, -3));
-    await streamPipeline(
-      createReadStream(path.join(SOURCE, 'onnx', name)),
-      createGunzip(),
-      createWriteStream(`${out}.tmp`),
-    );
-    await rename(`${out}.tmp`, out);
-  }
-  await writeFile(marker, '');
-};
 
 /**
  * The cold-start child: a bundled script (as the Lambda image ships code, no TypeScript
@@ -79,33 +32,11 @@ console.log(JSON.stringify({ startToImportedMs: t0, loadMs: t1 - t0, firstTokenM
 `;
 
 const coldStart = async (runs: number) => {
-  const entry = path.join(WORK, 'generate-cold-entry.ts');
-  const bundle = path.join(WORK, 'generate-cold.mjs');
-  await writeFile(entry, COLD_ENTRY);
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    external: ['@huggingface/transformers', 'onnxruntime-node'],
-    logLevel: 'warning',
-  });
+  const bundle = await bundleColdEntry('generate', COLD_ENTRY);
   const samples: Array<Record<string, number>> = [];
   for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle, BUNDLE, PROMPT], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cold-start child exited with ${code}`))));
-    });
-    const wallMs = performance.now() - started;
-    const line = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
-    samples.push(Object.fromEntries(Object.entries({ wallToExitMs: wallMs, ...line }).map(([k, v]) => [k, round(v)])));
+    const { wallMs, line } = await runChild(process.execPath, [bundle, BUNDLE, PROMPT]);
+    samples.push(roundAll({ wallToExitMs: wallMs, ...line }) as Record<string, number>);
   }
   return {
     what: 'new node process (esbuild-bundled code, as in the image) -> import -> loadGenerator (q8) -> first token of the prompt (32 tokens)',
@@ -171,7 +102,7 @@ const main = async () => {
   const runs = Number(values.runs);
   // The machine is shared: the load before and after tells whether the figures are contended.
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
-  await prepareBundle();
+  await prepareBenchModel('distilgpt2-shape');
   const bytes = (await stat(path.join(BUNDLE, 'onnx/model_quantized.onnx'))).size;
   const progress = (name: string, value: unknown) => console.error(name, JSON.stringify(value));
 

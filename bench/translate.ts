@@ -12,22 +12,17 @@
  * 1.2 x source tokens ("realistic length"), and the worst case under the default bound
  * (2 x source tokens + 10, a degenerate output that never ends) is reported beside it.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+
+import { execFileSync } from 'node:child_process';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline as streamPipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { createGunzip } from 'node:zlib';
 import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
-import { build } from 'esbuild';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { loadTranslator, type Translator } from '#tasks/translation/index.ts';
+import { bundleColdEntry, median, prepareBenchModel, ROOT, round, runChild, WORK } from './lib.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const SOURCE = path.resolve(ROOT, '../shared/models/bench/opus-mt-en-de-shape');
-const WORK = path.join(ROOT, 'bench/work');
 const BUNDLE = path.join(WORK, 'opus-mt-en-de-shape');
 const RESULTS = path.join(ROOT, 'bench/results/translate.json');
 const TARGET_MS = 250;
@@ -58,34 +53,6 @@ const BATCH = [
   'You have been signed out because your account was used on another device, so please sign in again to continue.',
 ];
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** Decompresses the shipped `onnx/*.onnx.gz` into bench/work (once; gitignored). */
-const prepareBundle = async (): Promise<void> => {
-  const marker = path.join(BUNDLE, '.complete');
-  if (existsSync(marker)) return;
-  await mkdir(path.join(BUNDLE, 'onnx'), { recursive: true });
-  for (const name of await readdir(SOURCE)) {
-    if (name.endsWith('.json')) await copyFile(path.join(SOURCE, name), path.join(BUNDLE, name));
-  }
-  for (const name of await readdir(path.join(SOURCE, 'onnx'))) {
-    if (!name.endsWith('.gz')) continue;
-    const out = path.join(BUNDLE, 'onnx', name.slice(0, -3));
-    await streamPipeline(
-      createReadStream(path.join(SOURCE, 'onnx', name)),
-      createGunzip(),
-      createWriteStream(`${out}.tmp`),
-    );
-    await rename(`${out}.tmp`, out);
-  }
-  await writeFile(marker, '');
-};
-
 /**
  * The cold-start child: a bundled script (as the Lambda image ships code, no TypeScript
  * loader) that imports, loads and translates once, and reports its phases.
@@ -102,35 +69,11 @@ console.log(JSON.stringify({ startToImportedMs: t0, loadMs: t1 - t0, firstTransl
 
 const coldStart = async (runs: number, maxNewTokens: number) => {
   if (runs === 0) return undefined;
-  const entry = path.join(WORK, 'translate-cold-entry.ts');
-  const bundle = path.join(WORK, 'translate-cold.mjs');
-  await writeFile(entry, COLD_ENTRY);
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    external: ['@huggingface/transformers', 'onnxruntime-node'],
-    logLevel: 'warning',
-  });
-  const samples = [];
+  const bundle = await bundleColdEntry('translate', COLD_ENTRY);
+  const samples: Array<Record<string, unknown> & { wallMs: number }> = [];
   for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle, BUNDLE, SENTENCE, String(maxNewTokens)], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cold-start child exited with ${code}`))));
-    });
-    const wallMs = performance.now() - started;
-    const line = out.trim().split('\n').at(-1) ?? '{}';
-    samples.push({ wallMs: round(wallMs), ...JSON.parse(line) });
+    const { wallMs, line } = await runChild(process.execPath, [bundle, BUNDLE, SENTENCE, String(maxNewTokens)]);
+    samples.push({ ...line, wallMs: round(wallMs) });
   }
   return {
     what: 'new node process (bundled code) -> translator loaded -> first sentence translated; realistic length',
@@ -214,7 +157,7 @@ const main = async () => {
   const runs = Number(values.runs);
   // Other processes share this machine's cores: the load average says how much the figures are worth.
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
-  await prepareBundle();
+  await prepareBenchModel('opus-mt-en-de-shape');
   const bytes = (await stat(path.join(BUNDLE, 'onnx/decoder_model_merged_quantized.onnx'))).size;
   const loadStart = performance.now();
   const translator = await loadTranslator(BUNDLE, { dtype: 'q8' });

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { build, type Plugin } from 'esbuild';
+
+/** Shared by the benchmarks: statistics, the decompressed bench models, cold-start children. */
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const WORK = path.join(ROOT, 'bench/work');
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Decompresses a model of `../shared/models/bench` (its `onnx/*.onnx.gz`) into
+ * `bench/work/<name>` once (gitignored) and returns that folder.
+ */
+export const prepareBenchModel = async (name: string): Promise<string> => {
+  const source = path.resolve(ROOT, '../shared/models/bench', name);
+  const bundle = path.join(WORK, name);
+  const marker = path.join(bundle, '.complete');
+  if (existsSync(marker)) return bundle;
+  await mkdir(path.join(bundle, 'onnx'), { recursive: true });
+  for (const file of await readdir(source)) {
+    if (file.endsWith('.json')) await copyFile(path.join(source, file), path.join(bundle, file));
+  }
+  for (const file of await readdir(path.join(source, 'onnx'))) {
+    if (!file.endsWith('.gz')) continue;
+    const out = path.join(bundle, 'onnx', file.slice(0, -3));
+    await streamPipeline(
+      createReadStream(path.join(source, 'onnx', file)),
+      createGunzip(),
+      createWriteStream(`${out}.tmp`),
+    );
+    await rename(`${out}.tmp`, out);
+  }
+  await writeFile(marker, '');
+  return bundle;
+};
+
+/**
+ * Bundles a cold-start child script with esbuild, as the Lambda image ships code (no
+ * TypeScript loader at run time), and returns the bundle's path.
+ */
+export const bundleColdEntry = async (
+  name: string,
+  source: string,
+  options: { external?: string[]; plugins?: Plugin[] } = {},
+): Promise<string> => {
+  await mkdir(WORK, { recursive: true });
+  const entry = path.join(WORK, `${name}-cold-entry.ts`);
+  const bundle = path.join(WORK, `${name}-cold.mjs`);
+  await writeFile(entry, source);
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: bundle,
+    external: options.external ?? ['@huggingface/transformers', 'onnxruntime-node'],
+    plugins: options.plugins ?? [],
+    logLevel: 'warning',
+  });
+  return bundle;
+};
+
+/**
+ * Spawns a child and returns the JSON of its last stdout line plus the wall time from
+ * spawn to exit as the parent saw it.
+ */
+export const runChild = async (
+  cmd: string,
+  args: string[],
+): Promise<{ wallMs: number; line: Record<string, unknown> }> => {
+  const started = performance.now();
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? cmd)} exited with ${code}`)),
+    );
+  });
+  return {
+    wallMs: performance.now() - started,
+    line: JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>,
+  };
+};
+
+/** Rounds every number of a record (for results files). */
+export const roundAll = (record: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
