@@ -23,6 +23,7 @@ import {
 } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
 import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
+import { type KvCache, readStep } from '../decoding.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
 import { CompletionText } from './text.ts';
@@ -141,7 +142,7 @@ const asArray = (v: number | number[] | null | undefined): number[] =>
   v === null || v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 // The tensors the decoder caches, keyed by their `past_key_values.*` input names.
-type Cache = Record<string, Tensor>;
+type Cache = KvCache;
 
 // Typed arrays share this much of their API; enough to copy rows between tensors.
 type RowArray = {
@@ -351,22 +352,7 @@ export const loadGenerator = async (bundleDir: string, options: LoadGeneratorOpt
       // Undefined on the prompt pass: the library feeds empty past tensors.
       past_key_values: cache,
     });
-    const logitsTensor = outputs.logits;
-    if (!logitsTensor) throw new Error('The model returned no "logits" output.');
-    const [, positionsOut = 0, vocab = 0] = logitsTensor.dims;
-    const data =
-      logitsTensor.type === 'float32'
-        ? (logitsTensor.data as Float32Array)
-        : Float32Array.from(logitsTensor.data as ArrayLike<number>);
-    const logits = Array.from({ length: rows }, (_, r) => {
-      const start = (r * positionsOut + positionsOut - 1) * vocab;
-      return data.slice(start, start + vocab);
-    });
-    const next: Cache = {};
-    for (const [name, tensor] of Object.entries(outputs)) {
-      if (name.startsWith('present')) next[name.replace('present', 'past_key_values')] = tensor;
-    }
-    return { logits, cache: next };
+    return readStep(outputs, 'model');
   };
 
   /**

@@ -1,3 +1,7 @@
+import { argmax } from '../decoding.ts';
+
+export { argmax };
+
 /**
  * Next-token selection for causal LMs: OpenAI's presence/frequency penalties, then
  * Hugging Face's warper order (temperature -> top-k -> top-p), then a draw from a
@@ -63,25 +67,6 @@ export interface SamplingSettings {
   /** Nucleus: keep the smallest set of most likely tokens whose mass reaches `topP`; 1 = off. */
   topP: number;
 }
-
-/**
- * Index of the largest value; the first one on ties (as `torch.argmax`).
- *
- * @example
- * argmax([0.1, 3, 3, -1]); // => 1
- */
-export const argmax = (values: ArrayLike<number>): number => {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v > bestValue) {
-      bestValue = v;
-      best = i;
-    }
-  }
-  return best;
-};
 
 /**
  * OpenAI's penalties, exactly as its API reference defines them, over the tokens this

@@ -23,6 +23,7 @@
  * worst of them (`early_stopping: false`) or at once (`early_stopping: true`).
  */
 import { type PreTrainedModel, Tensor } from '@huggingface/transformers';
+import { argmax, type KvCache, readStep } from '../decoding.ts';
 
 /** Special tokens and processors read once from the model's generation config. */
 export interface DecodeSettings {
@@ -46,7 +47,7 @@ export interface DecodeRow {
 }
 
 // The tensors the merged decoder caches, keyed by their `past_key_values.*` input names.
-type Cache = Record<string, Tensor>;
+type Cache = KvCache;
 
 /** The decoder inputs that follow the rows of a batch when rows are dropped or reordered. */
 interface BatchState {
@@ -136,21 +137,7 @@ const step = async (
     // Undefined on the first step: the library then feeds empty pasts and `use_cache_branch=false`.
     past_key_values: state.cache,
   });
-  const logitsTensor = outputs.logits;
-  if (!logitsTensor) throw new Error('The decoder returned no "logits" output.');
-  const [rows = 0, positions = 0, vocab = 0] = logitsTensor.dims;
-  const data =
-    logitsTensor.type === 'float32'
-      ? (logitsTensor.data as Float32Array)
-      : Float32Array.from(logitsTensor.data as ArrayLike<number>);
-  const logits = Array.from({ length: rows }, (_, r) => {
-    const start = (r * positions + positions - 1) * vocab;
-    return data.subarray(start, start + vocab);
-  });
-  const cache: Cache = {};
-  for (const [name, tensor] of Object.entries(outputs)) {
-    if (name.startsWith('present')) cache[name.replace('present', 'past_key_values')] = tensor;
-  }
+  const { logits, cache } = readStep(outputs, 'decoder');
   return { logits, state: { ...state, cache } };
 };
 
@@ -172,19 +159,6 @@ const processLogits = (logits: Float32Array, generated: number, maxNewTokens: nu
     return;
   }
   for (const id of s.suppressTokenIds) logits[id] = Number.NEGATIVE_INFINITY;
-};
-
-const argmax = (values: Float32Array): number => {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v > bestValue) {
-      bestValue = v;
-      best = i;
-    }
-  }
-  return best;
 };
 
 /**
