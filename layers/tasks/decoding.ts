@@ -1,4 +1,4 @@
-import type { Tensor } from '@huggingface/transformers';
+import { Tensor } from '@huggingface/transformers';
 
 /**
  * What the two autoregressive decoders (generation and translation) share: reading one
@@ -53,3 +53,34 @@ export const readStep = (outputs: Record<string, Tensor>, what: string): { logit
   }
   return { logits, cache };
 };
+
+// Typed arrays share this much of their API; enough to copy rows between tensors.
+type RowArray = {
+  readonly length: number;
+  subarray(begin: number, end: number): RowArray;
+  set(source: RowArray, offset: number): void;
+};
+
+/**
+ * Copies rows `rows` (first dimension) of `tensor` into a new tensor, in that order; a
+ * row may repeat (one prompt pass becoming `n` choices, beams following their parent).
+ *
+ * @example
+ * gatherRows(tensorOfShape([3, 2, 4]), [2, 2]).dims; // => [2, 2, 4], both copies of row 2
+ */
+export const gatherRows = (tensor: Tensor, rows: readonly number[]): Tensor => {
+  const [batch = 0, ...rest] = tensor.dims;
+  const data = tensor.data as unknown as RowArray;
+  const rowSize = batch === 0 ? 0 : data.length / batch;
+  const Ctor = (tensor.data as unknown as { constructor: new (n: number) => RowArray }).constructor;
+  const out = new Ctor(rows.length * rowSize);
+  rows.forEach((row, i) => {
+    out.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
+  });
+  // Tensor's constructor types want a DataArray; `out` is one (same class as `tensor.data`).
+  return new Tensor(tensor.type, out as unknown as Tensor['data'], [rows.length, ...rest]);
+};
+
+/** True when gathering `rows` out of a batch of `size` would change nothing. */
+export const isIdentity = (rows: readonly number[], size: number): boolean =>
+  rows.length === size && rows.every((row, i) => row === i);

@@ -23,7 +23,7 @@ import {
 } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
 import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
-import { type KvCache, readStep } from '../decoding.ts';
+import { gatherRows, isIdentity, type KvCache, readStep } from '../decoding.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
 import { CompletionText } from './text.ts';
@@ -144,13 +144,6 @@ const asArray = (v: number | number[] | null | undefined): number[] =>
 // The tensors the decoder caches, keyed by their `past_key_values.*` input names.
 type Cache = KvCache;
 
-// Typed arrays share this much of their API; enough to copy rows between tensors.
-type RowArray = {
-  readonly length: number;
-  subarray(begin: number, end: number): RowArray;
-  set(source: RowArray, offset: number): void;
-};
-
 /**
  * Copies rows `rows` (first dimension) of every cache tensor into new tensors, in that
  * order (a row may repeat: that is how one prompt pass becomes `n` choices). The KV cache
@@ -160,25 +153,14 @@ type RowArray = {
 const gatherCache = (cache: Cache, rows: readonly number[], batch: number): Cache => {
   const out: Cache = {};
   for (const [name, tensor] of Object.entries(cache)) {
-    const [first = 0, ...rest] = tensor.dims;
+    const [first = 0] = tensor.dims;
     if (first !== batch) {
       throw new Error(`Cache tensor ${name} has first dimension ${first}, not the batch size ${batch}.`);
     }
-    const data = tensor.data as unknown as RowArray;
-    const rowSize = batch === 0 ? 0 : data.length / batch;
-    const Ctor = (tensor.data as unknown as { constructor: new (n: number) => RowArray }).constructor;
-    const copy = new Ctor(rows.length * rowSize);
-    rows.forEach((row, i) => {
-      copy.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
-    });
-    // Tensor's constructor types want a DataArray; `copy` is one (same class as `tensor.data`).
-    out[name] = new Tensor(tensor.type, copy as unknown as Tensor['data'], [rows.length, ...rest]);
+    out[name] = gatherRows(tensor, rows);
   }
   return out;
 };
-
-const isIdentity = (rows: readonly number[], batch: number): boolean =>
-  rows.length === batch && rows.every((row, i) => row === i);
 
 /** One choice while it decodes. */
 interface ChoiceState {

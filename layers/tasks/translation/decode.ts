@@ -23,7 +23,7 @@
  * worst of them (`early_stopping: false`) or at once (`early_stopping: true`).
  */
 import { type PreTrainedModel, Tensor } from '@huggingface/transformers';
-import { argmax, type KvCache, readStep } from '../decoding.ts';
+import { argmax, gatherRows, isIdentity, type KvCache, readStep } from '../decoding.ts';
 
 /** Special tokens and processors read once from the model's generation config. */
 export interface DecodeSettings {
@@ -55,30 +55,6 @@ interface BatchState {
   encoderAttentionMask: Tensor;
   cache: Cache | undefined;
 }
-
-// Typed arrays share this much of their API; enough to copy rows between tensors.
-type RowArray = {
-  readonly length: number;
-  subarray(begin: number, end: number): RowArray;
-  set(source: RowArray, offset: number): void;
-};
-
-/** Copies the rows `rows` (first dimension) of `tensor` into a new tensor, in that order. */
-const gatherRows = (tensor: Tensor, rows: readonly number[]): Tensor => {
-  const [batch = 0, ...rest] = tensor.dims;
-  const data = tensor.data as unknown as RowArray;
-  const rowSize = batch === 0 ? 0 : data.length / batch;
-  const Ctor = (tensor.data as unknown as { constructor: new (n: number) => RowArray }).constructor;
-  const out = new Ctor(rows.length * rowSize);
-  rows.forEach((row, i) => {
-    out.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
-  });
-  // Tensor's constructor types want a DataArray; `out` is one (same class as `tensor.data`).
-  return new Tensor(tensor.type, out as unknown as Tensor['data'], [rows.length, ...rest]);
-};
-
-const isIdentity = (rows: readonly number[], size: number): boolean =>
-  rows.length === size && rows.every((row, i) => row === i);
 
 const gatherState = (state: BatchState, rows: readonly number[]): BatchState => {
   if (isIdentity(rows, state.encoderHiddenStates.dims[0] ?? 0)) return state;
