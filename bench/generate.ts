@@ -5,7 +5,17 @@ import { parseArgs } from 'node:util';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { type GenerateOptions, type GenerationResult, type Generator, loadGenerator } from '#tasks/generation/index.ts';
-import { bundleColdEntry, median, prepareBenchModel, ROOT, round, roundAll, runChild, WORK } from './lib.ts';
+import {
+  bundleColdEntry,
+  machineInfo,
+  median,
+  prepareBenchModel,
+  ROOT,
+  round,
+  roundAll,
+  runChild,
+  WORK,
+} from './lib.ts';
 
 const BUNDLE = path.join(WORK, 'distilgpt2-shape');
 const RESULTS = path.join(ROOT, 'bench/results/generate.json');
@@ -137,13 +147,7 @@ const main = async () => {
   const result = {
     command: 'npx tsx bench/generate.ts',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      loadAverageAtStart,
-      loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
-      node: process.version,
-    },
+    machine: machineInfo(loadAverageAtStart),
     model: {
       bundle: path.relative(ROOT, BUNDLE),
       source: 'shared/models/bench/distilgpt2-shape (synthetic weights, int8)',

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -99,3 +100,12 @@ export const runChild = async (
 /** Rounds every number of a record (for results files). */
 export const roundAll = (record: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
+
+/** The machine a results file was measured on, with the load before and after the run. */
+export const machineInfo = (loadAverageAtStart: number[]) => ({
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  loadAverageAtStart,
+  loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
+  node: process.version,
+});

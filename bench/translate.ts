@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { loadTranslator, type Translator } from '#tasks/translation/index.ts';
-import { bundleColdEntry, median, prepareBenchModel, ROOT, round, runChild, WORK } from './lib.ts';
+import { bundleColdEntry, machineInfo, median, prepareBenchModel, ROOT, round, runChild, WORK } from './lib.ts';
 
 const BUNDLE = path.join(WORK, 'opus-mt-en-de-shape');
 const RESULTS = path.join(ROOT, 'bench/results/translate.json');
@@ -186,13 +186,7 @@ const main = async () => {
   const result = {
     command: 'npx tsx bench/translate.ts',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      loadAverageAtStart,
-      loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
-      node: process.version,
-    },
+    machine: machineInfo(loadAverageAtStart),
     model: {
       bundle: path.relative(ROOT, BUNDLE),
       source: 'shared/models/bench/opus-mt-en-de-shape (synthetic weights, int8)',
