@@ -23,6 +23,14 @@ export const LocalConfigSchema = z.object({
   LOCAL_DATA_DIR: z.string().default('.data/dynalite'),
   /** Function timeout the emulator gives handlers (API Gateway's limit is 29 s). */
   LOCAL_TIMEOUT_MS: z.coerce.number().int().positive().default(28_000),
+  /**
+   * 0 runs the handlers inside the emulator's process. N > 0 runs each function in up to N
+   * instance processes that serve one request at a time, like Lambda execution
+   * environments (cold starts included); more requests wait for a free instance.
+   */
+  LOCAL_FUNCTION_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(0),
+  /** The code instances run: `source` (functions/<fn>/handler.ts) or `dist` (the `npm run build` bundles). */
+  LOCAL_FUNCTION_CODE: z.enum(['source', 'dist']).default('source'),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 

@@ -1,18 +1,38 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import dynalite from 'dynalite';
+import { type Capability, ROUTES } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
+import { InstancePool } from './instances.ts';
 import { startLocalApi } from './server.ts';
 
 export interface LocalStack {
   url: string;
   dynamoEndpoint: string;
   config: Config;
+  /** The instance pool of each function started so far (LOCAL_FUNCTION_CONCURRENCY > 0). */
+  pools: Map<Capability, InstancePool>;
   close: () => Promise<void>;
 }
+
+/** The handler module of a function: its source, or its `npm run build` bundle. */
+const functionEntry = (root: string, fn: Capability, code: LocalConfig['LOCAL_FUNCTION_CODE']): string => {
+  const entry =
+    code === 'dist'
+      ? path.join(root, 'dist/functions', fn, 'handler.mjs')
+      : path.join(root, 'functions', fn, 'handler.ts');
+  if (!existsSync(entry)) {
+    throw new Error(
+      `LOCAL_FUNCTION_CODE=${code}: ${entry} is missing${code === 'dist' ? '; run `npm run build` first' : ''}.`,
+    );
+  }
+  return entry;
+};
 
 /** Starts dynalite on loopback; `memory` keeps nothing, a folder persists the tables. */
 export const startDynalite = async (
@@ -52,6 +72,21 @@ export const startLocalStack = async (
   setConfig(config);
   const tables = makeDocumentClient(config);
   await ensureLocalTables(tables, config);
+  const pools = new Map<Capability, InstancePool>();
+  const poolOf = (fn: Capability): InstancePool => {
+    let pool = pools.get(fn);
+    if (!pool) {
+      pool = new InstancePool({
+        fn,
+        size: local.LOCAL_FUNCTION_CONCURRENCY,
+        entry: functionEntry(config.projectRoot, fn, local.LOCAL_FUNCTION_CODE),
+        env: { ...env, DYNAMODB_ENDPOINT: db.endpoint },
+        timeoutMs: local.LOCAL_TIMEOUT_MS,
+      });
+      pools.set(fn, pool);
+    }
+    return pool;
+  };
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
@@ -61,13 +96,20 @@ export const startLocalStack = async (
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
+    ...(local.LOCAL_FUNCTION_CONCURRENCY > 0
+      ? {
+          loadHandler: async (fn: Capability) => poolOf(fn).handler(ROUTES.some((r) => r.fn === fn && r.streaming)),
+        }
+      : {}),
   });
   return {
     url: api.url,
     dynamoEndpoint: db.endpoint,
     config,
+    pools,
     close: async () => {
       await api.close();
+      await Promise.all([...pools.values()].map((p) => p.close()));
       await db.close();
     },
   };

@@ -1,0 +1,73 @@
+import './lambda-shim.ts';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { lambdaContext } from './events.ts';
+import type { InstanceMessage, InvokeMessage } from './instances.ts';
+import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import type { ProxyHandler, StreamingHandler } from './server.ts';
+
+/**
+ * One emulated Lambda instance (a child process of the emulator, see `instances.ts`): the
+ * init phase imports the function's handler module, then it serves one invocation at a
+ * time, as a Lambda execution environment does, and reports each one's duration and
+ * CPU time. Started with `<handler module> <function name>`.
+ */
+const [entry, functionName] = process.argv.slice(2);
+if (!entry || !functionName || !process.send) {
+  console.error('local/instance.ts is started by the emulator (local/instances.ts), not by hand.');
+  process.exit(2);
+}
+const send = (message: InstanceMessage): void => {
+  process.send?.(message);
+};
+
+const initStarted = performance.now();
+const { handler } = (await import(pathToFileURL(entry).href)) as { handler: ProxyHandler | StreamingHandler };
+send({ type: 'ready', initMs: performance.now() - initStarted });
+
+/** A response stream whose status, headers and chunks go to the emulator over IPC. */
+const ipcStream = (id: number): MetadataStream => {
+  const stream: MetadataStream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      send({ type: 'chunk', id, data: chunk });
+      callback();
+    },
+    final(callback) {
+      send({ type: 'end', id });
+      callback();
+    },
+  });
+  stream.setMetadata = (metadata) => send({ type: 'head', id, metadata });
+  return stream;
+};
+
+const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> => {
+  const context = lambdaContext(functionName, timeoutMs);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const usage = () => {
+    const used = process.cpuUsage(cpu);
+    return { durationMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
+  };
+  try {
+    if ((handler as StreamingHandler)[STREAMING]) {
+      const stream = ipcStream(id);
+      await (handler as StreamingHandler)(event as APIGatewayProxyEvent, stream, context);
+      if (!stream.writableFinished) await new Promise<void>((resolve) => stream.end(resolve));
+      send({ type: 'done', id, ...usage() });
+    } else {
+      const result = await (handler as ProxyHandler)(event as APIGatewayProxyEvent, context);
+      send({ type: 'result', id, result, ...usage() });
+    }
+  } catch (error) {
+    // A function error: the handler let an exception escape (the Middy stack normally
+    // turns every error into a response, so this is a bug in the function).
+    console.error(`${functionName}: invocation failed`, error);
+    send({ type: 'failed', id, message: (error as Error).message ?? String(error), ...usage() });
+  }
+};
+
+process.on('message', (message: InvokeMessage) => {
+  void invoke(message);
+});

@@ -1,0 +1,250 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import path from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { Capability } from '#functions/routes.ts';
+import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import type { ProxyHandler, StreamingHandler } from './server.ts';
+
+/** Emulator → instance: one invocation. */
+export interface InvokeMessage {
+  id: number;
+  event: APIGatewayProxyEvent;
+  timeoutMs: number;
+}
+
+interface Usage {
+  /** The invocation's duration inside the instance (what Lambda bills, times memory). */
+  durationMs: number;
+  /** CPU time the instance spent on it, all threads (ONNX Runtime's pool included). */
+  cpuMs: number;
+}
+
+/** Instance → emulator. */
+export type InstanceMessage =
+  | { type: 'ready'; initMs: number }
+  | ({ type: 'result'; id: number; result: APIGatewayProxyResult } & Usage)
+  | { type: 'head'; id: number; metadata: AwsLambdaResponseMetadata }
+  | { type: 'chunk'; id: number; data: Uint8Array }
+  | { type: 'end'; id: number }
+  | ({ type: 'done'; id: number } & Usage)
+  | ({ type: 'failed'; id: number; message: string } & Usage);
+
+/** The function failed or timed out: API Gateway answers 502 (the emulator's catch). */
+export class FunctionError extends Error {}
+
+export interface InstancePoolOptions {
+  fn: Capability;
+  /** The most instances of this function at once (its concurrency limit). */
+  size: number;
+  /** The handler module each instance imports: TypeScript source or an esbuild bundle. */
+  entry: string;
+  /** The instances' environment (the function's configuration). */
+  env: Record<string, string | undefined>;
+  /** The function timeout: an invocation still running after it is killed with its instance. */
+  timeoutMs: number;
+  /** Where instances write their stdout/stderr (logs and EMF): the emulator's by default. */
+  stdio?: 'inherit' | 'ignore';
+}
+
+export interface InstanceStats {
+  /** Instances started (each one a cold start). */
+  started: number;
+  invocations: number;
+  /** Invocations that waited for a busy instance. */
+  queued: number;
+  /** Sum over invocations of their duration and CPU time (see Usage). */
+  durationMs: number;
+  cpuMs: number;
+  /** Time from spawn to the handler module imported, per instance started. */
+  initMs: number[];
+}
+
+/** What the instance is asked to do while it serves one invocation. */
+interface Current {
+  id: number;
+  onMessage: (message: InstanceMessage) => void;
+  fail: (error: Error) => void;
+}
+
+class Instance {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  current: Current | undefined;
+  dead = false;
+
+  constructor(options: InstancePoolOptions, stats: InstanceStats, onExit: (instance: Instance) => void) {
+    this.child = fork(path.join(import.meta.dirname, 'instance.ts'), [options.entry, `local-${options.fn}`], {
+      env: options.env,
+      // The instance runs TypeScript: the same loader as the emulator (tsx), whether or not
+      // the emulator itself was started through it.
+      execArgv: ['--import', import.meta.resolve('tsx'), '--enable-source-maps'],
+      serialization: 'advanced',
+      stdio: options.stdio === 'ignore' ? ['ignore', 'ignore', 'ignore', 'ipc'] : 'inherit',
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      const started = performance.now();
+      const early = () => reject(new FunctionError(`${options.fn}: the instance exited during init`));
+      this.child.once('exit', early);
+      this.child.once('message', (message: InstanceMessage) => {
+        this.child.off('exit', early);
+        if (message.type !== 'ready') return reject(new FunctionError(`${options.fn}: unexpected ${message.type}`));
+        stats.initMs.push(performance.now() - started);
+        resolve();
+      });
+    });
+    this.ready.catch(() => undefined);
+    this.child.on('message', (message: InstanceMessage) => {
+      if (message.type !== 'ready' && message.id === this.current?.id) this.current.onMessage(message);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.dead = true;
+      this.current?.fail(new FunctionError(`the instance exited (${signal ?? code}) during the invocation`));
+      onExit(this);
+    });
+  }
+
+  kill(): void {
+    this.dead = true;
+    this.child.kill('SIGKILL');
+  }
+}
+
+/**
+ * A pool of emulated Lambda instances of one function: separate processes, each serving
+ * one invocation at a time (a Lambda execution environment's concurrency is one), started
+ * on demand up to `size` (each start is a cold start: process, init, lazy model load), and
+ * reused while warm. When all are busy, invocations wait in arrival order, as requests do
+ * behind a function at its concurrency limit, so none starves.
+ *
+ * `handler()` gives the emulator a function it calls like the in-process handler.
+ *
+ * @example
+ * const pool = new InstancePool({ fn: 'predict', size: 2, entry: 'functions/predict/handler.ts', env: process.env, timeoutMs: 28_000 });
+ * const handler = pool.handler(false); // (event, context) => Promise<APIGatewayProxyResult>
+ */
+export class InstancePool {
+  readonly stats: InstanceStats = { started: 0, invocations: 0, queued: 0, durationMs: 0, cpuMs: 0, initMs: [] };
+  private readonly instances = new Set<Instance>();
+  private readonly idle: Instance[] = [];
+  private readonly waiting: Array<{ resolve: (instance: Instance) => void; reject: (error: Error) => void }> = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: InstancePoolOptions) {}
+
+  /** Process ids of the live instances (the bench reads their CPU time). */
+  pids(): number[] {
+    return [...this.instances].map((i) => i.child.pid).filter((p): p is number => p !== undefined);
+  }
+
+  private spawn(): Instance {
+    const instance = new Instance(this.options, this.stats, (gone) => {
+      this.instances.delete(gone);
+      const at = this.idle.indexOf(gone);
+      if (at >= 0) this.idle.splice(at, 1);
+      // A waiter may now start a fresh instance in the freed slot.
+      if (!this.closed && this.waiting.length > 0) this.waiting.shift()!.resolve(this.spawn());
+    });
+    this.instances.add(instance);
+    this.stats.started += 1;
+    return instance;
+  }
+
+  private acquire(): Promise<Instance> {
+    if (this.closed) return Promise.reject(new FunctionError(`${this.options.fn}: the emulator is closing`));
+    const warm = this.idle.pop();
+    if (warm) return Promise.resolve(warm);
+    if (this.instances.size < this.options.size) return Promise.resolve(this.spawn());
+    this.stats.queued += 1;
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private release(instance: Instance): void {
+    if (instance.dead) return;
+    const next = this.waiting.shift();
+    if (next) next.resolve(instance);
+    else this.idle.push(instance);
+  }
+
+  /**
+   * Runs one invocation on an instance. `onMessage` sees every message of it; the
+   * promise settles on its last one (`result`, `done` or `failed`), on the instance's
+   * death, or at the function timeout (which kills the instance, as Lambda does).
+   */
+  private async invoke(event: APIGatewayProxyEvent, onMessage: (message: InstanceMessage) => void): Promise<void> {
+    const instance = await this.acquire();
+    try {
+      await instance.ready.catch((error: unknown) => {
+        instance.kill();
+        throw error;
+      });
+      const id = this.nextId++;
+      this.stats.invocations += 1;
+      await new Promise<void>((resolve, reject) => {
+        // A little grace over the function timeout: the handler answers before its deadline itself.
+        const timer = setTimeout(() => {
+          instance.kill();
+          reject(new FunctionError(`${this.options.fn}: the invocation timed out after ${this.options.timeoutMs} ms`));
+        }, this.options.timeoutMs + 1000);
+        const settle = (error?: Error) => {
+          clearTimeout(timer);
+          instance.current = undefined;
+          if (error) reject(error);
+          else resolve();
+        };
+        instance.current = {
+          id,
+          fail: settle,
+          onMessage: (message) => {
+            if (message.type === 'result' || message.type === 'done' || message.type === 'failed') {
+              this.stats.durationMs += message.durationMs;
+              this.stats.cpuMs += message.cpuMs;
+            }
+            onMessage(message);
+            if (message.type === 'failed') settle(new FunctionError(`${this.options.fn}: ${message.message}`));
+            else if (message.type === 'result' || message.type === 'done') settle();
+          },
+        };
+        instance.child.send({ id, event, timeoutMs: this.options.timeoutMs } satisfies InvokeMessage);
+      });
+    } finally {
+      this.release(instance);
+    }
+  }
+
+  /** The function as the emulator calls it: buffered, or response streaming. */
+  handler(streaming: boolean): ProxyHandler | StreamingHandler {
+    if (!streaming) {
+      return async (event: APIGatewayProxyEvent, _context: Context) => {
+        let result: APIGatewayProxyResult | undefined;
+        await this.invoke(event, (message) => {
+          if (message.type === 'result') result = message.result;
+        });
+        if (!result) throw new FunctionError(`${this.options.fn}: no result`);
+        return result;
+      };
+    }
+    const streamed = async (event: APIGatewayProxyEvent, stream: MetadataStream, _context: Context) => {
+      await this.invoke(event, (message) => {
+        if (message.type === 'head') stream.setMetadata?.(message.metadata);
+        else if (message.type === 'chunk') stream.write(Buffer.from(message.data));
+        else if (message.type === 'end') stream.end();
+      });
+      if (!stream.writableEnded) stream.end();
+    };
+    return Object.assign(streamed, { [STREAMING]: true as const });
+  }
+
+  /** Stops every instance (the waiting invocations fail). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const exits = [...this.instances].map(
+      (i) =>
+        new Promise<void>((resolve) => (i.child.exitCode !== null ? resolve() : i.child.once('exit', () => resolve()))),
+    );
+    for (const i of this.instances) i.kill();
+    for (const waiter of this.waiting.splice(0))
+      waiter.reject(new FunctionError(`${this.options.fn}: the emulator is closing`));
+    await Promise.all(exits);
+  }
+}
