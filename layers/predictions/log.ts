@@ -71,7 +71,8 @@ export class PredictionLog {
       client: DynamoDBDocumentClient;
       table: string;
       ttlDays: number;
-      logger: Pick<Logger, 'warn' | 'error'>;
+      /** Where refused records go: a logger that `LOG_LEVEL` cannot silence (`dataLogger`). */
+      logger: Pick<Logger, 'error'>;
       onFallback?: (count: number) => void;
     },
   ) {}

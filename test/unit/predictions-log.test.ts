@@ -34,7 +34,7 @@ describe('PredictionLog', () => {
       client,
       table: 't',
       ttlDays: 1,
-      logger: { warn: () => undefined, error: () => undefined },
+      logger: { error: () => undefined },
     });
 
     await log.write(Array.from({ length: 30 }, (_, i) => record(i)));
@@ -57,7 +57,6 @@ describe('PredictionLog', () => {
       table: 't',
       ttlDays: 1,
       logger: {
-        warn: () => undefined,
         error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
       },
     });
@@ -79,7 +78,6 @@ describe('PredictionLog', () => {
       table: 't',
       ttlDays: 1,
       logger: {
-        warn: () => undefined,
         error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
       },
     });
