@@ -3,7 +3,7 @@ import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
 import type { Classification } from '#tasks/classification/index.ts';
-import { makeDocumentClient } from './client.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
 import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -82,7 +82,7 @@ export const resultCache = (): TieredResultCache<Classification> | undefined => 
       ? new TieredResultCache<Classification>({
           maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
           shared: new DynamoResultStore({
-            client: makeDocumentClient(c),
+            client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
             table: c.RESULT_CACHE_TABLE,
             ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
           }),

@@ -59,7 +59,8 @@ export const toItem = (record: PredictionRecord, ttlDays: number): Record<string
 
 /**
  * The DynamoDB prediction log. A request's records go in one BatchWrite per 25 items;
- * items DynamoDB leaves unprocessed are retried with backoff; whatever it still
+ * items DynamoDB leaves unprocessed are retried with backoff; a failed call is not retried
+ * beyond the client's own attempts; whatever it still
  * refuses is written whole to a structured fallback log line (`predictionLogFallback`),
  * so a CloudWatch Logs subscription or Insights query can replay it: no record is lost.
  */
@@ -95,9 +96,10 @@ export class PredictionLog {
         );
         pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
       } catch (error) {
+        // The client has retried it already (REQUEST_PATH_CLIENT): another round here would
+        // multiply the attempts an answer waits for while the table is unreachable.
         lastError = error;
-        // Validation errors will not pass on a retry; throttling and network errors may.
-        if ((error as { name?: string }).name === 'ValidationException') break;
+        break;
       }
       if (pending.length > 0 && attempt < MAX_ATTEMPTS) await sleep(25 * 2 ** attempt);
     }
