@@ -32,6 +32,7 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
       metrics.addMetric(MetricName.ModelLoadMs, MetricUnit.Milliseconds, loadMs);
       logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs) });
     },
+    onRepaired: ({ key, files }) => logger.warn('cached model files changed; fetched again', { model: key, files }),
   });
 };
 
