@@ -91,10 +91,18 @@ const filesUnder = async (dir: string, prefix = ''): Promise<string[]> => {
   return out;
 };
 
-/** Uploads every file under `dir` to `<PREFIX>/<key>/…` (a model's folder: its versions and aliases). */
-export const putTree = async (s3: TestS3, dir: string, key: string): Promise<void> => {
+/**
+ * Uploads the files under `dir` to `<PREFIX>/<key>/…` (a model's folder: its versions and
+ * aliases); `only` picks some of them by their path under `dir`.
+ */
+export const putTree = async (
+  s3: TestS3,
+  dir: string,
+  key: string,
+  only: (rel: string) => boolean = () => true,
+): Promise<void> => {
   const client = makeS3Client({ region: 'us-east-1', endpoint: s3.url });
-  for (const rel of await filesUnder(dir)) {
+  for (const rel of (await filesUnder(dir)).filter(only)) {
     await client.send(
       new PutObjectCommand({
         Bucket: BUCKET,
