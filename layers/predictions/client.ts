@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
+import { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys } from './schema.ts';
 
 /**
@@ -24,6 +25,13 @@ export const REQUEST_PATH_CLIENT = {
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
 } as const;
+
+/**
+ * Shared by the request-path callers of one process (they reach the same endpoint): after a
+ * call that timed out, they skip DynamoDB for 10 s, then try again. A hanging table then
+ * costs the few requests in flight when it stopped answering, not every request.
+ */
+export const requestPathBreaker = new Breaker({ openMs: 10_000 });
 
 /**
  * A DynamoDB document client; with an endpoint (dynalite locally) it uses dummy credentials.

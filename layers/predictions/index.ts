@@ -1,7 +1,7 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
 import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
 export { PredictionLog, type PredictionRecord } from './log.ts';
@@ -15,6 +15,7 @@ export const predictionLog = (): PredictionLog => {
     table: c.PREDICTIONS_TABLE,
     ttlDays: c.PREDICTION_TTL_DAYS,
     logger: dataLogger,
+    breaker: requestPathBreaker,
     onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
   });
   return shared;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 /** One prediction, as DESIGN.md (Contracts) describes the log record. */
@@ -75,6 +76,8 @@ export class PredictionLog {
       /** Where refused records go: a logger that `LOG_LEVEL` cannot silence (`dataLogger`). */
       logger: Pick<Logger, 'error'>;
       onFallback?: (count: number) => void;
+      /** Skips the table for a while after a call timed out (see `Breaker`). */
+      breaker?: Breaker;
     },
   ) {}
 
@@ -89,11 +92,12 @@ export class PredictionLog {
     let lastError: unknown;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && pending.length > 0; attempt++) {
       try {
-        const out = await this.deps.client.send(
-          new BatchWriteCommand({
-            RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
-          }),
-        );
+        const command = new BatchWriteCommand({
+          RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
+        });
+        const out = await (this.deps.breaker
+          ? this.deps.breaker.run(() => this.deps.client.send(command))
+          : this.deps.client.send(command));
         pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
       } catch (error) {
         // The client has retried it already (REQUEST_PATH_CLIENT): another round here would

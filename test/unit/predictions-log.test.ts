@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { Breaker } from '#predictions/breaker.ts';
 import { PredictionLog, type PredictionRecord, toItem } from '#predictions/log.ts';
 
 const record = (index: number): PredictionRecord => ({
@@ -87,5 +88,48 @@ describe('PredictionLog', () => {
     expect(log.fallbacks).toBe(2);
     expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1]);
     expect(logged[0]).toMatchObject({ table: 't', reason: 'throttled' });
+  });
+
+  it('writes straight to the fallback line for a while after a call timed out, then calls again', async () => {
+    let now = 0;
+    const { client, calls } = fakeClient(() => {
+      throw Object.assign(new Error('no answer in 2000 ms'), { name: 'TimeoutError' });
+    });
+    const logged: Array<Record<string, unknown>> = [];
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: { error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>) },
+      breaker: new Breaker({ openMs: 10_000, now: () => now }),
+    });
+
+    await log.write([record(0)]);
+    await log.write([record(1)]);
+    now = 10_000;
+    await log.write([record(2)]);
+
+    expect(calls).toHaveLength(2);
+    expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1, 2]);
+    expect(logged[1]!.reason).toMatch(/^not called: DynamoDB timed out/);
+  });
+
+  it('keeps calling after a reset connection (the SDK names it TimeoutError too): it fails fast', async () => {
+    const { client, calls } = fakeClient(() => {
+      throw Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', code: 'ECONNRESET' });
+    });
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: { error: () => undefined },
+      breaker: new Breaker({ openMs: 10_000 }),
+    });
+
+    await log.write([record(0)]);
+    await log.write([record(1)]);
+
+    expect(calls).toHaveLength(2);
+    expect(log.fallbacks).toBe(2);
   });
 });
