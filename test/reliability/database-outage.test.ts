@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { ensureResultCacheTable, makeDocumentClient } from '#predictions/client.ts';
+import { deadEndpoint } from '../helpers/dead-endpoint.ts';
 import { post, recordsOf, startTestApi } from '../helpers/local-api.ts';
 import { captureLogLines } from '../helpers/log-lines.ts';
 
@@ -34,34 +34,6 @@ interface Result {
   score: number;
   scores: Array<{ label: string; score: number }>;
 }
-
-/**
- * Takes the database's place while it is down: accepts each connection and resets it, as
- * an endpoint with nothing healthy behind it does, and counts them (one per attempt).
- */
-const deadEndpoint = async (endpoint: string) => {
-  const { hostname, port } = new URL(endpoint);
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resetAndDestroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(port), hostname, resolve);
-  });
-  return {
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-};
 
 /** Every record in the prediction table, as `requestId#index`. */
 const tableKeys = async (api: LocalStack): Promise<Set<string>> => {
@@ -128,7 +100,7 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
         answered += 1;
         if (answered === STOP_AFTER) {
           await api.database.stop();
-          dead = await deadEndpoint(api.database.endpoint);
+          dead = await deadEndpoint(api.database.endpoint, 'reset');
           epoch = 1;
         } else if (answered === RESTART_AFTER) {
           epoch = 2;
