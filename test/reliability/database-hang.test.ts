@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { deadEndpoint } from '../helpers/dead-endpoint.ts';
+import { expectGolden, type GoldenCase, goldenOf } from '../helpers/golden.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
 import { captureLogLines } from '../helpers/log-lines.ts';
 
-const GOLDEN = 'test/fixtures/models/tiny-distilbert-sentiment/1/golden.json';
-const DIGITS = 4;
 const REQUESTS = 24;
 const IN_FLIGHT = 4;
 /** The request-path clients' attempts per call (layers/predictions/client.ts). */
@@ -20,16 +18,12 @@ const ATTEMPTS_PER_CALL = 2;
 const MAX_CONNECTIONS = 2 * IN_FLIGHT * ATTEMPTS_PER_CALL;
 const HANG_TIMEOUT_MS = 60_000;
 
-interface Golden {
-  cases: Array<{ text: string; label: string; scores: Record<string, number> }>;
-}
-
 let api: LocalStack;
-let golden: Golden;
+let golden: GoldenCase[];
 beforeAll(async () => {
   api = await startTestApi({ RESULT_CACHE_MAX_ENTRIES: '0' });
-  golden = JSON.parse(await readFile(GOLDEN, 'utf8')) as Golden;
-  expect((await post(api, '/v1/predict', { text: golden.cases[0]!.text })).status).toBe(200);
+  golden = await goldenOf('1');
+  expect((await post(api, '/v1/predict', { text: golden[0]!.text })).status).toBe(200);
 });
 afterAll(async () => api?.close());
 
@@ -46,13 +40,10 @@ describe('DynamoDB accepting connections and never answering', () => {
       let next = 0;
       const worker = async () => {
         while (next < REQUESTS) {
-          const c = golden.cases[next++ % golden.cases.length]!;
+          const c = golden[next++ % golden.length]!;
           const res = await post(api, '/v1/predict', { text: c.text });
           statuses.push(res.status);
-          expect(res.body.label).toBe(c.label);
-          for (const s of res.body.scores as Array<{ label: string; score: number }>) {
-            expect(s.score).toBeCloseTo(c.scores[s.label]!, DIGITS);
-          }
+          expectGolden(res.body, c);
           expected.push(`${res.body.requestId}#0`);
         }
       };

@@ -1,15 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { ensureResultCacheTable, makeDocumentClient } from '#predictions/client.ts';
 import { deadEndpoint } from '../helpers/dead-endpoint.ts';
+import { expectGolden, type GoldenCase, goldenOf } from '../helpers/golden.ts';
 import { post, recordsOf, startTestApi } from '../helpers/local-api.ts';
 import { captureLogLines } from '../helpers/log-lines.ts';
 
-const GOLDEN = 'test/fixtures/models/tiny-distilbert-sentiment/1/golden.json';
-const DIGITS = 4;
 const REQUESTS = 220;
 /** Every fifth request is a batch, larger than one BatchWrite (25) so it takes two. */
 const BATCH_EVERY = 5;
@@ -26,9 +24,6 @@ const RESTART_AFTER = 150;
 const ATTEMPTS_PER_CALL = 2;
 const STREAM_TIMEOUT_MS = 120_000;
 
-interface Golden {
-  cases: Array<{ text: string; label: string; scores: Record<string, number> }>;
-}
 interface Result {
   label: string;
   score: number;
@@ -51,19 +46,15 @@ const tableKeys = async (api: LocalStack): Promise<Set<string>> => {
 };
 
 let api: LocalStack;
-let golden: Golden;
+let golden: GoldenCase[];
 beforeAll(async () => {
   // The in-container result cache is off so every request reads and writes the shared one.
   api = await startTestApi({ RESULT_CACHE_MAX_ENTRIES: '0' });
-  golden = JSON.parse(await readFile(GOLDEN, 'utf8')) as Golden;
+  golden = await goldenOf('1');
 });
 afterAll(async () => api?.close());
 
-const expectGolden = (result: Result, text: string) => {
-  const c = golden.cases.find((g) => g.text === text)!;
-  expect(result.label).toBe(c.label);
-  for (const s of result.scores) expect(s.score).toBeCloseTo(c.scores[s.label]!, DIGITS);
-};
+const expectGoldenFor = (result: Result, text: string) => expectGolden(result, golden.find((g) => g.text === text)!);
 
 describe('DynamoDB down in the middle of a stream of predictions', () => {
   it(
@@ -81,8 +72,8 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
       const send = async (i: number) => {
         const batch = i % BATCH_EVERY === 0;
         const texts = batch
-          ? Array.from({ length: BATCH_SIZE }, (_, j) => golden.cases[(i + j) % golden.cases.length]!.text)
-          : [golden.cases[i % golden.cases.length]!.text];
+          ? Array.from({ length: BATCH_SIZE }, (_, j) => golden[(i + j) % golden.length]!.text)
+          : [golden[i % golden.length]!.text];
         const startedIn = epoch;
         const res = batch
           ? await post(api, '/v1/predict/batch', { texts })
@@ -91,7 +82,7 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
         const results = batch ? (res.body.results as Result[]) : [res.body as unknown as Result];
         expect(results).toHaveLength(texts.length);
         results.forEach((r, j) => {
-          expectGolden(r, texts[j]!);
+          expectGoldenFor(r, texts[j]!);
           expected.push(`${res.body.requestId}#${j}`);
         });
         // Calls of this answer: one cache read, at most one cache write (≤ 8 distinct
@@ -150,7 +141,7 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
     const client = makeDocumentClient(api.config);
     await client.send(new DeleteTableCommand({ TableName: api.config.RESULT_CACHE_TABLE }));
     const fallbacks = captureLogLines('predictionLogFallback');
-    const texts = golden.cases.map((c) => c.text);
+    const texts = golden.map((c) => c.text);
 
     // Act
     let first: Awaited<ReturnType<typeof post>>;
@@ -167,11 +158,11 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
 
     // Assess: answered, never from a cache, and the prediction log unaffected.
     for (const res of [first, again, batch]) expect(res.status).toBe(200);
-    expectGolden(first.body as unknown as Result, texts[0]!);
+    expectGoldenFor(first.body as unknown as Result, texts[0]!);
     expect(again.body.cached).toBe(false);
     const results = batch.body.results as Array<Result & { cached: boolean }>;
     results.forEach((r, i) => {
-      expectGolden(r, texts[i]!);
+      expectGoldenFor(r, texts[i]!);
       expect(r.cached).toBe(false);
     });
     expect(fallbacks.lines).toEqual([]);

@@ -7,23 +7,19 @@ import { FsObjectStore } from '#runtime/object-store.ts';
 import { Registry } from '#runtime/registry.ts';
 import { COMPLETE_MARKER, type LocalBundle, ModelStore } from '#runtime/store.ts';
 import { tempDir } from '../helpers/bundles.ts';
+import { expectGolden, type GoldenCase, goldenOf } from '../helpers/golden.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
 
 const FIXTURES = path.resolve('test/fixtures/models');
 const MODEL = 'tiny-distilbert-sentiment';
 const GRAPH = 'onnx/model.onnx';
-const DIGITS = 4;
 /** Bytes flipped in the middle of the cached graph: far more than any float's tolerance. */
 const FLIPPED = 4096;
-
-interface Golden {
-  cases: Array<{ text: string; label: string; scores: Record<string, number> }>;
-}
 
 let api: LocalStack;
 let cached: LocalBundle;
 let mtimes: Map<string, number>;
-let golden: Golden;
+let golden: GoldenCase[];
 beforeAll(async () => {
   // Prepare: the bundle is fetched into the cache folder and marked complete (as `warm`
   // does), then one file is changed in place: same size, other bytes.
@@ -39,7 +35,7 @@ beforeAll(async () => {
       cached.manifest.files.map(async (f) => [f.path, (await stat(path.join(cached.dir, f.path))).mtimeMs] as const),
     ),
   );
-  golden = JSON.parse(await readFile(path.join(FIXTURES, MODEL, '1', 'golden.json'), 'utf8')) as Golden;
+  golden = await goldenOf('1');
   api = await startTestApi({ MODEL_CACHE_DIR: cacheDir });
 });
 afterAll(async () => api?.close());
@@ -48,16 +44,13 @@ describe('a cached file changed after the bundle was marked complete', () => {
   it('is found on the cold load, fetched again, and the request is answered from the repaired copy', async () => {
     // Act
     const answers = [];
-    for (const c of golden.cases) answers.push(await post(api, '/v1/predict', { text: c.text, model: `${MODEL}@1` }));
+    for (const c of golden) answers.push(await post(api, '/v1/predict', { text: c.text, model: `${MODEL}@1` }));
 
     // Assess: golden answers, so the flipped bytes were never served.
     answers.forEach((res, i) => {
-      const c = golden.cases[i]!;
+      const c = golden[i]!;
       expect(res.status).toBe(200);
-      expect(res.body.label).toBe(c.label);
-      for (const s of res.body.scores as Array<{ label: string; score: number }>) {
-        expect(s.score).toBeCloseTo(c.scores[s.label]!, DIGITS);
-      }
+      expectGolden(res.body, c);
     });
     // The cache holds the registry's bytes again (only the registry has them), complete,
     // with no staging left behind; the files that had not changed were kept, not fetched.

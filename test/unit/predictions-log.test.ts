@@ -28,15 +28,23 @@ const fakeClient = (behaviour: (items: unknown[]) => unknown) => {
   return { client, calls };
 };
 
+/** A log on table `t` that keeps what it would print as fallback lines. */
+const logOn = (client: DynamoDBDocumentClient, breaker?: Breaker) => {
+  const logged: Array<Record<string, unknown>> = [];
+  const log = new PredictionLog({
+    client,
+    table: 't',
+    ttlDays: 1,
+    logger: { error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>) },
+    breaker,
+  });
+  return { log, logged, indices: () => logged.map((l) => (l.predictionLogFallback as { index: number }).index) };
+};
+
 describe('PredictionLog', () => {
   it('writes a batch in chunks of 25 with keys and TTL', async () => {
     const { client, calls } = fakeClient(() => ({}));
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: { error: () => undefined },
-    });
+    const { log } = logOn(client);
 
     await log.write(Array.from({ length: 30 }, (_, i) => record(i)));
 
@@ -52,15 +60,7 @@ describe('PredictionLog', () => {
     const { client, calls } = fakeClient((items) => ({
       UnprocessedItems: { t: items.slice(1).map((Item) => ({ PutRequest: { Item } })) },
     }));
-    const logged: Array<Record<string, unknown>> = [];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: {
-        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
-      },
-    });
+    const { log, logged } = logOn(client);
 
     await log.write([record(0), record(1), record(2)]);
 
@@ -73,20 +73,12 @@ describe('PredictionLog', () => {
     const { client } = fakeClient(() => {
       throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
     });
-    const logged: Array<Record<string, unknown>> = [];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: {
-        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
-      },
-    });
+    const { log, logged, indices } = logOn(client);
 
     await log.write([record(0), record(1)]);
 
     expect(log.fallbacks).toBe(2);
-    expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1]);
+    expect(indices()).toEqual([0, 1]);
     expect(logged[0]).toMatchObject({ table: 't', reason: 'throttled' });
   });
 
@@ -95,14 +87,7 @@ describe('PredictionLog', () => {
     const { client, calls } = fakeClient(() => {
       throw Object.assign(new Error('no answer in 2000 ms'), { name: 'TimeoutError' });
     });
-    const logged: Array<Record<string, unknown>> = [];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: { error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>) },
-      breaker: new Breaker({ openMs: 10_000, now: () => now }),
-    });
+    const { log, logged, indices } = logOn(client, new Breaker({ openMs: 10_000, now: () => now }));
 
     await log.write([record(0)]);
     await log.write([record(1)]);
@@ -110,7 +95,7 @@ describe('PredictionLog', () => {
     await log.write([record(2)]);
 
     expect(calls).toHaveLength(2);
-    expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1, 2]);
+    expect(indices()).toEqual([0, 1, 2]);
     expect(logged[1]!.reason).toMatch(/^not called: DynamoDB timed out/);
   });
 
@@ -118,13 +103,7 @@ describe('PredictionLog', () => {
     const { client, calls } = fakeClient(() => {
       throw Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', code: 'ECONNRESET' });
     });
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: { error: () => undefined },
-      breaker: new Breaker({ openMs: 10_000 }),
-    });
+    const { log } = logOn(client, new Breaker({ openMs: 10_000 }));
 
     await log.write([record(0)]);
     await log.write([record(1)]);
