@@ -46,7 +46,7 @@ export class LastKnownGoodStore implements ObjectStore {
   }
 
   listPrefixes(prefix: string): Promise<string[]> {
-    // `_` cannot start a model name or version (NAME_PATTERN), so this file never meets a folder.
+    // `_` cannot start a model name or version (NAME_PATTERN, VERSION_PATTERN): no folder has this name.
     return this.read(
       `${prefix}*`,
       path.join('listings', prefix, '_prefixes.json'),
@@ -70,10 +70,9 @@ export class LastKnownGoodStore implements ObjectStore {
     try {
       answer = await fetch();
     } catch (error) {
-      const saved = await readFile(where, 'utf8').then(
-        (text) => JSON.parse(text) as Saved,
-        () => undefined,
-      );
+      const saved = await readFile(where, 'utf8')
+        .then((text) => JSON.parse(text) as Saved)
+        .catch(() => undefined);
       if (!saved) {
         throw new ModelUnavailableError(
           `The model registry ${this.description} cannot be read (${error instanceof Error ? error.message : String(error)}) and no earlier copy of ${key} is saved in ${this.dir}; retry shortly.`,
