@@ -60,10 +60,10 @@ export const toItem = (record: PredictionRecord, ttlDays: number): Record<string
 
 /**
  * The DynamoDB prediction log. A request's records go in one BatchWrite per 25 items;
- * items DynamoDB leaves unprocessed are retried with backoff; a failed call is not retried
- * beyond the client's own attempts; whatever it still
- * refuses is written whole to a structured fallback log line (`predictionLogFallback`),
- * so a CloudWatch Logs subscription or Insights query can replay it: no record is lost.
+ * items DynamoDB leaves unprocessed are retried with backoff (a failed call only by the
+ * client's own attempts); whatever it still refuses is written whole to a structured
+ * fallback log line (`predictionLogFallback`), so a CloudWatch Logs subscription or
+ * Insights query can replay it: no record is lost.
  */
 export class PredictionLog {
   fallbacks = 0;

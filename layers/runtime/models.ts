@@ -83,11 +83,11 @@ export class ModelRuntime {
    * Loads a bundle; one found in the cache (not fetched by this call) is checked against
    * its manifest at the same time, on every cold load. The check reads every byte: on the
    * 67 MB bench graph (distilbert-base-uncased-shape, q8) sha256 takes ~120 ms (median of
-   * 9, 2-core AMD EPYC, warm page cache) and building its session ~190 ms; run side by side
-   * they contend for the two cores here (~350 ms against ~385 ms one after the other) but
-   * overlap on a Lambda with more vCPUs, and a first request never waits for a hash it
-   * could have overlapped. A bundle that fails is fetched again (only its changed files)
-   * and loaded from the repaired copy; what was loaded from the bad one is disposed.
+   * 9, 2-core AMD EPYC, warm page cache) and building its session ~190 ms; side by side
+   * they contend for the two cores here (~350 ms against ~385 ms one after the other), and
+   * with more vCPUs (a Lambda has up to 6) the hash hides behind the session build. A bundle
+   * that fails is fetched again (only its changed files) and loaded from the repaired copy;
+   * what was loaded from the bad one is disposed.
    */
   private async loadChecked<T>(bundle: LocalBundle, loader: Loader<T>): Promise<{ bundle: LocalBundle; value: T }> {
     if (bundle.fetched) return { bundle, value: await loader(bundle) };
