@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { Server as HttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import dynalite from 'dynalite';
@@ -11,9 +11,19 @@ import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
 import { startLocalApi } from './server.ts';
 
+/** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
+export interface LocalDatabase {
+  endpoint: string;
+  /** Stops answering at once: in-flight requests are cut, new connections refused (a dead endpoint). */
+  stop: () => Promise<void>;
+  /** Listens again on the same endpoint (the functions' clients keep theirs), with the same tables. */
+  start: () => Promise<void>;
+}
+
 export interface LocalStack {
   url: string;
   dynamoEndpoint: string;
+  database: LocalDatabase;
   config: Config;
   /** The instance pool of each function started so far (LOCAL_FUNCTION_CONCURRENCY > 0). */
   pools: Map<Capability, InstancePool>;
@@ -34,11 +44,20 @@ const functionEntry = (root: string, fn: Capability, code: LocalConfig['LOCAL_FU
   return entry;
 };
 
+const listen = (server: Server, port: number, host: string): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
 /** Starts dynalite on loopback; `memory` keeps nothing, a folder persists the tables. */
 export const startDynalite = async (
   dataDir: string,
   host = '127.0.0.1',
-): Promise<{ endpoint: string; close: () => Promise<void> }> => {
+): Promise<LocalDatabase & { close: () => Promise<void> }> => {
   if (dataDir !== 'memory') await mkdir(dataDir, { recursive: true });
   const server: Server = dynalite({
     createTableMs: 0,
@@ -46,13 +65,26 @@ export const startDynalite = async (
     updateTableMs: 0,
     ...(dataDir === 'memory' ? {} : { path: dataDir }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
+  await listen(server, 0, host);
   const { port } = server.address() as AddressInfo;
+  let running = true;
   return {
     endpoint: `http://${host}:${port}`,
+    stop: async () => {
+      if (!running) return;
+      running = false;
+      // http.Server's own close, not dynalite's: that one also closes its store, and the
+      // operations still running then throw inside dynalite. An outage takes the network
+      // away and keeps the data. Cutting every socket makes it a crash as clients see it.
+      const closed = new Promise<void>((resolve) => HttpServer.prototype.close.call(server, () => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+    start: async () => {
+      if (running) return;
+      await listen(server, port, host);
+      running = true;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 };
@@ -105,6 +137,7 @@ export const startLocalStack = async (
   return {
     url: api.url,
     dynamoEndpoint: db.endpoint,
+    database: { endpoint: db.endpoint, stop: db.stop, start: db.start },
     config,
     pools,
     close: async () => {

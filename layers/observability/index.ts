@@ -17,6 +17,16 @@ export const logger = new Logger({
   correlationIdSearchFn: (expression: string, data: unknown) => search(expression, data as JSONObject),
 });
 
+/**
+ * For lines that carry data rather than diagnostics (a prediction record DynamoDB refused:
+ * the line is the record's only copy). `LOG_LEVEL` must not drop them, so each goes
+ * through a child logger that logs errors whatever the configured level; a child per line
+ * carries the current invocation's context, which one made at init would not have.
+ */
+export const dataLogger: Pick<Logger, 'error'> = {
+  error: (message, ...extra) => logger.createChild({ logLevel: 'ERROR' }).error(message, ...extra),
+};
+
 export const metrics = new Metrics({
   namespace: config().METRICS_NAMESPACE,
   serviceName: config().SERVICE_NAME,

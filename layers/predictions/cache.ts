@@ -3,7 +3,8 @@ import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
 import type { Classification } from '#tasks/classification/index.ts';
-import { makeDocumentClient } from './client.ts';
+import type { Breaker } from './breaker.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -25,8 +26,14 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
       table: string;
       ttlSeconds: number;
       now?: () => number;
+      /** Skips the table for a while after a call timed out (see `Breaker`). */
+      breaker?: Breaker;
     },
   ) {}
+
+  private send<T>(call: () => Promise<T>): Promise<T> {
+    return this.deps.breaker ? this.deps.breaker.run(call) : call();
+  }
 
   private nowSeconds(): number {
     return Math.floor((this.deps.now ?? Date.now)() / 1000);
@@ -37,14 +44,16 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
     const found = new Map<string, T>();
     const now = this.nowSeconds();
     for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      const out = await this.deps.client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.deps.table]: {
-              Keys: keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ [k.partitionKey]: key })),
+      const out = await this.send(() =>
+        this.deps.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.deps.table]: {
+                Keys: keys.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ [k.partitionKey]: key })),
+              },
             },
-          },
-        }),
+          }),
+        ),
       );
       for (const item of out.Responses?.[this.deps.table] ?? []) {
         if (Number(item[k.ttlAttribute]) > now) found.set(String(item[k.partitionKey]), item.value as T);
@@ -57,14 +66,16 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
     const k = RESULT_CACHE_TABLE_KEYS;
     const expiresAt = this.nowSeconds() + this.deps.ttlSeconds;
     for (let start = 0; start < entries.length; start += BATCH_WRITE_LIMIT) {
-      await this.deps.client.send(
-        new BatchWriteCommand({
-          RequestItems: {
-            [this.deps.table]: entries.slice(start, start + BATCH_WRITE_LIMIT).map(([key, value]) => ({
-              PutRequest: { Item: { [k.partitionKey]: key, value, [k.ttlAttribute]: expiresAt } },
-            })),
-          },
-        }),
+      await this.send(() =>
+        this.deps.client.send(
+          new BatchWriteCommand({
+            RequestItems: {
+              [this.deps.table]: entries.slice(start, start + BATCH_WRITE_LIMIT).map(([key, value]) => ({
+                PutRequest: { Item: { [k.partitionKey]: key, value, [k.ttlAttribute]: expiresAt } },
+              })),
+            },
+          }),
+        ),
       );
     }
   }
@@ -82,9 +93,10 @@ export const resultCache = (): TieredResultCache<Classification> | undefined => 
       ? new TieredResultCache<Classification>({
           maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
           shared: new DynamoResultStore({
-            client: makeDocumentClient(c),
+            client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
             table: c.RESULT_CACHE_TABLE,
             ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
+            breaker: requestPathBreaker,
           }),
           onSharedError: (error) =>
             logger.warn('result cache unavailable; answering by inference', {

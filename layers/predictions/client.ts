@@ -2,16 +2,48 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  type DynamoDBClientConfig,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
+import { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys } from './schema.ts';
 
-/** A DynamoDB document client; with an endpoint (dynalite locally) it uses dummy credentials. */
-export const makeDocumentClient = (c: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient =>
+/**
+ * SDK settings of the clients on a request's path (prediction log, result cache). With the
+ * SDK's defaults (3 attempts, no timeouts) an unreachable table costs every answer its
+ * retries and backoff, and an endpoint that accepts connections but never answers holds the
+ * request until the function times out. Here one call is bounded by about
+ * `maxAttempts × requestTimeout`, and a refused connection fails within milliseconds; the
+ * cache then counts a miss and the log writes its fallback line, so the answer goes out.
+ * The timeouts stay well above DynamoDB's single-digit-millisecond latency because they run
+ * on the event loop that inference shares: a tighter one would fire after a long
+ * tokenization rather than after a slow table.
+ */
+export const REQUEST_PATH_CLIENT = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+} as const;
+
+/**
+ * Shared by the request-path callers of one process (they reach the same endpoint): after a
+ * call that timed out, they skip DynamoDB for 10 s, then try again. A hanging table then
+ * costs the few requests in flight when it stopped answering, not every request.
+ */
+export const requestPathBreaker = new Breaker({ openMs: 10_000 });
+
+/**
+ * A DynamoDB document client; with an endpoint (dynalite locally) it uses dummy credentials.
+ * `tuning` overrides the SDK's retry and timeout defaults (see `REQUEST_PATH_CLIENT`).
+ */
+export const makeDocumentClient = (
+  c: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>,
+  tuning: Pick<DynamoDBClientConfig, 'maxAttempts' | 'requestHandler'> = {},
+): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(
     new DynamoDBClient({
+      ...tuning,
       region: c.AWS_REGION,
       ...(c.DYNAMODB_ENDPOINT
         ? { endpoint: c.DYNAMODB_ENDPOINT, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }

@@ -1,7 +1,7 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
-import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
-import { makeDocumentClient } from './client.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
 export { PredictionLog, type PredictionRecord } from './log.ts';
@@ -11,10 +11,11 @@ let shared: PredictionLog | undefined;
 export const predictionLog = (): PredictionLog => {
   const c = config();
   shared ??= new PredictionLog({
-    client: makeDocumentClient(c),
+    client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
     table: c.PREDICTIONS_TABLE,
     ttlDays: c.PREDICTION_TTL_DAYS,
-    logger,
+    logger: dataLogger,
+    breaker: requestPathBreaker,
     onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
   });
   return shared;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 /** One prediction, as DESIGN.md (Contracts) describes the log record. */
@@ -59,9 +60,10 @@ export const toItem = (record: PredictionRecord, ttlDays: number): Record<string
 
 /**
  * The DynamoDB prediction log. A request's records go in one BatchWrite per 25 items;
- * items DynamoDB leaves unprocessed are retried with backoff; whatever it still
- * refuses is written whole to a structured fallback log line (`predictionLogFallback`),
- * so a CloudWatch Logs subscription or Insights query can replay it: no record is lost.
+ * items DynamoDB leaves unprocessed are retried with backoff (a failed call only by the
+ * client's own attempts); whatever it still refuses is written whole to a structured
+ * fallback log line (`predictionLogFallback`), so a CloudWatch Logs subscription or
+ * Insights query can replay it: no record is lost.
  */
 export class PredictionLog {
   fallbacks = 0;
@@ -71,8 +73,11 @@ export class PredictionLog {
       client: DynamoDBDocumentClient;
       table: string;
       ttlDays: number;
-      logger: Pick<Logger, 'warn' | 'error'>;
+      /** Where refused records go: a logger that `LOG_LEVEL` cannot silence (`dataLogger`). */
+      logger: Pick<Logger, 'error'>;
       onFallback?: (count: number) => void;
+      /** Skips the table for a while after a call timed out (see `Breaker`). */
+      breaker?: Breaker;
     },
   ) {}
 
@@ -87,16 +92,18 @@ export class PredictionLog {
     let lastError: unknown;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && pending.length > 0; attempt++) {
       try {
-        const out = await this.deps.client.send(
-          new BatchWriteCommand({
-            RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
-          }),
-        );
+        const command = new BatchWriteCommand({
+          RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
+        });
+        const out = await (this.deps.breaker
+          ? this.deps.breaker.run(() => this.deps.client.send(command))
+          : this.deps.client.send(command));
         pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
       } catch (error) {
+        // The client has retried it already (REQUEST_PATH_CLIENT): another round here would
+        // multiply the attempts an answer waits for while the table is unreachable.
         lastError = error;
-        // Validation errors will not pass on a retry; throttling and network errors may.
-        if ((error as { name?: string }).name === 'ValidationException') break;
+        break;
       }
       if (pending.length > 0 && attempt < MAX_ATTEMPTS) await sleep(25 * 2 ** attempt);
     }

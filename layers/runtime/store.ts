@@ -13,6 +13,11 @@ export interface LocalBundle {
   version: string;
   dir: string;
   manifest: Manifest;
+  /**
+   * True when this call fetched the bundle and checked every file; false when it was found
+   * complete in the cache, where a file may have changed since (`verify` checks it).
+   */
+  fetched: boolean;
 }
 
 export const COMPLETE_MARKER = '.complete';
@@ -55,7 +60,9 @@ const sizeOf = async (p: string): Promise<number | undefined> =>
  *   processes (Lambda containers sharing EFS) through an exclusive lock file; the
  *   others wait for `.complete`;
  * - an interrupted download resumes: the staging folder survives, and each file is
- *   continued from the bytes already there (then verified as a whole).
+ *   continued from the bytes already there (then verified as a whole);
+ * - a cached bundle whose files changed after `.complete` (a bad disk, a stray write) is
+ *   found by `verify` and fetched again by `repair`, under the same lock.
  */
 export class ModelStore {
   private readonly inflight = new Map<string, Promise<LocalBundle>>();
@@ -79,13 +86,35 @@ export class ModelStore {
    * const { dir } = await store.ensure('tiny-distilbert-sentiment', '1'); // => { dir: '/mnt/models/tiny-distilbert-sentiment/1', ... }
    */
   ensure(name: string, version: string): Promise<LocalBundle> {
-    const key = `${name}@${version}`;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.ensureOnce(name, version).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+    return this.once(`${name}@${version}`, () => this.ensureOnce(name, version, false));
+  }
+
+  /**
+   * Fetches again the files of a cached bundle that `verify` found changed: the bundle goes
+   * back to staging (invisible to other processes), every file is checked again, and only
+   * those that fail are downloaded before it is renamed into place.
+   *
+   * @example
+   * if ((await store.verify(bundle)).length > 0) bundle = await store.repair(bundle.name, bundle.version);
+   */
+  repair(name: string, version: string): Promise<LocalBundle> {
+    return this.once(`${name}@${version}#repair`, () => this.ensureOnce(name, version, true));
+  }
+
+  /**
+   * The files of a bundle that no longer match its manifest (missing, another size or
+   * another sha256). It reads every byte (`ModelRuntime` says when it runs and what it costs).
+   *
+   * @example
+   * await store.verify(bundle); // => [] when intact, ['onnx/model.onnx'] when that file changed
+   */
+  async verify(bundle: LocalBundle): Promise<string[]> {
+    const changed: string[] = [];
+    for (const file of bundle.manifest.files) {
+      const p = path.join(bundle.dir, file.path);
+      if ((await sizeOf(p)) !== file.bytes || (await sha256File(p)) !== file.sha256) changed.push(file.path);
     }
-    return pending;
+    return changed;
   }
 
   /** True when the bundle is complete in the cache (no fetch). */
@@ -93,9 +122,28 @@ export class ModelStore {
     return isPresent(path.join(this.bundleDir(name, version), COMPLETE_MARKER));
   }
 
-  private async ensureOnce(name: string, version: string): Promise<LocalBundle> {
+  /** One call at a time per key within this process; the others share its result. */
+  private once(key: string, run: () => Promise<LocalBundle>): Promise<LocalBundle> {
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = run().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The complete bundle in the cache, or undefined (also when its manifest is unreadable: fetched again). */
+  private async cached(name: string, version: string): Promise<LocalBundle | undefined> {
+    if (!(await this.isCached(name, version))) return undefined;
     const dir = this.bundleDir(name, version);
-    if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
+    const manifest = await readManifest(dir).catch(() => undefined);
+    return manifest && { name, version, dir, manifest, fetched: false };
+  }
+
+  private async ensureOnce(name: string, version: string, repair: boolean): Promise<LocalBundle> {
+    const dir = this.bundleDir(name, version);
+    const found = repair ? undefined : await this.cached(name, version);
+    if (found) return found;
 
     const manifest = await this.options.registry.manifest(name, version);
     if (!manifest) {
@@ -107,12 +155,15 @@ export class ModelStore {
     await mkdir(path.dirname(lockFile), { recursive: true });
     const deadline = Date.now() + (this.options.waitTimeoutMs ?? 10 * 60_000);
     for (;;) {
-      if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
+      // A repair does not take the copy it was called about; it waits for the lock.
+      const ready = repair ? undefined : await this.cached(name, version);
+      if (ready) return ready;
       if (await this.tryLock(lockFile)) {
         try {
-          if (await this.isCached(name, version)) return { name, version, dir, manifest: await readManifest(dir) };
-          await this.populate(manifest, dir, lockFile);
-          return { name, version, dir, manifest };
+          const done = repair ? undefined : await this.cached(name, version);
+          if (done) return done;
+          await this.populate(manifest, dir, lockFile, repair);
+          return { name, version, dir, manifest, fetched: true };
         } finally {
           await unlink(lockFile).catch(() => undefined);
         }
@@ -150,11 +201,19 @@ export class ModelStore {
     }
   }
 
-  private async populate(manifest: Manifest, dir: string, lockFile: string): Promise<void> {
+  private async populate(manifest: Manifest, dir: string, lockFile: string, fromCached: boolean): Promise<void> {
     const { name, version } = manifest;
     // A stable staging folder (not random) so that a download cut off by a timeout
     // resumes where it stopped on the next attempt; the lock makes it ours alone.
     const staging = path.join(this.options.cacheDir, name, `.staging-${version}`);
+    if (fromCached) {
+      // Repair: the cached copy becomes the staging folder, so its intact files are kept
+      // (fetchVerified hashes each and downloads only those that fail).
+      await rm(staging, { recursive: true, force: true });
+      await rename(dir, staging).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
     await mkdir(staging, { recursive: true });
     for (const file of manifest.files) {
       const dest = path.join(staging, file.path);

@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
+import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { ModelRuntime } from '#runtime/models.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
+
+/** Where, in the model cache folder, the registry's last-known-good metadata is kept (a name cannot start with "."). */
+export const REGISTRY_COPY_DIR = '.registry';
 
 /** The registry's object store the configuration names: S3 when a bucket is set, else MODELS_DIR. */
 export const registryStore = (c: Config): ObjectStore =>
@@ -19,7 +24,16 @@ export const registryStore = (c: Config): ObjectStore =>
 
 /** Builds registry → store → runtime from a configuration (the composition root). */
 export const createModelRuntime = (c: Config = config()): ModelRuntime => {
-  const registry = new Registry(registryStore(c));
+  // The registry's metadata as last read is kept on the cache folder (EFS): with S3 down,
+  // any container resolves names and aliases to the bundles that folder holds.
+  const registry = new Registry(
+    new LastKnownGoodStore(registryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), ({ key, error }) =>
+      logger.warn('model registry unreachable; using its last copy', {
+        key,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    ),
+  );
   const store = new ModelStore({ registry, cacheDir: c.MODEL_CACHE_DIR });
   return new ModelRuntime({
     registry,
@@ -32,6 +46,7 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
       metrics.addMetric(MetricName.ModelLoadMs, MetricUnit.Milliseconds, loadMs);
       logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs) });
     },
+    onRepaired: ({ key, files }) => logger.warn('cached model files changed; fetched again', { model: key, files }),
   });
 };
 

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { access, copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,19 +12,12 @@ import { COMPLETE_MARKER, ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from '#storage/s3-object-store.ts';
 import { main } from '../../model-packaging/cli.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
+import { BUCKET, startTestS3, type TestS3 } from '../helpers/s3.ts';
 
 const FIXTURE = path.resolve('test/fixtures/models/tiny-distilbert-sentiment/1');
 const REPO = 'acme/tiny-distilbert-sentiment';
 const SHA = 'a'.repeat(40);
 const E2E_TIMEOUT_MS = 120_000;
-const BUCKET = 'models';
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-// s3rver ships no types; it is only used here, through its documented constructor.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 
 /** The Hub's URL layout over the fixture, with switches to cut a body half-way or answer 500 once. */
 const hubState = { cuts: new Map<string, number>(), fail500Next: new Set<string>(), ranges: [] as string[] };
@@ -93,7 +85,7 @@ const run = async (argv: string[]) => {
 
 describe('model-packaging end to end', () => {
   let hub: { server: Server; url: string };
-  let s3: S3rverInstance;
+  let s3: TestS3;
   let s3url: string;
   let work: string;
   const s3flags = () => ['--bucket', BUCKET, '--prefix', 'models', '--endpoint', s3url];
@@ -101,15 +93,8 @@ describe('model-packaging end to end', () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'packaging-e2e-'));
     hub = await startHub();
-    s3 = new S3rver({
-      port: 0,
-      address: '127.0.0.1',
-      silent: true,
-      directory: path.join(work, 's3'),
-      configureBuckets: [{ name: BUCKET }],
-    });
-    const { port } = await s3.run();
-    s3url = `http://127.0.0.1:${port}`;
+    s3 = await startTestS3(path.join(work, 's3'));
+    s3url = s3.url;
   });
   afterAll(async () => {
     await new Promise((resolve) => hub.server.close(resolve));

@@ -1,4 +1,4 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeManifest } from '#runtime/manifest.ts';
 import { tempDir } from '../helpers/bundles.ts';
@@ -37,10 +37,4 @@ export const featureRegistry = async (): Promise<string> => {
   return root;
 };
 
-/** Golden scores of one fixture version, by text. */
-export const goldenOf = async (version: string) =>
-  (
-    JSON.parse(await readFile(path.join(FIXTURES, MODEL, version, 'golden.json'), 'utf8')) as {
-      cases: Array<{ text: string; label: string; scores: Record<string, number> }>;
-    }
-  ).cases;
+export { goldenOf } from '../helpers/golden.ts';

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { Breaker } from '#predictions/breaker.ts';
 import { PredictionLog, type PredictionRecord, toItem } from '#predictions/log.ts';
 
 const record = (index: number): PredictionRecord => ({
@@ -27,15 +28,23 @@ const fakeClient = (behaviour: (items: unknown[]) => unknown) => {
   return { client, calls };
 };
 
+/** A log on table `t` that keeps what it would print as fallback lines. */
+const logOn = (client: DynamoDBDocumentClient, breaker?: Breaker) => {
+  const logged: Array<Record<string, unknown>> = [];
+  const log = new PredictionLog({
+    client,
+    table: 't',
+    ttlDays: 1,
+    logger: { error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>) },
+    breaker,
+  });
+  return { log, logged, indices: () => logged.map((l) => (l.predictionLogFallback as { index: number }).index) };
+};
+
 describe('PredictionLog', () => {
   it('writes a batch in chunks of 25 with keys and TTL', async () => {
     const { client, calls } = fakeClient(() => ({}));
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: { warn: () => undefined, error: () => undefined },
-    });
+    const { log } = logOn(client);
 
     await log.write(Array.from({ length: 30 }, (_, i) => record(i)));
 
@@ -51,16 +60,7 @@ describe('PredictionLog', () => {
     const { client, calls } = fakeClient((items) => ({
       UnprocessedItems: { t: items.slice(1).map((Item) => ({ PutRequest: { Item } })) },
     }));
-    const logged: Array<Record<string, unknown>> = [];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: {
-        warn: () => undefined,
-        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
-      },
-    });
+    const { log, logged } = logOn(client);
 
     await log.write([record(0), record(1), record(2)]);
 
@@ -73,21 +73,42 @@ describe('PredictionLog', () => {
     const { client } = fakeClient(() => {
       throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
     });
-    const logged: Array<Record<string, unknown>> = [];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: {
-        warn: () => undefined,
-        error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>),
-      },
-    });
+    const { log, logged, indices } = logOn(client);
 
     await log.write([record(0), record(1)]);
 
     expect(log.fallbacks).toBe(2);
-    expect(logged.map((l) => (l.predictionLogFallback as { index: number }).index)).toEqual([0, 1]);
+    expect(indices()).toEqual([0, 1]);
     expect(logged[0]).toMatchObject({ table: 't', reason: 'throttled' });
+  });
+
+  it('writes straight to the fallback line for a while after a call timed out, then calls again', async () => {
+    let now = 0;
+    const { client, calls } = fakeClient(() => {
+      throw Object.assign(new Error('no answer in 2000 ms'), { name: 'TimeoutError' });
+    });
+    const { log, logged, indices } = logOn(client, new Breaker({ openMs: 10_000, now: () => now }));
+
+    await log.write([record(0)]);
+    await log.write([record(1)]);
+    now = 10_000;
+    await log.write([record(2)]);
+
+    expect(calls).toHaveLength(2);
+    expect(indices()).toEqual([0, 1, 2]);
+    expect(logged[1]!.reason).toMatch(/^not called: DynamoDB timed out/);
+  });
+
+  it('keeps calling after a reset connection (the SDK names it TimeoutError too): it fails fast', async () => {
+    const { client, calls } = fakeClient(() => {
+      throw Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', code: 'ECONNRESET' });
+    });
+    const { log } = logOn(client, new Breaker({ openMs: 10_000 }));
+
+    await log.write([record(0)]);
+    await log.write([record(1)]);
+
+    expect(calls).toHaveLength(2);
+    expect(log.fallbacks).toBe(2);
   });
 });

@@ -105,6 +105,42 @@ describe('ModelStore', () => {
     expect(await readdir(path.join(cacheDir, 'demo'))).toEqual(['1']);
   });
 
+  it('finds a cached file changed after .complete and fetches only that file again', async () => {
+    const { store, registry, cacheDir, source } = await setup();
+    await store.ensure('demo', '1');
+    const weights = path.join(cacheDir, 'demo', '1', 'onnx/weights.bin');
+    const changed = Buffer.from(BIG);
+    changed[5000] = 9; // same size, one byte
+    await writeFile(weights, changed);
+    source.downloads.length = 0;
+    // Another container on the same cache folder.
+    const other = new ModelStore({ registry, cacheDir, pollMs: 5 });
+
+    const found = await other.ensure('demo', '1');
+    const before = await other.verify(found);
+    const repaired = await other.repair('demo', '1');
+
+    expect(found.fetched).toBe(false);
+    expect(before).toEqual(['onnx/weights.bin']);
+    expect(repaired.fetched).toBe(true);
+    expect(await other.verify(repaired)).toEqual([]);
+    expect(await readFile(weights)).toEqual(BIG);
+    expect(source.downloads).toEqual(['demo/1/onnx/weights.bin']);
+    expect(await readdir(path.join(cacheDir, 'demo'))).toEqual(['1']);
+  });
+
+  it('fetches again a complete bundle whose cached manifest is unreadable', async () => {
+    const { store, registry, cacheDir } = await setup();
+    await store.ensure('demo', '1');
+    await writeFile(path.join(cacheDir, 'demo', '1', 'manifest.json'), '{"truncated":');
+
+    const bundle = await new ModelStore({ registry, cacheDir, pollMs: 5 }).ensure('demo', '1');
+
+    expect(bundle.fetched).toBe(true);
+    expect(bundle.manifest.files.map((f) => f.path)).toEqual(['config.json', 'onnx/weights.bin']);
+    expect(JSON.parse(await readFile(path.join(bundle.dir, 'manifest.json'), 'utf8')).name).toBe('demo');
+  });
+
   it('takes over a lock whose holder died', async () => {
     const { registry, cacheDir } = await setup();
     const lock = path.join(cacheDir, 'demo', '.1.lock');

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelUnavailableError } from './errors.ts';
+import type { ObjectStore } from './object-store.ts';
+
+/** What one read answered: a text (or `null`: the object does not exist), or a listing. */
+type Saved = { text: string | null } | { prefixes: string[] };
+
+/**
+ * The registry's metadata as last read (listings, `aliases.json`, manifests), kept in a
+ * folder beside the model cache (EFS in Lambda) so that a container started while S3 is
+ * unreachable still resolves `name`, `name@version` and `name@alias` to the bundles the
+ * cache holds. Every read goes to the object store first and its answer is saved ("not
+ * found" is an answer too); only when the store fails is the saved copy used, so the
+ * registry wins again as soon as it answers. Bundle downloads pass through: the model
+ * store caches those itself.
+ *
+ * Without a saved copy a failed read is a 503 (`ModelUnavailableError`, with Retry-After):
+ * the registry is down, not the caller's request wrong.
+ *
+ * @example
+ * const registry = new Registry(new LastKnownGoodStore(s3, '/mnt/models/.registry'));
+ * await registry.resolve('tiny-distilbert-sentiment@prod'); // S3 down: from the saved aliases.json
+ */
+export class LastKnownGoodStore implements ObjectStore {
+  readonly description: string;
+  /** What this process last saved per file: an unchanged answer is not written again. */
+  private readonly written = new Map<string, string>();
+
+  constructor(
+    private readonly inner: ObjectStore,
+    readonly dir: string,
+    private readonly onStale?: (info: { key: string; error: unknown }) => void,
+  ) {
+    this.description = inner.description;
+  }
+
+  getText(key: string): Promise<string | undefined> {
+    return this.read(
+      key,
+      path.join('objects', key),
+      async () => ({ text: (await this.inner.getText(key)) ?? null }),
+      (saved) => ('text' in saved ? (saved.text ?? undefined) : undefined),
+    );
+  }
+
+  listPrefixes(prefix: string): Promise<string[]> {
+    // `_` cannot start a model name or version (NAME_PATTERN, VERSION_PATTERN): no folder has this name.
+    return this.read(
+      `${prefix}*`,
+      path.join('listings', prefix, '_prefixes.json'),
+      async () => ({ prefixes: await this.inner.listPrefixes(prefix) }),
+      (saved) => ('prefixes' in saved ? saved.prefixes : []),
+    );
+  }
+
+  download(...args: Parameters<ObjectStore['download']>): Promise<void> {
+    return this.inner.download(...args);
+  }
+
+  private async read<T>(
+    key: string,
+    file: string,
+    fetch: () => Promise<Saved>,
+    value: (saved: Saved) => T,
+  ): Promise<T> {
+    const where = this.file(file);
+    let answer: Saved;
+    try {
+      answer = await fetch();
+    } catch (error) {
+      const saved = await readFile(where, 'utf8')
+        .then((text) => JSON.parse(text) as Saved)
+        .catch(() => undefined);
+      if (!saved) {
+        throw new ModelUnavailableError(
+          `The model registry ${this.description} cannot be read (${error instanceof Error ? error.message : String(error)}) and no earlier copy of ${key} is saved in ${this.dir}; retry shortly.`,
+          { cause: error },
+        );
+      }
+      this.onStale?.({ key, error });
+      return value(saved);
+    }
+    // Best effort: a full or read-only cache folder must not fail a read the registry answered.
+    await this.save(where, answer).catch(() => undefined);
+    return value(answer);
+  }
+
+  /** Atomic (write then rename): containers sharing the folder never read half a file. */
+  private async save(where: string, answer: Saved): Promise<void> {
+    const text = JSON.stringify(answer);
+    if (this.written.get(where) === text) return;
+    await mkdir(path.dirname(where), { recursive: true });
+    const temp = `${where}.${randomUUID()}.tmp`;
+    await writeFile(temp, text);
+    await rename(temp, where);
+    this.written.set(where, text);
+  }
+
+  private file(rel: string): string {
+    const resolved = path.resolve(this.dir, rel);
+    if (!resolved.startsWith(`${path.resolve(this.dir)}${path.sep}`)) throw new Error(`key escapes the folder: ${rel}`);
+    return resolved;
+  }
+}
