@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Server as HttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import dynalite from 'dynalite';
 import { type Capability, ROUTES } from '#functions/routes.ts';
@@ -97,6 +98,11 @@ export const startDynalite = async (
 export const startLocalStack = async (
   local: LocalConfig,
   env: Record<string, string | undefined> = process.env,
+  options: {
+    /** Where instance processes write logs and EMF (the benchmarks discard them). */ instanceOutput?:
+      | 'inherit'
+      | 'ignore';
+  } = {},
 ): Promise<LocalStack> => {
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: db.endpoint });
@@ -112,7 +118,13 @@ export const startLocalStack = async (
         fn,
         size: local.LOCAL_FUNCTION_CONCURRENCY,
         entry: functionEntry(config.projectRoot, fn, local.LOCAL_FUNCTION_CODE),
-        env: { ...env, DYNAMODB_ENDPOINT: db.endpoint },
+        env: {
+          // Each Lambda instance has vCPUs of its own; here the instances share the machine's.
+          ONNX_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / local.LOCAL_FUNCTION_CONCURRENCY))),
+          ...env,
+          DYNAMODB_ENDPOINT: db.endpoint,
+        },
+        stdio: options.instanceOutput,
         timeoutMs: local.LOCAL_TIMEOUT_MS,
       });
       pools.set(fn, pool);

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   /** Where bundles are cached: the EFS mount in production. */
   MODEL_CACHE_DIR: z.string().default('.data/models'),
   MODEL_CACHE_MAX_ENTRIES: int(1, 64).default(4),
+  /** ONNX Runtime intra-op threads per session; 0 means one per available core (layers/runtime/session-options.ts). */
+  ONNX_THREADS: int(0, 64).default(0),
   DEFAULT_PREDICT_MODEL: z.string().default('tiny-distilbert-sentiment'),
   DEFAULT_DETECT_MODEL: z.string().default('lid176'),
   DEFAULT_TRANSLATE_MODEL: z.string().default('tiny-nllb'),

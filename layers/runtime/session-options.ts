@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { config } from './config.ts';
 
 /**
  * ONNX Runtime session options, chosen on purpose:
@@ -6,7 +7,8 @@ import os from 'node:os';
  * - `intraOpNumThreads = os.availableParallelism()`: a Lambda function gets vCPUs in
  *   proportion to its memory (up to 6), and serves one request at a time, so the
  *   operators of one request may use every core. More threads than cores only adds
- *   context switches.
+ *   context switches. `ONNX_THREADS` overrides it where instances share cores (the local
+ *   emulator's instance processes: each gets its share, as each Lambda instance has its own).
  * - `interOpNumThreads = 1` with `executionMode: 'sequential'`: transformer graphs are
  *   chains; running independent branches in parallel gains nothing and fights the
  *   intra-op pool for the same cores.
@@ -16,7 +18,7 @@ import os from 'node:os';
  * - `enableCpuMemArena` / `enableMemPattern` stay on (the defaults): allocations are
  *   reused between calls of the same shapes.
  */
-export const sessionOptions = (threads = os.availableParallelism()) => ({
+export const sessionOptions = (threads = config().ONNX_THREADS || os.availableParallelism()) => ({
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: 'sequential' as const,
