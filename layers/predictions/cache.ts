@@ -62,17 +62,27 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
     return found;
   }
 
-  async putMany(entries: Array<[string, T]>): Promise<void> {
+  /** The table items of answers, expiring TTL seconds from now. */
+  items(entries: Array<[string, T]>): Record<string, unknown>[] {
     const k = RESULT_CACHE_TABLE_KEYS;
     const expiresAt = this.nowSeconds() + this.deps.ttlSeconds;
-    for (let start = 0; start < entries.length; start += BATCH_WRITE_LIMIT) {
+    return entries.map(([key, value]) => ({ [k.partitionKey]: key, value, [k.ttlAttribute]: expiresAt }));
+  }
+
+  get table(): string {
+    return this.deps.table;
+  }
+
+  async putMany(entries: Array<[string, T]>): Promise<void> {
+    const items = this.items(entries);
+    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
       await this.send(() =>
         this.deps.client.send(
           new BatchWriteCommand({
             RequestItems: {
-              [this.deps.table]: entries.slice(start, start + BATCH_WRITE_LIMIT).map(([key, value]) => ({
-                PutRequest: { Item: { [k.partitionKey]: key, value, [k.ttlAttribute]: expiresAt } },
-              })),
+              [this.deps.table]: items
+                .slice(start, start + BATCH_WRITE_LIMIT)
+                .map((Item) => ({ PutRequest: { Item } })),
             },
           }),
         ),
@@ -82,22 +92,27 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
 }
 
 let shared: TieredResultCache<Classification> | undefined | null;
+let store: DynamoResultStore<Classification> | undefined;
 /**
  * The process-wide classification result cache (memory LRU, then DynamoDB), or
- * undefined when `RESULT_CACHE_ENABLED=false`.
+ * undefined when `RESULT_CACHE_ENABLED=false`. Its DynamoDB writes are deferred: the
+ * prediction log sends them with the request's records (`pendingCacheWrites`).
  */
 export const resultCache = (): TieredResultCache<Classification> | undefined => {
   if (shared === undefined) {
     const c = config();
+    store = new DynamoResultStore({
+      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+      table: c.RESULT_CACHE_TABLE,
+      ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
+      breaker: requestPathBreaker,
+    });
     shared = c.RESULT_CACHE_ENABLED
       ? new TieredResultCache<Classification>({
           maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
-          shared: new DynamoResultStore({
-            client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
-            table: c.RESULT_CACHE_TABLE,
-            ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
-            breaker: requestPathBreaker,
-          }),
+          shared: store,
+          sharedPolicy: c.RESULT_CACHE_SHARED,
+          deferSharedWrites: true,
           onSharedError: (error) =>
             logger.warn('result cache unavailable; answering by inference', {
               error: error instanceof Error ? error.message : String(error),
@@ -106,4 +121,13 @@ export const resultCache = (): TieredResultCache<Classification> | undefined => 
       : null;
   }
   return shared ?? undefined;
+};
+
+/**
+ * The result cache's queued DynamoDB writes as table items, emptied: the prediction log
+ * adds them to the BatchWrite it sends for the request's records.
+ */
+export const pendingCacheWrites = (): { table: string; items: Record<string, unknown>[] } | undefined => {
+  const pending = shared?.takePendingWrites() ?? [];
+  return pending.length > 0 && store ? { table: store.table, items: store.items(pending) } : undefined;
 };

@@ -1,6 +1,7 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
 import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
+import { pendingCacheWrites } from './cache.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
@@ -17,6 +18,7 @@ export const predictionLog = (): PredictionLog => {
     logger: dataLogger,
     breaker: requestPathBreaker,
     onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
+    companions: pendingCacheWrites,
   });
   return shared;
 };

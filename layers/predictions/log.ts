@@ -78,23 +78,49 @@ export class PredictionLog {
       onFallback?: (count: number) => void;
       /** Skips the table for a while after a call timed out (see `Breaker`). */
       breaker?: Breaker;
+      /**
+       * Other items to put in the same BatchWrite (the result cache's deferred writes):
+       * one round trip per request for both. They are best effort: what DynamoDB refuses
+       * of them is dropped, never sent to the fallback log.
+       */
+      companions?: () => { table: string; items: Record<string, unknown>[] } | undefined;
     },
   ) {}
 
   async write(records: PredictionRecord[]): Promise<void> {
+    const extra = this.deps.companions?.();
+    let companions = extra?.items ?? [];
     for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
-      await this.writeChunk(records.slice(start, start + BATCH_WRITE_LIMIT).map((r) => toItem(r, this.deps.ttlDays)));
+      const chunk = records.slice(start, start + BATCH_WRITE_LIMIT).map((r) => toItem(r, this.deps.ttlDays));
+      const room = BATCH_WRITE_LIMIT - chunk.length;
+      await this.writeChunk(
+        chunk,
+        extra && room > 0 ? { table: extra.table, items: companions.slice(0, room) } : undefined,
+      );
+      companions = companions.slice(Math.max(0, room));
+    }
+    // More companions than room beside the records (a large batch filling the cache).
+    for (let start = 0; extra && start < companions.length; start += BATCH_WRITE_LIMIT) {
+      await this.writeChunk([], { table: extra.table, items: companions.slice(start, start + BATCH_WRITE_LIMIT) });
     }
   }
 
-  private async writeChunk(items: Record<string, unknown>[]): Promise<void> {
+  private async writeChunk(
+    items: Record<string, unknown>[],
+    companions?: { table: string; items: Record<string, unknown>[] },
+  ): Promise<void> {
     let pending = items;
+    // Companions go with the first attempt only: a retry is for the records.
+    let extra = companions?.items.length ? companions : undefined;
     let lastError: unknown;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS && pending.length > 0; attempt++) {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS && (pending.length > 0 || extra); attempt++) {
+      const withCompanions = extra !== undefined;
       try {
-        const command = new BatchWriteCommand({
-          RequestItems: { [this.deps.table]: pending.map((Item) => ({ PutRequest: { Item } })) },
-        });
+        const requestItems: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> = {};
+        if (pending.length > 0) requestItems[this.deps.table] = pending.map((Item) => ({ PutRequest: { Item } }));
+        if (extra) requestItems[extra.table] = extra.items.map((Item) => ({ PutRequest: { Item } }));
+        extra = undefined;
+        const command = new BatchWriteCommand({ RequestItems: requestItems });
         const out = await (this.deps.breaker
           ? this.deps.breaker.run(() => this.deps.client.send(command))
           : this.deps.client.send(command));
@@ -103,7 +129,8 @@ export class PredictionLog {
         // The client has retried it already (REQUEST_PATH_CLIENT): another round here would
         // multiply the attempts an answer waits for while the table is unreachable.
         lastError = error;
-        break;
+        // A refused companion (a cache item) must not cost the records: they go again alone.
+        if (!withCompanions || pending.length === 0) break;
       }
       if (pending.length > 0 && attempt < MAX_ATTEMPTS) await sleep(25 * 2 ** attempt);
     }

@@ -45,6 +45,11 @@ export const ConfigSchema = z.object({
   RESULT_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(10_000),
   /** false turns both cache tiers off (every request runs inference). */
   RESULT_CACHE_ENABLED: bool.default(true),
+  /**
+   * When the shared (DynamoDB) tier is read: `auto` only while a lookup is expected to save
+   * more time than its round trip (measured hit rate × inference time), `always`, `never`.
+   */
+  RESULT_CACHE_SHARED: z.enum(['auto', 'always', 'never']).default('auto'),
   /** Raw inputs are stored only when a stage opts in; otherwise hash and length only. */
   STORE_RAW_INPUTS: bool.default(false),
   MAX_TEXT_CHARS: int(1, 1_000_000).default(5000),

@@ -21,6 +21,9 @@ export interface ResultCacheStats {
   misses: number;
   /** Entries in the in-container tier now. */
   size: number;
+  sharedPolicy: SharedTierPolicy;
+  /** Shared lookups the `auto` policy skipped as not worth a round trip. */
+  skippedSharedLookups: number;
 }
 
 /**
@@ -70,29 +73,118 @@ export class Lru<T> {
 }
 
 /**
- * Two tiers: memory first, then the shared store for what memory lacks; `fill` stores
- * fresh answers in both. A failing shared tier is treated as a miss (and reported through
- * `onSharedError`): the cache must never fail a request that inference can answer.
+ * When the shared tier is read: `always`, `never`, or `auto`: only while a lookup is
+ * expected to save more time than it costs (see SharedTierAdvisor).
+ */
+export type SharedTierPolicy = 'always' | 'never' | 'auto';
+
+/** Every this many skipped lookups of one model, one goes to the shared tier anyway (a probe). */
+export const PROBE_EVERY = 16;
+const EWMA = 0.1;
+const ewma = (previous: number | undefined, sample: number): number =>
+  previous === undefined ? sample : previous + EWMA * (sample - previous);
+
+/**
+ * Decides, per model version, whether a shared-tier lookup pays: it costs one round trip
+ * (measured: the average lookup time) and saves, for `n` texts missing from memory, about
+ * `hitRate × n × inference time per text` (both measured). A fast model under traffic
+ * that never repeats (every lookup a miss) then stops paying a network round trip per
+ * request that only ever adds latency; a probe every PROBE_EVERY skipped lookups keeps
+ * the estimates current, so the tier comes back when texts start repeating. Until a
+ * model has been measured, the tier is used.
+ *
+ * @example
+ * const advisor = new SharedTierAdvisor();
+ * advisor.recordInference('m@1', 5, 1); advisor.recordLookup('m@1', 2, 1, 0); // 5 ms per text, a 2 ms lookup that missed
+ * advisor.shouldLookup('m@1', 1); // => false: hit rate 0 saves nothing (true again at the next probe)
+ */
+export class SharedTierAdvisor {
+  private lookupMs: number | undefined;
+  private readonly models = new Map<string, { inferenceMsPerText?: number; hitRate: number; skipped: number }>();
+  /** Lookups skipped because they would not have paid (for `/v1/status`). */
+  skippedLookups = 0;
+
+  private model(scope: string) {
+    let m = this.models.get(scope);
+    if (!m) {
+      // Model versions are few per container (MODEL_CACHE_MAX_ENTRIES); bound it anyway.
+      if (this.models.size >= 256) this.models.clear();
+      m = { hitRate: 1, skipped: 0 };
+      this.models.set(scope, m);
+    }
+    return m;
+  }
+
+  shouldLookup(scope: string, missing: number): boolean {
+    const m = this.model(scope);
+    if (this.lookupMs === undefined || m.inferenceMsPerText === undefined) return true;
+    if (m.hitRate * missing * m.inferenceMsPerText >= this.lookupMs) return true;
+    m.skipped += 1;
+    if (m.skipped >= PROBE_EVERY) {
+      m.skipped = 0;
+      return true;
+    }
+    this.skippedLookups += 1;
+    return false;
+  }
+
+  recordLookup(scope: string, ms: number, asked: number, found: number): void {
+    this.lookupMs = ewma(this.lookupMs, ms);
+    const m = this.model(scope);
+    m.hitRate = m.hitRate + 2 * EWMA * (found / Math.max(1, asked) - m.hitRate);
+  }
+
+  recordInference(scope: string, ms: number, texts: number): void {
+    if (texts <= 0) return;
+    const m = this.model(scope);
+    m.inferenceMsPerText = ewma(m.inferenceMsPerText, ms / texts);
+  }
+}
+
+/** Writes for the shared tier held back to go out with the request's next DynamoDB write. */
+const MAX_PENDING_WRITES = 1000;
+
+/**
+ * Two tiers: memory first, then the shared store for what memory lacks (as
+ * `sharedPolicy` decides); `fill` stores fresh answers in both. A failing shared tier is
+ * treated as a miss (and reported through `onSharedError`): the cache must never fail a
+ * request that inference can answer.
+ *
+ * With `deferSharedWrites`, `fill` only queues the shared writes and the owner takes
+ * them with `takePendingWrites()` to send in a write it makes anyway (the prediction log's
+ * BatchWrite): one round trip per request instead of two.
  *
  * @example
  * const cache = new TieredResultCache<Answer>({ maxEntries: 1000, shared });
- * const { found } = await cache.lookup(keys); // Map key -> { value, source }
+ * const found = await cache.lookup(keys, 'model@1'); // Map key -> { value, source }
  */
 export class TieredResultCache<T> {
   private readonly memory: Lru<T>;
   private readonly counts = { memoryHits: 0, sharedHits: 0, misses: 0 };
+  private pending: Array<[string, T]> = [];
+  readonly advisor = new SharedTierAdvisor();
 
   constructor(
     private readonly deps: {
       maxEntries: number;
       shared?: SharedResultStore<T>;
+      sharedPolicy?: SharedTierPolicy;
+      deferSharedWrites?: boolean;
       onSharedError?: (error: unknown) => void;
     },
   ) {
     this.memory = new Lru<T>(deps.maxEntries);
   }
 
-  async lookup(keys: string[]): Promise<Map<string, { value: T; source: Exclude<CacheSource, 'inference'> }>> {
+  private get policy(): SharedTierPolicy {
+    return this.deps.shared ? (this.deps.sharedPolicy ?? 'always') : 'never';
+  }
+
+  /** Looks keys up; `scope` (the resolved `name@version`) is what the advisor measures per. */
+  async lookup(
+    keys: string[],
+    scope = '',
+  ): Promise<Map<string, { value: T; source: Exclude<CacheSource, 'inference'> }>> {
     const found = new Map<string, { value: T; source: Exclude<CacheSource, 'inference'> }>();
     const missing: string[] = [];
     for (const key of keys) {
@@ -100,11 +192,19 @@ export class TieredResultCache<T> {
       if (value === undefined) missing.push(key);
       else found.set(key, { value, source: 'memory' });
     }
-    if (missing.length > 0 && this.deps.shared) {
-      const fromShared = await this.deps.shared.getMany([...new Set(missing)]).catch((error: unknown) => {
+    const unique = [...new Set(missing)];
+    const policy = this.policy;
+    if (
+      unique.length > 0 &&
+      this.deps.shared &&
+      (policy === 'always' || (policy === 'auto' && this.advisor.shouldLookup(scope, unique.length)))
+    ) {
+      const started = performance.now();
+      const fromShared = await this.deps.shared.getMany(unique).catch((error: unknown) => {
         this.deps.onSharedError?.(error);
         return new Map<string, T>();
       });
+      this.advisor.recordLookup(scope, performance.now() - started, unique.length, fromShared.size);
       for (const [key, value] of fromShared) {
         this.memory.set(key, value);
         found.set(key, { value, source: 'shared' });
@@ -119,14 +219,33 @@ export class TieredResultCache<T> {
     return found;
   }
 
-  async fill(entries: Array<[string, T]>): Promise<void> {
+  /** Stores fresh answers; `inferenceMs` (for all of them) feeds the advisor. */
+  async fill(entries: Array<[string, T]>, scope = '', inferenceMs?: number): Promise<void> {
     for (const [key, value] of entries) this.memory.set(key, value);
-    if (entries.length > 0 && this.deps.shared) {
-      await this.deps.shared.putMany(entries).catch((error: unknown) => this.deps.onSharedError?.(error));
+    if (inferenceMs !== undefined) this.advisor.recordInference(scope, inferenceMs, entries.length);
+    if (entries.length === 0 || !this.deps.shared || this.policy === 'never') return;
+    if (this.deps.deferSharedWrites && this.pending.length + entries.length <= MAX_PENDING_WRITES) {
+      this.pending.push(...entries);
+      return;
     }
+    // Nobody took the queue (or no deferral): write now rather than hold answers forever.
+    const now = [...this.takePendingWrites(), ...entries];
+    await this.deps.shared.putMany(now).catch((error: unknown) => this.deps.onSharedError?.(error));
+  }
+
+  /** The queued shared writes, emptied (see `deferSharedWrites`). */
+  takePendingWrites(): Array<[string, T]> {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
   }
 
   stats(): ResultCacheStats {
-    return { ...this.counts, size: this.memory.size };
+    return {
+      ...this.counts,
+      size: this.memory.size,
+      sharedPolicy: this.policy,
+      skippedSharedLookups: this.advisor.skippedLookups,
+    };
   }
 }

@@ -42,6 +42,38 @@ const logOn = (client: DynamoDBDocumentClient, breaker?: Breaker) => {
 };
 
 describe('PredictionLog', () => {
+  it('sends companion items (the result cache) in the same BatchWrite, and drops them, not the records, when refused', async () => {
+    const sent: Array<Record<string, number>> = [];
+    let refuse = false;
+    const client = {
+      send: async (command: { input: { RequestItems: Record<string, unknown[]> } }) => {
+        sent.push(Object.fromEntries(Object.entries(command.input.RequestItems).map(([t, r]) => [t, r.length])));
+        if (refuse && 'cache' in command.input.RequestItems) throw new Error('ValidationException: item too large');
+        return {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const logged: unknown[] = [];
+    let companions = [{ cacheKey: 'a' }, { cacheKey: 'b' }];
+    const log = new PredictionLog({
+      client,
+      table: 't',
+      ttlDays: 1,
+      logger: { error: (...args: unknown[]) => void logged.push(args) },
+      companions: () => ({ table: 'cache', items: companions.splice(0) }),
+    });
+
+    await log.write([record(0)]);
+    companions = [{ cacheKey: 'c' }];
+    refuse = true;
+    await log.write([record(1)]);
+    await log.write(Array.from({ length: 25 }, (_, i) => record(i)));
+
+    expect(sent[0]).toEqual({ t: 1, cache: 2 });
+    expect(sent.slice(1, 3)).toEqual([{ t: 1, cache: 1 }, { t: 1 }]);
+    expect(sent[3]).toEqual({ t: 25 });
+    expect(logged).toEqual([]);
+  });
+
   it('writes a batch in chunks of 25 with keys and TTL', async () => {
     const { client, calls } = fakeClient(() => ({}));
     const { log } = logOn(client);

@@ -58,7 +58,7 @@ export const predict = async (
     options.resolved ?? (await runtime.registry.resolve(modelRef, options.random, 'text-classification'));
   const at = `${resolved.name}@${resolved.version}`;
   const keys = texts.map((text) => resultCacheKey(at, CLASSIFY_OPTIONS, text));
-  const found = options.cache ? await options.cache.lookup(keys) : new Map();
+  const found = options.cache ? await options.cache.lookup(keys, at) : new Map();
   const missing = texts.map((_, i) => i).filter((i) => !found.has(keys[i]!));
   const fresh = new Map<string, Classification>();
   let inferenceMs = 0;
@@ -74,7 +74,7 @@ export const predict = async (
     inferenceCounter.calls += 1;
     inferenceCounter.texts += unique.length;
     for (const [i, [key]] of unique.entries()) fresh.set(key, answers[i]!);
-    await options.cache?.fill([...fresh.entries()]);
+    await options.cache?.fill([...fresh.entries()], at, inferenceMs);
   }
   const results = keys.map((key): PredictResult => {
     const hit = found.get(key);

@@ -2,7 +2,14 @@ import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from 
 import { describe, expect, it } from 'vitest';
 import { DynamoResultStore } from '#predictions/cache.ts';
 import type { ModelRuntime } from '#runtime/models.ts';
-import { Lru, resultCacheKey, type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
+import {
+  Lru,
+  PROBE_EVERY,
+  resultCacheKey,
+  type SharedResultStore,
+  SharedTierAdvisor,
+  TieredResultCache,
+} from '#runtime/result-cache.ts';
 import type { Classification, Classifier } from '#tasks/classification/index.ts';
 import { inferenceCounter, predict } from '#tasks/classification/predict.ts';
 
@@ -91,7 +98,7 @@ describe('TieredResultCache', () => {
     expect(first.get('k1')?.source).toBe('shared');
     expect(first.has('k2')).toBe(false);
     expect(second.get('k1')?.source).toBe('memory');
-    expect(reader.stats()).toEqual({ memoryHits: 1, sharedHits: 1, misses: 1, size: 1 });
+    expect(reader.stats()).toMatchObject({ memoryHits: 1, sharedHits: 1, misses: 1, size: 1 });
   });
 
   it('treats a failing shared tier as a miss and reports it', async () => {
@@ -107,6 +114,75 @@ describe('TieredResultCache', () => {
 
     expect(found.size).toBe(0);
     expect(errors).toHaveLength(2);
+  });
+});
+
+describe('SharedTierAdvisor (RESULT_CACHE_SHARED=auto)', () => {
+  it('looks up until the model is measured, then skips lookups that cannot pay, probing now and then', () => {
+    const advisor = new SharedTierAdvisor();
+    expect(advisor.shouldLookup('m@1', 1)).toBe(true);
+    advisor.recordInference('m@1', 5, 1);
+    // A 2 ms lookup that never finds anything, against 5 ms of inference per text.
+    const decisions: boolean[] = [];
+    for (let i = 0; i < 60; i++) {
+      const lookup = advisor.shouldLookup('m@1', 1);
+      decisions.push(lookup);
+      if (lookup) advisor.recordLookup('m@1', 2, 1, 0);
+    }
+
+    const lookups = decisions.filter(Boolean).length;
+    expect(decisions.slice(0, 3)).toEqual([true, true, true]);
+    expect(decisions.slice(-PROBE_EVERY)).toContain(true); // a probe
+    expect(lookups).toBeLessThan(60 / 4);
+    expect(advisor.skippedLookups).toBe(60 - lookups);
+  });
+
+  it('keeps the tier while it finds answers, and for a slow model even at a low hit rate', () => {
+    const hits = new SharedTierAdvisor();
+    hits.recordInference('m@1', 5, 1);
+    const slow = new SharedTierAdvisor();
+    slow.recordInference('big@1', 400, 1);
+    for (let i = 0; i < 40; i++) {
+      expect(hits.shouldLookup('m@1', 1)).toBe(true);
+      hits.recordLookup('m@1', 2, 1, 1);
+      expect(slow.shouldLookup('big@1', 1)).toBe(true);
+      slow.recordLookup('big@1', 2, 1, i % 5 === 0 ? 1 : 0); // one in five found
+    }
+  });
+});
+
+describe('TieredResultCache writes', () => {
+  it('queues shared writes for the owner to send (deferSharedWrites), and writes at once without', async () => {
+    const deferred = mapStore();
+    const cache = new TieredResultCache<Classification>({
+      maxEntries: 10,
+      shared: deferred.store,
+      deferSharedWrites: true,
+    });
+    const direct = mapStore();
+    const plain = new TieredResultCache<Classification>({ maxEntries: 10, shared: direct.store });
+
+    await cache.fill([['k', answer('POSITIVE', 0.9)]]);
+    await plain.fill([['k', answer('POSITIVE', 0.9)]]);
+
+    expect(deferred.data.size).toBe(0);
+    expect(cache.takePendingWrites()).toEqual([['k', answer('POSITIVE', 0.9)]]);
+    expect(cache.takePendingWrites()).toEqual([]);
+    expect(direct.data.has('k')).toBe(true);
+    expect((await cache.lookup(['k'])).get('k')?.source).toBe('memory');
+  });
+
+  it('reads and writes no shared tier with the never policy', async () => {
+    const { data, store } = mapStore();
+    data.set('k', answer('NEGATIVE', 0.8));
+    const cache = new TieredResultCache<Classification>({ maxEntries: 10, shared: store, sharedPolicy: 'never' });
+
+    const found = await cache.lookup(['k']);
+    await cache.fill([['j', answer('POSITIVE', 0.9)]]);
+
+    expect(found.size).toBe(0);
+    expect(data.has('j')).toBe(false);
+    expect(cache.stats().sharedPolicy).toBe('never');
   });
 });
 
