@@ -3,7 +3,7 @@ import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
 import type { ApiEvent } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
-import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
@@ -23,7 +23,11 @@ const LibreDetect = z.object({ q: textField(), api_key: z.string().optional() })
 const run = async (event: ApiEvent, texts: string[], k: number, model?: string) => {
   const out = await detect(modelRuntime(), model ?? config().DEFAULT_DETECT_MODEL, texts, k);
   metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
-  for (const r of out.results) countBy(MetricName.Detections, 'language', r.language);
+  countEach(
+    MetricName.Detections,
+    'language',
+    out.results.map((r) => r.language),
+  );
   const base = requestFields(event.requestContext);
   await predictionLog().write(
     out.results.map((r, index) => ({

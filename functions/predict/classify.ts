@@ -1,5 +1,5 @@
 import type { ApiEvent } from '#http/types.ts';
-import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
 import { inputFields, type PredictionRecord, predictionLog, requestFields } from '#predictions/index.ts';
 import { parseModelRef } from '#runtime/registry.ts';
@@ -47,7 +47,11 @@ export const classifyTexts = async (
   metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);
   metrics.addMetric(MetricName.CacheMisses, MetricUnit.Count, out.results.length - hits);
   if (out.inferenceMs > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
-  for (const r of out.results) countBy(MetricName.Predictions, 'label', r.label);
+  countEach(
+    MetricName.Predictions,
+    'label',
+    out.results.map((r) => r.label),
+  );
   return out;
 };
 

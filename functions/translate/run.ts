@@ -1,5 +1,5 @@
 import type { ApiEvent } from '#http/types.ts';
-import { countBy, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
@@ -20,7 +20,11 @@ export const run = async (
   });
   metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
   metrics.addMetric(MetricName.CharactersTranslated, MetricUnit.Count, out.characters);
-  for (const t of out.translations) countBy(MetricName.Translations, 'pair', `${t.source}>${out.target}`);
+  countEach(
+    MetricName.Translations,
+    'pair',
+    out.translations.map((t) => `${t.source}>${out.target}`),
+  );
   const base = requestFields(event.requestContext);
   await predictionLog().write(
     out.translations.map((t, index) => ({

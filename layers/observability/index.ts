@@ -53,12 +53,31 @@ export const MetricName = {
 
 export { MetricUnit };
 
+/** Single-metric emitters, one per dimension value, made once: each `new Metrics` reads the environment. */
+const singles = new Map<string, Metrics>();
+const MAX_SINGLES = 512;
+
 /**
- * Adds a count under one low-cardinality dimension (a label, a language, a language
- * pair) without touching the dimensions of the request's other metrics.
+ * Counts values under one low-cardinality dimension (a label, a language, a language
+ * pair) without touching the dimensions of the request's other metrics: one EMF line per
+ * distinct value with its count, not one per item (a batch of 64 labels is two lines).
+ *
+ * @example
+ * countEach(MetricName.Predictions, 'label', ['POSITIVE', 'NEGATIVE', 'POSITIVE']);
+ * // => two lines: {label: 'POSITIVE', Predictions: 2} and {label: 'NEGATIVE', Predictions: 1}
  */
-export const countBy = (name: string, dimension: string, value: string, count = 1): void => {
-  const single = metrics.singleMetric();
-  single.addDimension(dimension, value);
-  single.addMetric(name, MetricUnit.Count, count);
+export const countEach = (name: string, dimension: string, values: Iterable<string>): void => {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  for (const [value, count] of counts) {
+    const key = `${name}\u0000${dimension}\u0000${value}`;
+    let single = singles.get(key);
+    if (!single) {
+      single = metrics.singleMetric();
+      if (singles.size < MAX_SINGLES) singles.set(key, single);
+    }
+    // A single metric publishes at once and then forgets its dimensions: set it each time.
+    single.addDimension(dimension, value);
+    single.addMetric(name, MetricUnit.Count, count);
+  }
 };
