@@ -82,9 +82,13 @@ export const loadClassifier = async (dir: string, options: { dtype?: 'fp32' | 'q
     async classify(texts, opts = {}) {
       const size = opts.miniBatchSize ?? DEFAULT_MINI_BATCH;
       // Sort by token count so each mini-batch pads to similar lengths: a batch of one
-      // long and fifteen short texts would otherwise run sixteen long sequences.
-      const lengths = texts.map((t) => tokenizer.encode(t).length);
-      const order = texts.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+      // long and fifteen short texts would otherwise run sixteen long sequences. Texts
+      // that fit in one mini-batch pad together whatever their order: no extra tokenizing.
+      const order = texts.map((_, i) => i);
+      if (texts.length > size) {
+        const lengths = texts.map((t) => tokenizer.encode(t).length);
+        order.sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+      }
       const results: Classification[] = new Array(texts.length);
       for (let start = 0; start < order.length; start += size) {
         const ids = order.slice(start, start + size);
