@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
+import { MANIFEST_FILE, type Task, writeManifest } from '#runtime/manifest.ts';
 
 /** Shared by the benchmarks: statistics, the decompressed bench models, cold-start children. */
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -109,3 +110,64 @@ export const machineInfo = (loadAverageAtStart: number[]) => ({
   loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
   node: process.version,
 });
+
+/**
+ * A registry folder holding one decompressed bench model as bundle `<name>/1` (files
+ * hard-linked, manifest with checksums), so the functions load it exactly as they load a
+ * published model; returns the registry root.
+ */
+export const benchRegistry = async (name: string, task: Task, dtype: 'fp32' | 'q8' = 'q8'): Promise<string> => {
+  const model = await prepareBenchModel(name);
+  const root = path.join(WORK, 'registry');
+  const bundle = path.join(root, name, '1');
+  if (existsSync(path.join(bundle, MANIFEST_FILE))) return root;
+  await mkdir(path.join(bundle, 'onnx'), { recursive: true });
+  const files = [
+    ...(await readdir(model)).filter((f) => f.endsWith('.json')),
+    ...(await readdir(path.join(model, 'onnx'))).map((f) => `onnx/${f}`),
+  ];
+  for (const rel of files) {
+    // A bundle folder left by an interrupted run may hold some links already.
+    await link(path.join(model, rel), path.join(bundle, rel)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+  }
+  await writeManifest(bundle, { name, version: '1', task, dtype, source: { type: 'local', path: model } });
+  return root;
+};
+
+/**
+ * English sentences of the shared corpus (`../shared/data/messages-parallel.tsv`), each
+ * once, in corpus order: distinct request bodies, so no answer comes from a cache.
+ */
+export const corpusSentences = async (minWords = 4, maxWords = 40): Promise<string[]> => {
+  const tsv = await readFile(path.resolve(ROOT, '../shared/data/messages-parallel.tsv'), 'utf8');
+  const seen = new Set<string>();
+  for (const line of tsv.split('\n').slice(1)) {
+    const english = line.split('\t')[2]?.trim();
+    if (!english) continue;
+    const words = english.split(/\s+/).length;
+    if (words >= minWords && words <= maxWords) seen.add(english);
+  }
+  return [...seen];
+};
+
+/** Percentile (nearest rank) of a sample. */
+export const percentile = (xs: number[], p: number): number => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+};
+
+/** User + system CPU time of processes, in ms, from /proc (Linux); 0 for a pid that is gone. */
+export const cpuMsOf = async (pids: number[]): Promise<number> => {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+};
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
