@@ -186,3 +186,6 @@ export const openApiDocument = (routes: readonly RouteDef[] = ROUTES): OpenApiDo
   addParameterExamples(document, docs);
   return document;
 };
+
+/** The document as the build writes it (`dist/openapi.json`, `docs/openapi.json`). */
+export const openApiJson = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
