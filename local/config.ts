@@ -23,6 +23,14 @@ export const LocalConfigSchema = z.object({
   LOCAL_DATA_DIR: z.string().default('.data/dynalite'),
   /** Function timeout the emulator gives handlers (API Gateway's limit is 29 s). */
   LOCAL_TIMEOUT_MS: z.coerce.number().int().positive().default(28_000),
+  /**
+   * Print the functions' EMF metric lines to stdout, as Lambda would send them to
+   * CloudWatch Logs; "false" keeps them for the metrics view (/metrics-view) only.
+   */
+  LOCAL_EMF_ECHO: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 

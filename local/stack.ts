@@ -2,10 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { ROUTES } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
-import { startLocalApi } from './server.ts';
+import { captureEmf, instrumentHandler, observeRequest } from './metrics.ts';
+import { localPages } from './pages.ts';
+import { compileRoutes, defaultLoadHandler, matchRoute, startLocalApi } from './server.ts';
 
 export interface LocalStack {
   url: string;
@@ -40,7 +43,8 @@ export const startDynalite = async (
 /**
  * Everything `npm start` runs, in one call (the integration tests call it too):
  * dynalite with the prediction and result cache tables, the functions' configuration pointed at it,
- * and the API Gateway emulator.
+ * and the API Gateway emulator with the local pages (playground, docs, metrics view) and
+ * the metrics those read (the handlers' EMF, and what Lambda and API Gateway would record).
  */
 export const startLocalStack = async (
   local: LocalConfig,
@@ -52,6 +56,9 @@ export const startLocalStack = async (
   setConfig(config);
   const tables = makeDocumentClient(config);
   await ensureLocalTables(tables, config);
+  const metrics = captureEmf({ echo: local.LOCAL_EMF_ECHO });
+  const pages = localPages({ routes: ROUTES, metrics, appNamespace: config.METRICS_NAMESPACE });
+  const routes = compileRoutes(ROUTES);
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
@@ -61,6 +68,18 @@ export const startLocalStack = async (
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
+    loadHandler: async (fn) =>
+      instrumentHandler(fn, await defaultLoadHandler(fn), metrics, {
+        namespace: config.METRICS_NAMESPACE,
+        service: config.SERVICE_NAME,
+      }),
+    intercept: async (req, res) => {
+      if (await pages(req, res)) return true;
+      const method = req.method ?? 'GET';
+      const { pathname } = new URL(req.url ?? '/', 'http://local');
+      observeRequest(res, matchRoute(routes, method, pathname)?.route, method, metrics);
+      return false;
+    },
   });
   return {
     url: api.url,

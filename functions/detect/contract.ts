@@ -61,7 +61,7 @@ export const detectOperations = (): Operations => {
       body: r.Detect,
       response: Detect,
       examples: {
-        text: { summary: 'One text', value: { text: 'Habari ya asubuhi, rafiki yangu' } },
+        text: { summary: 'One text', value: { text: 'Bonjour tout le monde, comment allez-vous ?' } },
         texts: {
           summary: 'Several texts, top 2',
           value: { texts: ['Bonjour tout le monde', 'Guten Morgen'], top_k: 2 },
