@@ -49,6 +49,7 @@ export interface Sample {
 /** The API name and stage the emulator's API Gateway records carry. */
 const LOCAL_API = { ApiName: 'local', Stage: 'local' };
 const DEFAULT_CAPACITY = 100_000;
+const MAX_BUCKETS = 720;
 
 /** CloudWatch's statistics over raw values (percentiles by nearest rank). */
 export const statisticOf = (values: readonly number[], statistic: Statistic): number | null => {
@@ -118,8 +119,8 @@ export class MetricsCollector {
   }
 
   /**
-   * The dashboard's panels over `[from, to)` in buckets of `periodSeconds`: one set per
-   * function that has routes, then the API's.
+   * The dashboard's panels over `[from, to)` in buckets of `periodSeconds` (longer when
+   * the window would need more than 720): one set per function that has routes, then the API's.
    *
    * @example
    * collector.view({ routes: ROUTES, appNamespace: 'HfServe', periodSeconds: 60, from, to }).panels[0]?.title; // => 'predict: invocations, errors, throttles'
@@ -131,23 +132,25 @@ export class MetricsCollector {
     from: number;
     to: number;
   }): MetricsView {
-    const periodMs = q.periodSeconds * 1000;
+    // A long window at a short period gets a longer period: at most MAX_BUCKETS points a line.
+    const periodSeconds = Math.max(q.periodSeconds, Math.ceil((q.to - q.from) / 1000 / MAX_BUCKETS));
+    const periodMs = periodSeconds * 1000;
+    const first = Math.floor(q.from / periodMs) * periodMs;
     const starts: number[] = [];
-    for (let t = Math.floor(q.from / periodMs) * periodMs; t < q.to; t += periodMs) starts.push(t);
+    for (let t = first; t < q.to; t += periodMs) starts.push(t);
     const inWindow = this.samples.filter((s) => s.at >= q.from && s.at < q.to);
     const series = (m: MetricRef, axis: 'left' | 'right', fn?: Capability): SeriesView => {
-      const hits = inWindow.filter((s) => this.matches(m, s, fn, q.appNamespace));
-      const valuesIn = (start: number) =>
-        hits.filter((s) => s.at >= start && s.at < start + periodMs).flatMap((s) => s.values[m.name] ?? []);
+      const buckets = starts.map((): number[] => []);
+      for (const s of inWindow) {
+        if (this.matches(m, s, fn, q.appNamespace))
+          buckets[Math.floor((s.at - first) / periodMs)]?.push(...s.values[m.name]!);
+      }
       return {
         label: metricLabel(m),
         axis,
         metric: m,
-        points: starts.map((start) => [start, statisticOf(valuesIn(start), m.statistic)]),
-        value: statisticOf(
-          hits.flatMap((s) => s.values[m.name] ?? []),
-          m.statistic,
-        ),
+        points: starts.map((start, i) => [start, statisticOf(buckets[i]!, m.statistic)]),
+        value: statisticOf(buckets.flat(), m.statistic),
       };
     };
     const functions = [...new Set(q.routes.map((r) => r.fn))];
@@ -169,7 +172,7 @@ export class MetricsCollector {
     return {
       from: q.from,
       to: q.to,
-      periodSeconds: q.periodSeconds,
+      periodSeconds,
       samples: inWindow.length,
       emfSamples: inWindow.filter((s) => s.origin === 'emf').length,
       panels,
@@ -260,34 +263,42 @@ export const observeRequest = (
   });
 };
 
+type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+
+/**
+ * A stdout `write` that gives EMF lines to the collector (under the function whose
+ * invocation printed them) and passes them on to `write` only while `state.echo`;
+ * every other line goes through untouched.
+ */
+export const emfTee =
+  (write: Write, state: { collector: MetricsCollector; echo: boolean }): Write =>
+  (chunk, ...rest) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    if (!text.includes('"CloudWatchMetrics"')) return write(chunk, ...rest);
+    const fn = invocation.getStore();
+    const others = text.split('\n').filter((line) => !state.collector.addLine(line, fn));
+    if (state.echo) return write(chunk, ...rest);
+    const remainder = others.join('\n');
+    if (remainder.trim()) return write(remainder, ...rest);
+    const callback = rest.find((r): r is () => void => typeof r === 'function');
+    callback?.();
+    return true;
+  };
+
 let capture: { collector: MetricsCollector; echo: boolean } | undefined;
 
 /**
- * Tees the process's stdout into one process-wide collector: EMF lines are kept (under
- * the function whose invocation printed them) and still printed unless `echo` is false;
- * everything else passes through untouched. Installed once; later calls only set `echo`.
+ * Tees the process's stdout into one process-wide collector (`emfTee`). Installed once;
+ * later calls only set `echo`.
  */
 export const captureEmf = (options: { echo: boolean }): MetricsCollector => {
   if (!capture) {
     const state = { collector: new MetricsCollector(), echo: options.echo };
-    const write = process.stdout.write.bind(process.stdout) as (
-      chunk: string | Uint8Array,
-      ...rest: unknown[]
-    ) => boolean;
-    const tee = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      if (!text.includes('"CloudWatchMetrics"')) return write(chunk, ...rest);
-      const fn = invocation.getStore();
-      const others = text.split('\n').filter((line) => !state.collector.addLine(line, fn));
-      if (state.echo) return write(chunk, ...rest);
-      const remainder = others.join('\n');
-      if (remainder.trim()) return write(remainder, ...rest);
-      const callback = rest.find((r): r is () => void => typeof r === 'function');
-      callback?.();
-      return true;
-    };
-    // Node's overloads of write cannot be named one by one here; tee accepts all of them.
-    process.stdout.write = tee as typeof process.stdout.write;
+    // Node's overloads of write cannot be named one by one here; the tee accepts all of them.
+    process.stdout.write = emfTee(
+      process.stdout.write.bind(process.stdout) as Write,
+      state,
+    ) as typeof process.stdout.write;
     capture = state;
   }
   capture.echo = options.echo;
