@@ -69,3 +69,11 @@ export const ModelVersion = z
 export const RequestId = z
   .string()
   .meta({ description: "API Gateway's request id; the prediction log is keyed by it." });
+
+/** A detected language as the LibreTranslate-compatible routes answer it. */
+export const LibreDetection = z
+  .object({
+    language: z.string().meta({ description: 'ISO 639-1 where the language has one.' }),
+    confidence: z.number().meta({ description: 'Percent, 0..100.' }),
+  })
+  .meta({ id: 'LibreDetection' });

@@ -20,14 +20,63 @@ import type { MetricsCollector } from './metrics.ts';
 const PAGES_DIR = path.join(import.meta.dirname, 'pages');
 const require = createRequire(import.meta.url);
 
-export const PAGE_PATHS = ['/', '/playground', '/docs', '/metrics-view'] as const;
-const HTML: Record<(typeof PAGE_PATHS)[number], string> = {
-  '/': 'playground.html',
-  '/playground': 'playground.html',
-  '/docs': 'docs.html',
-  '/metrics-view': 'metrics.html',
+interface PageDef {
+  /** `local/pages/<script>.html` holds its <main>, `<script>.ts` its code. */
+  script: 'playground' | 'docs' | 'metrics';
+  title: string;
+  /** The nav entry marked current. */
+  nav: string;
+  /** More of <head>: the renderer's own files. */
+  head?: string[];
+  /** The API key field in the header. */
+  keyField?: boolean;
+}
+const PLAYGROUND: PageDef = { script: 'playground', title: 'playground', nav: '/', keyField: true };
+const PAGES: Record<string, PageDef> = {
+  '/': PLAYGROUND,
+  '/playground': PLAYGROUND,
+  '/docs': {
+    script: 'docs',
+    title: 'API docs',
+    nav: '/docs',
+    head: [
+      '<link rel="stylesheet" href="/assets/swagger-ui.css">',
+      '<script src="/assets/swagger-ui-bundle.js"></script>',
+    ],
+  },
+  '/metrics-view': {
+    script: 'metrics',
+    title: 'metrics',
+    nav: '/metrics-view',
+    head: ['<link rel="stylesheet" href="/assets/uPlot.min.css">'],
+  },
 };
+export const PAGE_PATHS = Object.keys(PAGES);
+const NAV = [
+  ['/', 'Playground'],
+  ['/docs', 'API docs'],
+  ['/metrics-view', 'Metrics'],
+] as const;
 const SCRIPTS = ['playground', 'docs', 'metrics'] as const;
+
+/** One page: the shared layout (head, skip link, header and nav) around the page's <main>. */
+const html = async (page: PageDef): Promise<string> => {
+  const [layout, main, keyField] = await Promise.all(
+    ['layout.html', `${page.script}.html`, 'key-field.html'].map((f) => readFile(path.join(PAGES_DIR, f), 'utf8')),
+  );
+  const nav = NAV.map(
+    ([href, label]) => `      <a href="${href}"${href === page.nav ? ' aria-current="page"' : ''}>${label}</a>`,
+  ).join('\n');
+  const parts: Record<string, string> = {
+    title: page.title,
+    script: page.script,
+    head: (page.head ?? []).map((h) => `  ${h}`).join('\n'),
+    nav,
+    header: page.keyField ? keyField!.trimEnd() : '',
+    main: main!.trimEnd(),
+  };
+  return layout!.replace(/\{\{(\w+)\}\}/g, (_, key: string) => parts[key] ?? '');
+};
 const FILES: Record<string, string> = {
   'style.css': path.join(PAGES_DIR, 'style.css'),
   'swagger-ui-bundle.js': require.resolve('swagger-ui-dist/swagger-ui-bundle.js'),
@@ -105,8 +154,8 @@ export const localPages =
   async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'GET') return false;
     const url = new URL(req.url ?? '/', 'http://local');
-    const page = HTML[url.pathname as keyof typeof HTML];
-    if (page) return send(res, 200, TYPES['.html']!, await readFile(path.join(PAGES_DIR, page)));
+    const page = PAGES[url.pathname];
+    if (page) return send(res, 200, TYPES['.html']!, await html(page));
     if (url.pathname === '/openapi.json') {
       const document = { ...openApiDocument(options.routes), servers: [{ url: `http://${req.headers.host}` }] };
       return send(res, 200, TYPES['.json']!, JSON.stringify(document));

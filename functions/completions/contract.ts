@@ -52,16 +52,10 @@ const ChatCompletion = z
     usage: Usage,
   })
   .meta({ id: 'ChatCompletion' });
-const CompletionChunk = z
-  .object({
-    ...Envelope,
-    object: z.literal('text_completion'),
-    choices: z.array(
-      z.object({ index: z.number(), text: z.string(), logprobs: z.null(), finish_reason: FinishReason }),
-    ),
-    usage: Usage.nullable().optional().meta({ description: 'With stream_options.include_usage; the last chunk.' }),
-  })
-  .meta({ id: 'CompletionChunk' });
+/** A streamed chunk of a completion: the same object, usage only on the last chunk. */
+const CompletionChunk = Completion.extend({
+  usage: Usage.nullable().optional().meta({ description: 'With stream_options.include_usage; the last chunk.' }),
+}).meta({ id: 'CompletionChunk' });
 const ChatCompletionChunk = z
   .object({
     ...Envelope,

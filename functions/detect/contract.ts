@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, perConfig, textField, textsField } from '../shared.ts';
+import { LibreDetection, ModelVersion, type Operations, RequestId } from '../contract.ts';
+import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
 
 /** Request and response schemas of the detect function's routes, and their documentation. */
 
 export const detectRequests = perConfig(() => ({
-  Detect: z
-    .strictObject({
+  Detect: oneTextOrTexts(
+    z.strictObject({
       text: textField().optional(),
       texts: textsField().optional(),
       top_k: z
@@ -17,12 +17,8 @@ export const detectRequests = perConfig(() => ({
         .default(3)
         .meta({ description: 'How many languages per text: the best one and `top_k - 1` alternatives.' }),
       model: modelField(),
-    })
-    .refine(
-      (b) => (b.text === undefined) !== (b.texts === undefined),
-      'send either "text" (one string) or "texts" (a list)',
-    )
-    .meta({ description: 'Give either `text` or `texts`.' }),
+    }),
+  ),
   /** LibreTranslate's `/detect`: `q` and an optional `api_key` (the key itself must be in x-api-key). */
   LibreDetect: z.object({
     q: textField(),
@@ -49,9 +45,7 @@ const Detect = z
     z.object({ results: z.array(DetectResult), model: ModelVersion, requestId: RequestId }),
   ])
   .meta({ id: 'DetectResponse', description: 'One result for `text`; `results` in input order for `texts`.' });
-const LibreDetect = z
-  .array(z.object({ language: z.string(), confidence: z.number().meta({ description: 'Percent, 0..100.' }) }))
-  .meta({ id: 'LibreDetectResponse' });
+const LibreDetect = z.array(LibreDetection).meta({ id: 'LibreDetectResponse' });
 
 export const detectOperations = (): Operations => {
   const r = detectRequests();

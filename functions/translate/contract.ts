@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_BEAMS } from '#tasks/translation/index.ts';
-import { ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, perConfig, textField, textsField } from '../shared.ts';
+import { LibreDetection, ModelVersion, type Operations, RequestId } from '../contract.ts';
+import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
 
 /** Request and response schemas of the translate function's routes, and their documentation. */
 
@@ -11,8 +11,8 @@ const isoFirst = 'must be a language code such as "fr", "fra" or "fra_Latn"';
 const anyCode = 'FLORES-200 (`fra_Latn`), ISO 639-1 (`fr`) or ISO 639-3 (`fra`)';
 
 export const translateRequests = perConfig(() => ({
-  Translate: z
-    .strictObject({
+  Translate: oneTextOrTexts(
+    z.strictObject({
       text: textField().optional(),
       texts: textsField().optional(),
       target_language: code(floresFirst, `The language to translate into: ${anyCode}.`),
@@ -39,12 +39,8 @@ export const translateRequests = perConfig(() => ({
         .optional()
         .meta({ description: "false: each text is one model input (it must fit the model's window)." }),
       model: modelField(),
-    })
-    .refine(
-      (b) => (b.text === undefined) !== (b.texts === undefined),
-      'send either "text" (one string) or "texts" (a list)',
-    )
-    .meta({ description: 'Give either `text` or `texts`.' }),
+    }),
+  ),
   /** LibreTranslate's `/translate` (JSON or form); the API key must be in x-api-key. */
   Libre: z.object({
     q: z.union([textField(), textsField()], { error: 'must be a string or a list of strings' }),
@@ -82,11 +78,10 @@ const Language = z
     iso639_3: z.string().optional(),
   })
   .meta({ id: 'Language' });
-const LibreDetected = z.object({ language: z.string(), confidence: z.number().meta({ description: 'Percent.' }) });
 const LibreTranslate = z
   .object({
     translatedText: z.union([z.string(), z.array(z.string())]),
-    detectedLanguage: z.union([LibreDetected, z.array(LibreDetected)]).optional(),
+    detectedLanguage: z.union([LibreDetection, z.array(LibreDetection)]).optional(),
   })
   .meta({ id: 'LibreTranslateResponse' });
 
