@@ -1,5 +1,23 @@
 import { z } from 'zod';
-import { config } from '#runtime/config.ts';
+import { type Config, config } from '#runtime/config.ts';
+
+/**
+ * Builds a value once per configuration: the handlers and the OpenAPI document
+ * (`functions/openapi.ts`) get the very same schema objects, and a test or the emulator
+ * that replaces the configuration gets schemas with its limits.
+ *
+ * @example
+ * const schemas = perConfig(() => ({ Body: z.object({ text: textField() }) }));
+ * schemas() === schemas(); // => true (until setConfig is called)
+ */
+export const perConfig = <T>(build: (c: Config) => T): (() => T) => {
+  let built: { for: Config; value: T } | undefined;
+  return () => {
+    const c = config();
+    if (built?.for !== c) built = { for: c, value: build(c) };
+    return built.value;
+  };
+};
 
 /**
  * Input schemas shared by the capabilities' routes, built from the configured limits so
@@ -17,7 +35,8 @@ export const textField = () => {
           message: `must be at most ${max} characters (got ${s.length}); split the text or send it as several items`,
         });
       }
-    });
+    })
+    .meta({ description: `A text: not blank, at most ${max} characters.`, minLength: 1, maxLength: max });
 };
 
 export const textsField = () => {
@@ -28,8 +47,21 @@ export const textsField = () => {
     .max(max, `must hold at most ${max} texts; split the batch into several requests`);
 };
 
+/** A body that takes one `text` or a list of `texts`, never both and never neither. */
+export const oneTextOrTexts = <S extends z.ZodObject>(schema: S): S =>
+  schema
+    .refine((b) => {
+      const { text, texts } = b as { text?: unknown; texts?: unknown };
+      return (text === undefined) !== (texts === undefined);
+    }, 'send either "text" (one string) or "texts" (a list)')
+    .meta({ description: 'Give either `text` or `texts`.' });
+
 export const modelField = () =>
-  z.string({ error: 'must be a string: "name", "name@version" or "name@alias"' }).min(1).optional();
+  z
+    .string({ error: 'must be a string: "name", "name@version" or "name@alias"' })
+    .min(1)
+    .optional()
+    .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias".' });
 
 /** Process start to first answer, measured once per container. */
 let coldStartMs: number | undefined;

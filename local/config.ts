@@ -31,6 +31,14 @@ export const LocalConfigSchema = z.object({
   LOCAL_FUNCTION_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(0),
   /** The code instances run: `source` (functions/<fn>/handler.ts) or `dist` (the `npm run build` bundles). */
   LOCAL_FUNCTION_CODE: z.enum(['source', 'dist']).default('source'),
+  /**
+   * Print the functions' EMF metric lines to stdout, as Lambda would send them to
+   * CloudWatch Logs; "false" keeps them for the metrics view (/metrics-view) only.
+   */
+  LOCAL_EMF_ECHO: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Capability } from '#functions/routes.ts';
 import { type MetadataStream, STREAMING } from './lambda-shim.ts';
@@ -42,8 +43,11 @@ export interface InstancePoolOptions {
   env: Record<string, string | undefined>;
   /** The function timeout: an invocation still running after it is killed with its instance. */
   timeoutMs: number;
-  /** Where instances write their stdout/stderr (logs and EMF): the emulator's by default. */
-  stdio?: 'inherit' | 'ignore';
+  /**
+   * An instance's stdout (its log stream: log and EMF lines): the emulator's own by
+   * default, each line to a function, or nowhere. Its stderr is the emulator's, or nowhere.
+   */
+  onStdout?: 'inherit' | 'ignore' | ((line: string) => void);
 }
 
 export interface InstanceStats {
@@ -79,8 +83,17 @@ class Instance {
       // the emulator itself was started through it.
       execArgv: ['--import', import.meta.resolve('tsx'), '--enable-source-maps'],
       serialization: 'advanced',
-      stdio: options.stdio === 'ignore' ? ['ignore', 'ignore', 'ignore', 'ipc'] : 'inherit',
+      stdio: [
+        'ignore',
+        typeof options.onStdout === 'function' ? 'pipe' : (options.onStdout ?? 'inherit'),
+        options.onStdout === 'ignore' ? 'ignore' : 'inherit',
+        'ipc',
+      ],
     });
+    const onLine = options.onStdout;
+    if (typeof onLine === 'function' && this.child.stdout) {
+      createInterface({ input: this.child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', onLine);
+    }
     this.ready = new Promise<void>((resolve, reject) => {
       const started = performance.now();
       const early = () => reject(new FunctionError(`${options.fn}: the instance exited during init`));

@@ -26,6 +26,11 @@ export interface LocalApiOptions {
   timeoutMs: number;
   routes?: readonly RouteDef[];
   loadHandler?: (fn: Capability) => Promise<ProxyHandler | StreamingHandler>;
+  /**
+   * Tried first on every request: true when it answered it (the local developer pages,
+   * `local/pages.ts`), false to let the emulator route it as API Gateway would.
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /** API Gateway's payload limit. */
@@ -39,6 +44,9 @@ const compile = (route: RouteDef) => {
   });
   return { route, names, regex: new RegExp(`^${pattern}/?$`) };
 };
+type CompiledRoute = ReturnType<typeof compile>;
+/** The route table as path patterns, for `matchRoute`. */
+export const compileRoutes = (routes: readonly RouteDef[]): CompiledRoute[] => routes.map(compile);
 
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
 export const apiKeyIdOf = (key: string): string =>
@@ -61,7 +69,23 @@ class Throttle {
   }
 }
 
-const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler | StreamingHandler> => {
+/** The route a method and path match, with its path parameters. */
+export const matchRoute = (
+  routes: readonly CompiledRoute[],
+  method: string,
+  pathname: string,
+): { route: RouteDef; params: Record<string, string> } | undefined => {
+  for (const r of routes) {
+    const m = r.regex.exec(pathname);
+    if (m && r.route.method === method) {
+      return { route: r.route, params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+    }
+  }
+  return undefined;
+};
+
+/** Imports a capability's handler module, as the Lambda runtime loads the function's. */
+export const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler | StreamingHandler> => {
   const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: ProxyHandler | StreamingHandler };
   return mod.handler;
 };
@@ -131,7 +155,7 @@ const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void =
 export const startLocalApi = async (
   options: LocalApiOptions,
 ): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
-  const routes = (options.routes ?? ROUTES).map(compile);
+  const routes = compileRoutes(options.routes ?? ROUTES);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
   const plans = new Map(
@@ -147,6 +171,7 @@ export const startLocalApi = async (
     const method = req.method ?? 'GET';
     const gatewayRequestId = crypto.randomUUID();
     try {
+      if (await options.intercept?.(req, res)) return;
       if (method === 'OPTIONS') {
         // CORS preflight, as API Gateway's mock integration answers it.
         res.writeHead(204, {
@@ -157,17 +182,7 @@ export const startLocalApi = async (
         res.end();
         return;
       }
-      let matched: { route: RouteDef; params: Record<string, string> } | undefined;
-      for (const r of routes) {
-        const m = r.regex.exec(url.pathname);
-        if (m && r.route.method === method) {
-          matched = {
-            route: r.route,
-            params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
-          };
-          break;
-        }
-      }
+      const matched = matchRoute(routes, method, url.pathname);
       if (!matched) return sendGatewayError(res, 'NOT_FOUND', gatewayRequestId);
       const key = req.headers['x-api-key'];
       const apiKey = typeof key === 'string' ? key : undefined;

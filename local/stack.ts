@@ -10,7 +10,9 @@ import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
-import { startLocalApi } from './server.ts';
+import { captureEmf, instrumentHandler, observeRequest, printAs } from './metrics.ts';
+import { localPages } from './pages.ts';
+import { compileRoutes, defaultLoadHandler, matchRoute, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
 export interface LocalDatabase {
@@ -93,14 +95,17 @@ export const startDynalite = async (
 /**
  * Everything `npm start` runs, in one call (the integration tests call it too):
  * dynalite with the prediction and result cache tables, the functions' configuration pointed at it,
- * and the API Gateway emulator.
+ * and the API Gateway emulator with the local pages (playground, docs, metrics view) and
+ * the metrics those read (the handlers' EMF, and what Lambda and API Gateway would record).
+ * With LOCAL_FUNCTION_CONCURRENCY > 0 the functions run in instance processes, whose EMF
+ * lines reach the same collector through their piped stdout.
  */
 export const startLocalStack = async (
   local: LocalConfig,
   env: Record<string, string | undefined> = process.env,
   options: {
     /** Where instance processes write logs and EMF (the benchmarks discard them). */ instanceOutput?:
-      | 'inherit'
+      | 'collect'
       | 'ignore';
   } = {},
 ): Promise<LocalStack> => {
@@ -110,6 +115,9 @@ export const startLocalStack = async (
   setConfig(config);
   const tables = makeDocumentClient(config);
   await ensureLocalTables(tables, config);
+  const metrics = captureEmf({ echo: local.LOCAL_EMF_ECHO });
+  const pages = localPages({ routes: ROUTES, metrics, appNamespace: config.METRICS_NAMESPACE });
+  const routes = compileRoutes(ROUTES);
   const pools = new Map<Capability, InstancePool>();
   const poolOf = (fn: Capability): InstancePool => {
     let pool = pools.get(fn);
@@ -124,13 +132,18 @@ export const startLocalStack = async (
           ...env,
           DYNAMODB_ENDPOINT: db.endpoint,
         },
-        stdio: options.instanceOutput,
         timeoutMs: local.LOCAL_TIMEOUT_MS,
+        // An instance's stdout is its CloudWatch log stream: EMF lines feed the metrics view.
+        onStdout: options.instanceOutput === 'ignore' ? 'ignore' : (line) => printAs(fn, line),
       });
       pools.set(fn, pool);
     }
     return pool;
   };
+  const loadHandler = async (fn: Capability) =>
+    local.LOCAL_FUNCTION_CONCURRENCY > 0
+      ? poolOf(fn).handler(ROUTES.some((r) => r.fn === fn && r.streaming))
+      : defaultLoadHandler(fn);
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
@@ -140,11 +153,18 @@ export const startLocalStack = async (
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
-    ...(local.LOCAL_FUNCTION_CONCURRENCY > 0
-      ? {
-          loadHandler: async (fn: Capability) => poolOf(fn).handler(ROUTES.some((r) => r.fn === fn && r.streaming)),
-        }
-      : {}),
+    loadHandler: async (fn) =>
+      instrumentHandler(fn, await loadHandler(fn), metrics, {
+        namespace: config.METRICS_NAMESPACE,
+        service: config.SERVICE_NAME,
+      }),
+    intercept: async (req, res) => {
+      if (await pages(req, res)) return true;
+      const method = req.method ?? 'GET';
+      const { pathname } = new URL(req.url ?? '/', 'http://local');
+      observeRequest(res, matchRoute(routes, method, pathname)?.route, method, metrics);
+      return false;
+    },
   });
   return {
     url: api.url,

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { openApiJson } from '#functions/openapi.ts';
 import { CAPABILITIES } from '#functions/routes.ts';
 
 /**
  * `npm run build`: one esbuild bundle per function, `dist/functions/<name>/handler.mjs`,
  * the file the container image's command names (`functions/<name>/handler.handler`).
  * onnxruntime-node (native binaries) and sharp (native, pulled in by transformers.js
- * for images, unused here) stay external: the image installs them as packages.
+ * for images, unused here) stay external: the image installs them as packages. Also
+ * writes the OpenAPI document, `dist/openapi.json`, for API Gateway import or a client
+ * generator.
  */
 export const EXTERNAL = ['onnxruntime-node', 'sharp'];
 const extra = ['warm'];
@@ -56,3 +59,6 @@ await build({
 });
 await chmod('dist/cli/models.mjs', 0o755);
 console.log('dist/cli/models.mjs');
+
+await writeFile('dist/openapi.json', openApiJson());
+console.log('dist/openapi.json');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { config } from '#runtime/config.ts';
+import { perConfig } from '../shared.ts';
 
 /**
  * OpenAI's request and response shapes for `/v1/completions` and
@@ -23,8 +24,12 @@ const samplingFields = () => ({
     .min(1, 'is required: a model id from GET /v1/models'),
   temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
   top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
-  /** Not in OpenAI's API; accepted as an extension (0 = off). */
-  top_k: z.number().int().min(0).nullish(),
+  top_k: z
+    .number()
+    .int()
+    .min(0)
+    .nullish()
+    .meta({ description: "Not in OpenAI's API; accepted as an extension (0 = off)." }),
   n: z
     .number()
     .int()
@@ -36,7 +41,7 @@ const samplingFields = () => ({
   stop,
   presence_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
   frequency_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
-  seed: z.number().int().nullish(),
+  seed: z.number().int().nullish().meta({ description: 'The same seed, prompt and options reproduce a text.' }),
   user: z.string().nullish(),
   max_tokens: z
     .number()
@@ -53,11 +58,12 @@ const unsupported = (names: string[]) =>
       z
         .unknown()
         .optional()
-        .refine((v) => v == null || v === false, `is not supported by this server; remove it`),
+        .refine((v) => v == null || v === false, `is not supported by this server; remove it`)
+        .meta({ description: 'Not supported by this server: leave it out (null or false are accepted).' }),
     ]),
   );
 
-export const CompletionRequest = () =>
+export const CompletionRequest = perConfig(() =>
   z.object({
     ...samplingFields(),
     prompt: z.union(
@@ -72,7 +78,8 @@ export const CompletionRequest = () =>
     ),
     ...unsupported(['logprobs', 'echo', 'suffix', 'logit_bias']),
     best_of: z.number().int().min(1).max(1, 'must be 1 on this server').nullish(),
-  });
+  }),
+);
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() });
 export const ChatMessage = z.object({
@@ -83,7 +90,7 @@ export const ChatMessage = z.object({
   name: z.string().optional(),
 });
 
-export const ChatRequest = () =>
+export const ChatRequest = perConfig(() =>
   z.object({
     ...samplingFields(),
     messages: z.array(ChatMessage, { error: 'must be a list of messages' }).min(1, 'must hold at least one message'),
@@ -101,7 +108,8 @@ export const ChatRequest = () =>
     response_format: z
       .object({ type: z.literal('text', { error: 'only {"type":"text"} is supported on this server' }) })
       .nullish(),
-  });
+  }),
+);
 
 export type CompletionRequest = z.infer<ReturnType<typeof CompletionRequest>>;
 export type ChatRequest = z.infer<ReturnType<typeof ChatRequest>>;

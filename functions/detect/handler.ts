@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
 import type { ApiEvent } from '#http/types.ts';
@@ -8,17 +7,8 @@ import { inputFields, predictionLog, requestFields } from '#predictions/index.ts
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { detect } from '#tasks/langid/service.ts';
-import { markAnswered, modelField, textField, textsField } from '../shared.ts';
-
-const topK = z.number().int().min(1, 'must be at least 1').max(10, 'must be at most 10').default(3);
-const Detect = z
-  .strictObject({ text: textField().optional(), texts: textsField().optional(), top_k: topK, model: modelField() })
-  .refine(
-    (b) => (b.text === undefined) !== (b.texts === undefined),
-    'send either "text" (one string) or "texts" (a list)',
-  );
-/** LibreTranslate's `/detect`: `q` and an optional `api_key` (the key itself must be in x-api-key). */
-const LibreDetect = z.object({ q: textField(), api_key: z.string().optional() });
+import { markAnswered } from '../shared.ts';
+import { detectRequests } from './contract.ts';
 
 const run = async (event: ApiEvent, texts: string[], k: number, model?: string) => {
   const out = await detect(modelRuntime(), model ?? config().DEFAULT_DETECT_MODEL, texts, k);
@@ -50,7 +40,7 @@ export const handler = httpApi([
     method: 'POST',
     path: '/v1/detect',
     handler: async (event) => {
-      const body = parseInput(Detect, event.body);
+      const body = parseInput(detectRequests().Detect, event.body);
       const { results, model, requestId } = await run(event, body.texts ?? [body.text!], body.top_k, body.model);
       return json(body.texts ? { results, model, requestId } : { ...results[0]!, model, requestId });
     },
@@ -60,7 +50,7 @@ export const handler = httpApi([
     path: '/detect',
     form: true,
     handler: async (event) => {
-      const { q } = parseInput(LibreDetect, event.body);
+      const { q } = parseInput(detectRequests().LibreDetect, event.body);
       const [r] = (await run(event, [q], 3)).results;
       const candidates = r!.language === 'und' ? [r!] : [r!, ...r!.alternatives];
       return json(

@@ -1,31 +1,9 @@
-import { z } from 'zod';
 import type { ApiEvent } from '#http/types.ts';
 import { type PredictionRecord, predictionLog, requestFields } from '#predictions/index.ts';
-import { oneOf } from '#runtime/errors.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
-import { predictEnsemble, VOTING_METHODS, type VotingMethod } from '#tasks/classification/ensemble.ts';
+import { predictEnsemble } from '#tasks/classification/ensemble.ts';
 import { classifyTexts, publicResult, recordOf } from './classify.ts';
-
-export const ensembleField = () =>
-  z
-    .strictObject({
-      members: z
-        .array(z.string({ error: 'must be a model reference: "name", "name@version" or "name@alias"' }).min(1), {
-          error: 'must be an array of 2 to 5 model references',
-        })
-        .min(2, 'must hold at least 2 model references')
-        .max(5, 'must hold at most 5 model references'),
-      method: z.enum(VOTING_METHODS as [VotingMethod, ...VotingMethod[]], {
-        error: `must be one of ${oneOf(VOTING_METHODS)}`,
-      }),
-      weights: z
-        .array(z.number({ error: 'must be a number ≥ 0' }).min(0, 'must be ≥ 0'), {
-          error: 'must be an array of numbers, one per member',
-        })
-        .optional(),
-    })
-    .optional();
-export type EnsembleSpec = NonNullable<z.infer<ReturnType<typeof ensembleField>>>;
+import type { EnsembleSpec } from './contract.ts';
 
 /**
  * An ensemble over texts (`layers/tasks/classification/ensemble.ts` does the work; each

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
 import { parseInput } from '#http/validate.ts';
@@ -6,22 +6,17 @@ import { resultCache } from '#predictions/cache.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { inferenceCounter } from '#tasks/classification/predict.ts';
-import { coldStart, markAnswered, modelField, textField, textsField } from '../shared.ts';
+import { coldStart, markAnswered } from '../shared.ts';
 import { summaryRoute, timeseriesRoute } from './analytics.ts';
 import { classifyAndLog } from './classify.ts';
 import { compareRoute } from './compare.ts';
-import { ensembleAndLog, ensembleField } from './ensemble.ts';
+import { predictRequests } from './contract.ts';
+import { ensembleAndLog } from './ensemble.ts';
 
-const oneModel = { message: 'give either "model" or "ensemble", not both', path: ['ensemble'] };
-const Single = z
-  .strictObject({ text: textField(), model: modelField(), ensemble: ensembleField() })
-  .refine((b) => !(b.model && b.ensemble), oneModel);
-const Batch = z
-  .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField() })
-  .refine((b) => !(b.model && b.ensemble), oneModel);
+type Batch = z.infer<ReturnType<typeof predictRequests>['Batch']>;
 
 /** One model or an ensemble over texts; both log their records. */
-const answer = async (event: Parameters<typeof classifyAndLog>[0], texts: string[], body: z.infer<typeof Batch>) => {
+const answer = async (event: Parameters<typeof classifyAndLog>[0], texts: string[], body: Batch) => {
   const out = body.ensemble
     ? await ensembleAndLog(event, texts, body.ensemble)
     : await classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
@@ -49,7 +44,7 @@ export const handler = httpApi([
     method: 'POST',
     path: '/v1/predict',
     handler: async (event) => {
-      const body = parseInput(Single, event.body);
+      const body = parseInput(predictRequests().Single, event.body);
       const { results, ...rest } = await answer(event, [body.text], { ...body, texts: [body.text] });
       return json({ ...results[0]!, ...rest });
     },
@@ -58,7 +53,7 @@ export const handler = httpApi([
     method: 'POST',
     path: '/v1/predict/batch',
     handler: async (event) => {
-      const body = parseInput(Batch, event.body);
+      const body = parseInput(predictRequests().Batch, event.body);
       return json(await answer(event, body.texts, body));
     },
   },

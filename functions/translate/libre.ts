@@ -1,20 +1,8 @@
-import { z } from 'zod';
 import type { ApiRoute } from '#http/api.ts';
 import { json } from '#http/response.ts';
 import { parseInput } from '#http/validate.ts';
-import { textField, textsField } from '../shared.ts';
+import { translateRequests } from './contract.ts';
 import { languages, libreCode, run } from './run.ts';
-
-const code = z.string({ error: 'must be a language code such as "fr", "fra" or "fra_Latn"' }).min(1);
-/** LibreTranslate's `/translate` (JSON or form); the API key must be in x-api-key. */
-const Libre = z.object({
-  q: z.union([textField(), textsField()], { error: 'must be a string or a list of strings' }),
-  source: code.default('auto'),
-  target: code,
-  format: z.enum(['text'], { error: 'only "text" is supported' }).default('text'),
-  api_key: z.string().optional(),
-  alternatives: z.coerce.number().int().max(0, 'alternatives are not supported').optional(),
-});
 
 /** LibreTranslate-compatible routes, so existing LibreTranslate clients work unchanged. */
 export const libreRoutes: ApiRoute[] = [
@@ -23,7 +11,7 @@ export const libreRoutes: ApiRoute[] = [
     path: '/translate',
     form: true,
     handler: async (event) => {
-      const b = parseInput(Libre, event.body);
+      const b = parseInput(translateRequests().Libre, event.body);
       const texts = Array.isArray(b.q) ? b.q : [b.q];
       const out = await run(event, {
         texts,

@@ -59,6 +59,7 @@ export class InferenceStack extends Stack {
       config,
       functions: this.functions,
       api: this.api.restApi,
+      routes,
       webAclMetricName: this.waf.metricName,
       tables: [this.predictionLog.predictions, this.predictionLog.resultCache],
     });

@@ -34,23 +34,7 @@ export const metrics = new Metrics({
   logger,
 });
 
-/** Metric names, shared with the CloudWatch dashboard in `infra/`. */
-export const MetricName = {
-  ColdStart: 'ColdStart',
-  ModelLoadMs: 'ModelLoadMs',
-  InferenceMs: 'InferenceMs',
-  Predictions: 'Predictions',
-  PredictionLogFallback: 'PredictionLogFallback',
-  Detections: 'Detections',
-  CharactersTranslated: 'CharactersTranslated',
-  Translations: 'Translations',
-  TokensGenerated: 'TokensGenerated',
-  TimeToFirstTokenMs: 'TimeToFirstTokenMs',
-  TokensPerSecond: 'TokensPerSecond',
-  CacheHits: 'CacheHits',
-  CacheMisses: 'CacheMisses',
-} as const;
-
+export { MetricName } from './names.ts';
 export { MetricUnit };
 
 /** Single-metric emitters, one per dimension value, made once: each `new Metrics` reads the environment. */

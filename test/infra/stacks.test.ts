@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
+import { apiPanels, functionPanels } from '#observability/dashboard.ts';
 import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS } from '#predictions/schema.ts';
 import { Network } from '../../infra/lib/constructs/network.ts';
 import { STAGE_NAMES, STAGES, stageConfig } from '../../infra/lib/stages.ts';
@@ -254,6 +255,18 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('dashboard: the panels the local metrics view draws, per function and per route', () => {
+    const body = JSON.stringify(synthStage(stage).template.findResources('AWS::CloudWatch::Dashboard'));
+
+    const panels = [...capabilitiesWithRoutes.flatMap((fn) => functionPanels(fn)), ...apiPanels(ROUTES)];
+    for (const panel of panels) expect(body).toContain(panel.title);
+    for (const r of ROUTES) {
+      expect(body).toContain(`${r.method} ${r.path} 4XXError Sum`);
+      expect(body).toContain(`${r.method} ${r.path} Latency p95`);
+    }
+    expect(body).toContain('TokensPerSecond');
   });
 });
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CAPABILITIES } from '#functions/routes.ts';
+import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
 import { tempDir } from '../helpers/bundles.ts';
 
 const run = promisify(execFile);
@@ -33,6 +33,13 @@ describe('function bundles (npm run build)', () => {
     expect(text).toMatch(/export\s*\{[^}]*\bhandler\b/);
     expect(text).not.toMatch(/from "\.\.\/\.\.\/layers/); // layers are inlined
     expect(CAPABILITIES).toContain('predict');
+  });
+
+  it('writes the OpenAPI document of the route table to dist/openapi.json', async () => {
+    const doc = JSON.parse(await readFile('dist/openapi.json', 'utf8')) as { openapi: string; paths: object };
+
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([...new Set(ROUTES.map((r) => r.path))].sort());
   });
 
   it('serves an event file from the bundle in plain Node', async () => {

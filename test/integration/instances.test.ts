@@ -68,7 +68,11 @@ describe('instance pool (one request at a time per instance, like Lambda)', () =
 describe('local API with LOCAL_FUNCTION_CONCURRENCY instances', () => {
   let api: LocalStack;
   beforeAll(async () => {
-    api = await startTestApi({}, { LOCAL_FUNCTION_CONCURRENCY: '2' });
+    // Metrics on (the tests turn them off elsewhere): the instances' EMF must reach the metrics view.
+    api = await startTestApi(
+      { POWERTOOLS_METRICS_DISABLED: 'false' },
+      { LOCAL_FUNCTION_CONCURRENCY: '2', LOCAL_EMF_ECHO: 'false' },
+    );
   });
   afterAll(async () => api?.close());
 
@@ -81,6 +85,19 @@ describe('local API with LOCAL_FUNCTION_CONCURRENCY instances', () => {
     expect(pool.stats.started).toBeLessThanOrEqual(2);
     expect(pool.pids().length).toBe(pool.stats.started);
     expect(pool.pids()).not.toContain(process.pid);
+  });
+
+  it('gives the metrics view the EMF the instances print, under their function', async () => {
+    await post(api, '/v1/predict', { text: 'Metrics from an instance process.' });
+    const res = await fetch(`${api.url}/metrics-view/data?minutes=5`);
+    const view = (await res.json()) as {
+      emfSamples: number;
+      panels: Array<{ id: string; series: Array<{ metric: { name: string }; value: number | null }> }>;
+    };
+    const model = view.panels.find((p) => p.id === 'predict-model')!;
+
+    expect(view.emfSamples).toBeGreaterThan(0);
+    expect(model.series.find((s) => s.metric.name === 'InferenceMs')?.value).toBeGreaterThan(0);
   });
 
   it('streams server-sent events from an instance chunk by chunk', async () => {

@@ -8,6 +8,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { RouteDef } from '#functions/routes.ts';
+import {
+  API_NAMESPACE,
+  apiPanels,
+  COLD_START_FUNCTION_DIMENSION,
+  functionPanels,
+  type MetricRef,
+  metricLabel,
+  type Panel,
+} from '#observability/dashboard.ts';
+import { MetricName } from '#observability/names.ts';
 import type { StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
 
@@ -16,23 +27,24 @@ export interface ObservabilityProps {
   /** Functions serving API routes, by name. */
   readonly functions: ReadonlyMap<string, InferenceFunction>;
   readonly api: apigw.RestApi;
+  /** The API's routes: one line each in the per-route panels. */
+  readonly routes: readonly RouteDef[];
   /** The web ACL's metric name (`WebACL` dimension). */
   readonly webAclMetricName: string;
   readonly tables: readonly dynamodb.Table[];
 }
 
-/** Metric names the functions publish through Powertools (layers/observability). */
-export const APP_METRICS = { coldStart: 'ColdStart', modelLoadMs: 'ModelLoadMs', inferenceMs: 'InferenceMs' } as const;
-
 const PERIOD = Duration.minutes(5);
 
 /**
  * One dashboard per stage and the alarms that page: function errors, p95 duration
- * near the timeout, throttles, API 5xx. Alarms go to an SNS topic encrypted with a
+ * near the timeout, throttles, API 5xx. The dashboard draws the panels of
+ * `layers/observability/dashboard.ts` (the local metrics view draws the same ones), then
+ * WAF blocks and DynamoDB throttles. Alarms go to an SNS topic encrypted with a
  * key CloudWatch may use (the AWS-managed SNS key does not let CloudWatch publish).
  *
  * @example
- * new Observability(this, 'Observability', { config, functions, api, webAclMetricName, tables });
+ * new Observability(this, 'Observability', { config, functions, api, routes, webAclMetricName, tables });
  */
 export class Observability extends Construct {
   readonly topic: sns.Topic;
@@ -72,16 +84,42 @@ export class Observability extends Construct {
       return a;
     };
 
-    const appMetric = (fn: InferenceFunction, metricName: string, statistic: string, coldStart = false) =>
-      new cloudwatch.Metric({
+    const metricOf = (m: MetricRef, fn?: InferenceFunction): cloudwatch.IMetric => {
+      const options = { statistic: m.statistic, period: PERIOD };
+      if (m.source === 'api') {
+        if (!m.route) return api.metric(m.name, options);
+        return new cloudwatch.Metric({
+          ...options,
+          namespace: API_NAMESPACE,
+          metricName: m.name,
+          dimensionsMap: {
+            ApiName: api.restApiName,
+            Stage: api.deploymentStage.stageName,
+            Method: m.route.method,
+            Resource: m.route.path,
+          },
+          label: metricLabel(m),
+        });
+      }
+      if (!fn) throw new Error(`${m.name}: a function metric needs its function`);
+      if (m.source === 'lambda') return fn.function.metric(m.name, options);
+      return new cloudwatch.Metric({
+        ...options,
         namespace: config.metricsNamespace,
-        metricName,
+        metricName: m.name,
         // Powertools adds function_name to the cold-start metric only.
-        dimensionsMap: coldStart
-          ? { service: fn.serviceName, function_name: fn.function.functionName }
-          : { service: fn.serviceName },
-        statistic,
-        period: PERIOD,
+        dimensionsMap:
+          m.name === MetricName.ColdStart
+            ? { service: fn.serviceName, [COLD_START_FUNCTION_DIMENSION]: fn.function.functionName }
+            : { service: fn.serviceName },
+      });
+    };
+    const graph = (panel: Panel, fn?: InferenceFunction) =>
+      new cloudwatch.GraphWidget({
+        title: panel.title,
+        left: panel.left.map((m) => metricOf(m, fn)),
+        right: panel.right.map((m) => metricOf(m, fn)),
+        width: 8,
       });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -91,29 +129,7 @@ export class Observability extends Construct {
     const widgets: cloudwatch.IWidget[] = [];
     for (const [name, fn] of functions) {
       const f = fn.function;
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${name}: invocations, errors, throttles`,
-          left: [f.metricInvocations({ period: PERIOD }), f.metricErrors({ period: PERIOD })],
-          right: [f.metricThrottles({ period: PERIOD })],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: duration p50/p95/p99 (ms)`,
-          left: ['p50', 'p95', 'p99'].map((statistic) => f.metricDuration({ statistic, period: PERIOD })),
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: cold starts, model load, inference (ms)`,
-          left: [appMetric(fn, APP_METRICS.coldStart, 'Sum', true)],
-          right: [
-            appMetric(fn, APP_METRICS.modelLoadMs, 'p95'),
-            appMetric(fn, APP_METRICS.inferenceMs, 'p50'),
-            appMetric(fn, APP_METRICS.inferenceMs, 'p95'),
-          ],
-          width: 8,
-        }),
-      );
+      widgets.push(...functionPanels(name).map((panel) => graph(panel, fn)));
       alarm(
         `${name}Errors`,
         f.metricErrors({ period: PERIOD }),
@@ -129,8 +145,12 @@ export class Observability extends Construct {
       alarm(`${name}Throttles`, f.metricThrottles({ period: PERIOD }), config.alarms.throttles, `${name}: throttled`);
     }
 
-    const api5xx = api.metricServerError({ period: PERIOD, statistic: 'Sum' });
-    alarm('Api5xx', api5xx, config.alarms.api5xx, 'API: 5xx responses');
+    alarm(
+      'Api5xx',
+      api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+      config.alarms.api5xx,
+      'API: 5xx responses',
+    );
     const wafBlocked = new cloudwatch.Metric({
       namespace: 'AWS/WAFV2',
       metricName: 'BlockedRequests',
@@ -139,11 +159,7 @@ export class Observability extends Construct {
       period: PERIOD,
     });
     widgets.push(
-      new cloudwatch.GraphWidget({
-        title: 'API: requests, 4xx, 5xx',
-        left: [api.metricCount({ period: PERIOD }), api.metricClientError({ period: PERIOD }), api5xx],
-        width: 8,
-      }),
+      ...apiPanels(props.routes).map((panel) => graph(panel)),
       new cloudwatch.GraphWidget({ title: 'WAF: blocked requests', left: [wafBlocked], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'DynamoDB: throttled requests',

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import {
+  createDocument,
+  type oas31,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
+import { config } from '#runtime/config.ts';
+import pkg from '../package.json' with { type: 'json' };
+import { completionsOperations } from './completions/contract.ts';
+import { ErrorEnvelope, OpenAIError, type OperationDoc, type Operations, routeKey } from './contract.ts';
+import { detectOperations } from './detect/contract.ts';
+import { predictOperations } from './predict/contract.ts';
+import { ROUTES, type RouteDef } from './routes.ts';
+import { translateOperations } from './translate/contract.ts';
+
+export type OpenApiDocument = oas31.OpenAPIObject;
+
+/** Every capability's route documentation, keyed like the route table. */
+export const operations = (): Operations => ({
+  ...predictOperations(),
+  ...detectOperations(),
+  ...translateOperations(),
+  ...completionsOperations(),
+});
+
+const TAGS: oas31.TagObject[] = [
+  {
+    name: 'predict',
+    description: 'Text classification: versions, aliases and canaries, A/B compare, ensembles, analytics.',
+  },
+  { name: 'detect', description: 'Language identification (fastText lid.176 as ONNX).' },
+  { name: 'translate', description: 'Translation between FLORES-200 languages, source detected when not given.' },
+  { name: 'completions', description: 'OpenAI-compatible text generation and chat, with SSE streaming.' },
+];
+
+const description = (): string => {
+  const c = config();
+  return [
+    'Hugging Face ONNX models served as HTTP APIs on AWS Lambda.',
+    '',
+    'Every route but `/health` needs the API key in the `x-api-key` header. Errors are JSON: `{"error":{"code","message","requestId","details"?}}`,',
+    'or OpenAI\'s `{"error":{"message","type","param","code"}}` on `/v1/models` and the completions routes; a 4xx message says how to fix the request.',
+    `Limits: ${c.MAX_TEXT_CHARS} characters per text, ${c.MAX_BATCH_SIZE} texts per batch, ${c.MAX_BODY_BYTES} bytes per body.`,
+  ].join('\n');
+};
+
+/** `POST /v1/chat/completions` → `postV1ChatCompletions`; `{id}` → `ById`. */
+const operationId = (route: RouteDef): string =>
+  route.method.toLowerCase() +
+  route.path
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (part.startsWith('{') ? `By${part.slice(1, 2).toUpperCase()}${part.slice(2, -1)}` : part))
+    .map((part) => part.replace(/(^|[-_])([a-z0-9])/g, (_, __, ch: string) => ch.toUpperCase()))
+    .join('');
+
+const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
+
+/** The error answers a route can give, in the shape its function answers errors (gateway errors are always the envelope). */
+const errorResponses = (route: RouteDef, doc: OperationDoc): ZodOpenApiResponsesObject => {
+  const shape = route.errorShape === 'openai' ? OpenAIError : ErrorEnvelope;
+  const out: ZodOpenApiResponsesObject = {};
+  if (doc.body || doc.query || doc.path) {
+    out['400'] = {
+      description: 'The request is invalid; the message says how to fix it.',
+      content: jsonContent(shape),
+    };
+  }
+  if (route.apiKeyRequired) {
+    out['403'] = { description: 'Missing or invalid API key (x-api-key).', content: jsonContent(ErrorEnvelope) };
+  }
+  if (route.errorShape === 'openai' && (doc.body || doc.path)) {
+    out['404'] = { description: 'No such model (`model_not_found`).', content: jsonContent(shape) };
+  }
+  if (doc.body) {
+    out['413'] = { description: 'The body is too large.', content: jsonContent(shape) };
+    out['415'] = { description: 'The body is not JSON (or form-encoded where accepted).', content: jsonContent(shape) };
+  }
+  if (route.apiKeyRequired) {
+    out['429'] = { description: "The key's usage-plan rate or quota is used up.", content: jsonContent(ErrorEnvelope) };
+  }
+  out['500'] = {
+    description: 'Internal error: the message carries the request id to quote.',
+    content: jsonContent(shape),
+  };
+  if (route.apiKeyRequired) {
+    out['503'] = {
+      description: 'A model cannot be loaded right now; retry after `Retry-After` seconds.',
+      headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
+      content: jsonContent(shape),
+    };
+    out['504'] = {
+      description: 'The request ran out of time; send fewer or shorter texts.',
+      content: jsonContent(shape),
+    };
+  }
+  return out;
+};
+
+const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObject => {
+  const examples = doc.examples ?? {};
+  const ok: ZodOpenApiResponsesObject['200'] = {
+    description: 'OK',
+    content: {
+      ...jsonContent(doc.response),
+      // Each event's `data:` is one chunk; the stream ends with `data: [DONE]` (the operation's description).
+      ...(doc.streamChunk ? { 'text/event-stream': { schema: doc.streamChunk } } : {}),
+    },
+  };
+  return {
+    operationId: operationId(route),
+    tags: [route.fn],
+    summary: doc.summary,
+    ...(doc.description ? { description: doc.description } : {}),
+    ...(route.apiKeyRequired ? {} : { security: [] }),
+    ...(doc.query || doc.path
+      ? { requestParams: { ...(doc.query ? { query: doc.query } : {}), ...(doc.path ? { path: doc.path } : {}) } }
+      : {}),
+    ...(doc.body
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: doc.body,
+                examples: Object.fromEntries(
+                  Object.entries(examples).map(([name, e]) => [name, { summary: e.summary, value: e.value }]),
+                ),
+              },
+              ...(doc.form ? { 'application/x-www-form-urlencoded': { schema: doc.body } } : {}),
+            },
+          },
+        }
+      : {}),
+    responses: { '200': ok, ...errorResponses(route, doc) },
+  };
+};
+
+/** Parameter examples by example name, so a GET's named example is one complete request. */
+const addParameterExamples = (document: OpenApiDocument, docs: Operations): void => {
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const method of ['get', 'post'] as const) {
+      const op = item[method];
+      const examples = docs[routeKey(method.toUpperCase(), path)]?.examples;
+      if (!op?.parameters || !examples) continue;
+      for (const p of op.parameters as oas31.ParameterObject[]) {
+        const named = Object.entries(examples).filter(([, e]) => e.value[p.name] !== undefined);
+        if (named.length) {
+          p.examples = Object.fromEntries(named.map(([n, e]) => [n, { summary: e.summary, value: e.value[p.name] }]));
+        }
+      }
+    }
+  }
+};
+
+/**
+ * The OpenAPI 3.1 document of the API: every route of the route table, built from the
+ * same zod schemas the handlers validate with (limits from the current configuration).
+ * Served by the local API at `/openapi.json`; `npm run build` writes it to
+ * `dist/openapi.json` and `docs/openapi.json` for API Gateway import or a client generator.
+ *
+ * @example
+ * openApiDocument().paths?.['/v1/predict']?.post?.operationId; // => 'postV1Predict'
+ */
+export const openApiDocument = (routes: readonly RouteDef[] = ROUTES): OpenApiDocument => {
+  const docs = operations();
+  const paths: ZodOpenApiPathsObject = {};
+  for (const route of routes) {
+    const key = routeKey(route.method, route.path);
+    const doc = docs[key];
+    if (!doc) throw new Error(`${key} has no documentation: add it to functions/${route.fn}/contract.ts.`);
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route, doc) };
+  }
+  const document = createDocument({
+    openapi: '3.1.0',
+    info: { title: 'hf-serve', version: pkg.version, description: description() },
+    tags: TAGS,
+    security: [{ apiKey: [] }],
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+    },
+    paths,
+  });
+  addParameterExamples(document, docs);
+  return document;
+};
+
+/** The document as the build writes it (`dist/openapi.json`, `docs/openapi.json`). */
+export const openApiJson = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`;

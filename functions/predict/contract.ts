@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { BUCKET_SIZES, type BucketSize } from '#predictions/analytics.ts';
+import { config } from '#runtime/config.ts';
+import { oneOf } from '#runtime/errors.ts';
+import { VERSION_PATTERN } from '#runtime/manifest.ts';
+import { parseModelRef } from '#runtime/registry.ts';
+import { VOTING_METHODS, type VotingMethod } from '#tasks/classification/ensemble.ts';
+import { ModelVersion, type Operations, RequestId } from '../contract.ts';
+import { modelField, perConfig, textField, textsField } from '../shared.ts';
+
+/** Request and response schemas of the predict function's routes, and their documentation. */
+
+const MAX_PAGE_BUCKETS = 744; // 31 days of hours: one page can always hold a whole range
+
+const ensembleField = () =>
+  z
+    .strictObject({
+      members: z
+        .array(z.string({ error: 'must be a model reference: "name", "name@version" or "name@alias"' }).min(1), {
+          error: 'must be an array of 2 to 5 model references',
+        })
+        .min(2, 'must hold at least 2 model references')
+        .max(5, 'must hold at most 5 model references'),
+      method: z.enum(VOTING_METHODS as [VotingMethod, ...VotingMethod[]], {
+        error: `must be one of ${oneOf(VOTING_METHODS)}`,
+      }),
+      weights: z
+        .array(z.number({ error: 'must be a number ≥ 0' }).min(0, 'must be ≥ 0'), {
+          error: 'must be an array of numbers, one per member',
+        })
+        .optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        'Combine several models instead of one: "soft" averages their (weighted) scores, "hard" takes the (weighted) majority label.',
+    });
+
+const selector = z
+  .string({ error: 'must be a string: a version ("1") or an alias ("prod")' })
+  .regex(VERSION_PATTERN, 'must be a version ("1") or an alias ("prod")');
+
+const oneModel = { message: 'give either "model" or "ensemble", not both', path: ['ensemble'] };
+const Range = {
+  model: z
+    .string()
+    .refine((m) => !m.includes('@'), 'must be a model name without "@": versions are counted in byVersion')
+    .optional()
+    .meta({ description: 'A text-classification model name, or "ensemble" (default: the default predict model).' }),
+  from: z.string().optional().meta({ description: 'ISO 8601 date or UTC date-time (default: 24 h before `to`).' }),
+  to: z.string().optional().meta({ description: 'ISO 8601 date or UTC date-time (default: now).' }),
+};
+
+/** The request schemas, built from the configured limits (the handlers validate with these objects). */
+export const predictRequests = perConfig(() => ({
+  Single: z
+    .strictObject({ text: textField(), model: modelField(), ensemble: ensembleField() })
+    .refine((b) => !(b.model && b.ensemble), oneModel),
+  Batch: z
+    .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField() })
+    .refine((b) => !(b.model && b.ensemble), oneModel),
+  Compare: z
+    .strictObject({
+      text: textField().optional(),
+      texts: textsField().optional(),
+      model: z
+        .string({ error: 'must be a model name, e.g. "tiny-distilbert-sentiment"' })
+        .refine((m) => !m.includes('@'), 'must be a model name without "@"; put the two versions in "versions"')
+        .optional(),
+      versions: z
+        .array(selector, { error: 'must be an array of two versions or aliases, e.g. ["1", "2"]' })
+        .length(2, 'must hold exactly two versions or aliases, e.g. ["1", "2"]')
+        .refine((v) => v[0] !== v[1], 'must name two different versions or aliases'),
+    })
+    .refine((b) => (b.text === undefined) !== (b.texts === undefined), {
+      message: 'give either "text" (one string) or "texts" (an array), not both and not neither',
+      path: ['text'],
+    })
+    .meta({ description: 'Give either `text` or `texts`.' }),
+  Summary: z.strictObject(Range),
+  Timeseries: z.strictObject({
+    ...Range,
+    bucket: z.enum(BUCKET_SIZES as [BucketSize, ...BucketSize[]], { error: `must be one of ${oneOf(BUCKET_SIZES)}` }),
+    limit: z.coerce
+      .number({ error: 'must be a whole number of buckets' })
+      .int('must be a whole number of buckets')
+      .min(1, 'must be at least 1')
+      .max(MAX_PAGE_BUCKETS, `must be at most ${MAX_PAGE_BUCKETS}`)
+      .default(168)
+      .meta({ description: 'Buckets per page.' }),
+    nextToken: z.string().min(1).optional().meta({ description: 'The previous page’s `nextToken`.' }),
+  }),
+}));
+export type EnsembleSpec = NonNullable<z.infer<ReturnType<typeof predictRequests>['Single']>['ensemble']>;
+
+const LabelScore = z.object({ label: z.string(), score: z.number() });
+const Classification = {
+  label: z.string().meta({ description: 'The top label.' }),
+  score: z.number().meta({ description: 'Its probability, 0..1.' }),
+  scores: z.array(LabelScore).meta({ description: 'Every label, most probable first.' }),
+};
+const PredictResult = z
+  .object({ ...Classification, cached: z.boolean().meta({ description: 'Answered from the result cache.' }) })
+  .meta({ id: 'PredictResult' });
+const ServedModel = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    alias: z.string().optional(),
+    canary: z
+      .boolean()
+      .optional()
+      .meta({ description: "true when the alias's canary split chose the canary version." }),
+  })
+  .meta({ id: 'ServedModel', description: 'The model that answered; alias and canary when an alias chose it.' });
+const EnsembleResult = z
+  .object({
+    ...Classification,
+    tieBroken: z.boolean().optional(),
+    members: z.array(
+      z.union([
+        PredictResult.extend({ model: ModelVersion }),
+        z.object({ model: ModelVersion, error: z.string().meta({ description: 'Why the member did not answer.' }) }),
+      ]),
+    ),
+  })
+  .meta({ id: 'EnsembleResult' });
+const EnsembleInfo = {
+  ensemble: z.object({
+    method: z.enum(VOTING_METHODS as [VotingMethod, ...VotingMethod[]]),
+    members: z.array(z.string()),
+    weights: z.array(z.number()),
+  }),
+  excluded: z.array(z.object({ model: ModelVersion, reason: z.string() })),
+  requestId: RequestId,
+};
+
+const Health = z.object({ status: z.literal('ok') });
+const Status = z.object({
+  stage: z.string(),
+  coldStartMs: z.number().nullable().meta({ description: 'Process start to first answer; null before one.' }),
+  uptimeSeconds: z.number(),
+  memory: z.record(z.string(), z.number()).meta({ description: "Node's process.memoryUsage(), bytes." }),
+  models: z.array(
+    z.object({
+      key: z.string().meta({ description: 'name@version' }),
+      task: z.string().optional(),
+      loadMs: z.number(),
+      loadedAt: z.string(),
+      lastUsedAt: z.string(),
+      hits: z.number(),
+    }),
+  ),
+  resultCache: z
+    .object({
+      memoryHits: z.number(),
+      sharedHits: z.number(),
+      misses: z.number(),
+      size: z.number(),
+      sharedPolicy: z.enum(['auto', 'always', 'never']).meta({ description: 'RESULT_CACHE_SHARED' }),
+      skippedSharedLookups: z
+        .number()
+        .meta({ description: 'DynamoDB lookups the auto policy skipped as slower than inference' }),
+    })
+    .nullable(),
+  inference: z.object({ calls: z.number(), texts: z.number() }),
+});
+const Predict = z
+  .union([PredictResult.extend({ model: ServedModel, requestId: RequestId }), EnsembleResult.extend(EnsembleInfo)])
+  .meta({ id: 'PredictResponse' });
+const PredictBatch = z
+  .union([
+    z.object({ results: z.array(PredictResult), model: ServedModel, requestId: RequestId }),
+    z.object({ results: z.array(EnsembleResult), ...EnsembleInfo }),
+  ])
+  .meta({ id: 'PredictBatchResponse' });
+const Compare = z
+  .object({
+    comparisonId: z.string().meta({ description: 'Shared by the prediction records of both sides.' }),
+    model: z.string(),
+    versions: z.object({ a: ServedModel, b: ServedModel }),
+    results: z.array(z.object({ a: PredictResult, b: PredictResult, agree: z.boolean() })),
+    agreementRate: z.number(),
+    requestId: RequestId,
+  })
+  .meta({ id: 'CompareResponse' });
+const Window = { model: z.string(), from: z.string(), to: z.string() };
+const Summary = z
+  .object({
+    ...Window,
+    total: z.number(),
+    byLabel: z.record(z.string(), z.number()),
+    byVersion: z.record(z.string(), z.number()),
+    confidenceHistogram: z.array(z.object({ from: z.number(), to: z.number(), count: z.number() })),
+    latencyMs: z.object({
+      p50: z.number().nullable(),
+      p95: z.number().nullable(),
+      p99: z.number().nullable(),
+      count: z.number(),
+    }),
+    comparisons: z.object({ pairs: z.number(), agreed: z.number(), agreementRate: z.number().nullable() }),
+    cache: z.object({ hits: z.number(), lookups: z.number(), hitRate: z.number().nullable() }),
+    partitionsQueried: z.number(),
+  })
+  .meta({ id: 'AnalyticsSummary' });
+const Timeseries = z
+  .object({
+    ...Window,
+    bucket: z.enum(BUCKET_SIZES as [BucketSize, ...BucketSize[]]),
+    buckets: z.array(z.object({ start: z.string(), count: z.number(), byLabel: z.record(z.string(), z.number()) })),
+    nextToken: z.string().optional().meta({ description: 'Present when more buckets follow: pass it back.' }),
+  })
+  .meta({ id: 'AnalyticsTimeseries' });
+
+const RANGE = { from: '2026-11-22', to: '2026-11-23' };
+
+export const predictOperations = (): Operations => {
+  const r = predictRequests();
+  const MODEL = parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
+  return {
+    'GET /health': { summary: 'Liveness (no API key)', response: Health },
+    'GET /v1/status': {
+      summary: 'Loaded models, cold start, memory and cache counters of this container',
+      response: Status,
+    },
+    'POST /v1/predict': {
+      summary: 'Classify one text (one model, or an ensemble)',
+      body: r.Single,
+      response: Predict,
+      examples: {
+        text: { summary: 'One text, the default model', value: { text: 'I love this product, it works perfectly!' } },
+        canary: {
+          summary: 'Through an alias with a canary split',
+          value: { text: 'Great!', model: `${MODEL}@canary` },
+        },
+        ensemble: {
+          summary: 'Two versions as a soft-voting ensemble',
+          value: { text: 'Not bad at all', ensemble: { members: [`${MODEL}@1`, `${MODEL}@2`], method: 'soft' } },
+        },
+      },
+    },
+    'POST /v1/predict/batch': {
+      summary: 'Classify several texts (answers in input order)',
+      body: r.Batch,
+      response: PredictBatch,
+      examples: { texts: { summary: 'Two texts', value: { texts: ['I love it', 'It broke after a day'] } } },
+    },
+    'POST /v1/predict/compare': {
+      summary: 'A/B: two versions of one model answer the same texts',
+      body: r.Compare,
+      response: Compare,
+      examples: {
+        versions: {
+          summary: 'Version 1 against version 2',
+          value: { text: 'I love it', model: MODEL, versions: ['1', '2'] },
+        },
+      },
+    },
+    'GET /v1/analytics/summary': {
+      summary: 'Counts by label and version, confidence histogram, latency percentiles, agreement, cache hit rate',
+      query: r.Summary,
+      response: Summary,
+      examples: { day: { summary: 'One day of the default model', value: { model: MODEL, ...RANGE } } },
+    },
+    'GET /v1/analytics/timeseries': {
+      summary: 'Prediction counts per hour or day (and label), paginated',
+      query: r.Timeseries,
+      response: Timeseries,
+      examples: { hourly: { summary: 'Hourly buckets of one day', value: { model: MODEL, bucket: 'hour', ...RANGE } } },
+    },
+  };
+};

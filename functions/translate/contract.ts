@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { MAX_BEAMS } from '#tasks/translation/index.ts';
+import { LibreDetection, ModelVersion, type Operations, RequestId } from '../contract.ts';
+import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
+
+/** Request and response schemas of the translate function's routes, and their documentation. */
+
+const code = (error: string, description: string) => z.string({ error }).min(1).meta({ description });
+const floresFirst = 'must be a language code such as "fra_Latn", "fr" or "fra"';
+const isoFirst = 'must be a language code such as "fr", "fra" or "fra_Latn"';
+const anyCode = 'FLORES-200 (`fra_Latn`), ISO 639-1 (`fr`) or ISO 639-3 (`fra`)';
+
+export const translateRequests = perConfig(() => ({
+  Translate: oneTextOrTexts(
+    z.strictObject({
+      text: textField().optional(),
+      texts: textsField().optional(),
+      target_language: code(floresFirst, `The language to translate into: ${anyCode}.`),
+      source_language: code(floresFirst, `The texts' language, or "auto" (the default): detected per text.`).optional(),
+      num_beams: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_BEAMS, `must be at most ${MAX_BEAMS}`)
+        .optional()
+        .meta({ description: 'Beam search width (1: greedy).' }),
+      max_new_tokens: z
+        .number()
+        .int()
+        .min(1, 'must be at least 1')
+        .optional()
+        .meta({ description: 'Upper bound on new tokens per sentence.' }),
+      include_token_ids: z
+        .boolean()
+        .optional()
+        .meta({ description: "Add each sentence's decoder token ids (parity checks, debugging)." }),
+      split_sentences: z
+        .boolean()
+        .optional()
+        .meta({ description: "false: each text is one model input (it must fit the model's window)." }),
+      model: modelField(),
+    }),
+  ),
+  /** LibreTranslate's `/translate` (JSON or form); the API key must be in x-api-key. */
+  Libre: z.object({
+    q: z.union([textField(), textsField()], { error: 'must be a string or a list of strings' }),
+    source: code(isoFirst, `The source language, or "auto" (the default).`).default('auto'),
+    target: code(isoFirst, `The target language: ${anyCode}.`),
+    format: z.enum(['text'], { error: 'only "text" is supported' }).default('text'),
+    api_key: z.string().optional().meta({ description: 'Ignored: send the key in the x-api-key header.' }),
+    alternatives: z.coerce.number().int().max(0, 'alternatives are not supported').optional(),
+  }),
+}));
+
+const Detected = z.object({ language: z.string(), confidence: z.number() });
+const Translate = z
+  .object({
+    translations: z.array(
+      z.object({
+        text: z.string(),
+        source_language: z.string().meta({ description: 'FLORES-200 code of the source, given or detected.' }),
+        detected: Detected.optional().meta({ description: 'Present when the source was detected.' }),
+        token_ids: z.array(z.array(z.number())).optional().meta({ description: 'With include_token_ids.' }),
+      }),
+    ),
+    target_language: z.string().meta({ description: 'FLORES-200 code.' }),
+    model: ModelVersion,
+    characters: z.number().meta({ description: 'Characters translated (the billing unit).' }),
+    requestId: RequestId,
+  })
+  .meta({ id: 'TranslateResponse' });
+const Language = z
+  .object({
+    code: z.string().meta({ description: 'FLORES-200' }),
+    name: z.string(),
+    script: z.string().meta({ description: 'ISO 15924' }),
+    iso639_1: z.string().optional(),
+    iso639_3: z.string().optional(),
+  })
+  .meta({ id: 'Language' });
+const LibreTranslate = z
+  .object({
+    translatedText: z.union([z.string(), z.array(z.string())]),
+    detectedLanguage: z.union([LibreDetection, z.array(LibreDetection)]).optional(),
+  })
+  .meta({ id: 'LibreTranslateResponse' });
+
+export const translateOperations = (): Operations => {
+  const r = translateRequests();
+  return {
+    'POST /v1/translate': {
+      summary: 'Translate one or several texts (source detected when not given)',
+      body: r.Translate,
+      response: Translate,
+      examples: {
+        auto: { summary: 'Detect the source', value: { text: 'Hello, how are you?', target_language: 'fra_Latn' } },
+        codes: {
+          summary: 'ISO codes, two texts, beam search',
+          value: {
+            texts: ['Good morning.', 'See you soon.'],
+            source_language: 'en',
+            target_language: 'sw',
+            num_beams: 2,
+          },
+        },
+      },
+    },
+    'GET /v1/languages': {
+      summary: "The languages the model's tokenizer has tokens for",
+      response: z.object({ languages: z.array(Language) }),
+    },
+    'POST /translate': {
+      summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',
+      body: r.Libre,
+      form: true,
+      response: LibreTranslate,
+      examples: { q: { summary: 'Auto source', value: { q: 'Hello world', source: 'auto', target: 'es' } } },
+    },
+    'GET /languages': {
+      summary: 'LibreTranslate-compatible language list',
+      response: z.array(z.object({ code: z.string(), name: z.string(), targets: z.array(z.string()) })),
+    },
+  };
+};

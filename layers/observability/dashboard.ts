@@ -1,0 +1,117 @@
+import { MetricName } from './names.ts';
+
+/**
+ * The CloudWatch dashboard as data. `infra/lib/constructs/observability.ts` draws these
+ * panels with CDK; the local metrics view (`/metrics-view`, `local/metrics.ts`) draws the
+ * same panels from the EMF lines the handlers print and the invocation records the
+ * emulator keeps in place of Lambda's and API Gateway's own metrics, so a panel shows
+ * the same metric, dimensions and statistic in both.
+ */
+
+export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'p50' | 'p95' | 'p99';
+
+/** A route as API Gateway's per-method metrics name it (`Method`, `Resource` dimensions). */
+export interface RouteRef {
+  method: string;
+  path: string;
+}
+
+type AppMetric = (typeof MetricName)[keyof typeof MetricName];
+type LambdaMetric = 'Invocations' | 'Errors' | 'Throttles' | 'Duration';
+type ApiMetric = 'Count' | '4XXError' | '5XXError' | 'Latency';
+
+export type MetricRef =
+  /** The functions' Powertools metrics: the stage's namespace, dimension `service` (and `function_name` for ColdStart). */
+  | { source: 'app'; name: AppMetric; statistic: Statistic }
+  /** Lambda's own metrics (`AWS/Lambda`, dimension `FunctionName`). */
+  | { source: 'lambda'; name: LambdaMetric; statistic: Statistic }
+  /** API Gateway's metrics (`AWS/ApiGateway`): the whole API (`ApiName`), or one route with `route`. */
+  | { source: 'api'; name: ApiMetric; statistic: Statistic; route?: RouteRef };
+
+export interface Panel {
+  /** Stable id: the local view's element ids and the tests name panels by it. */
+  id: string;
+  title: string;
+  left: MetricRef[];
+  right: MetricRef[];
+}
+
+/** The dimension Powertools adds to ColdStart only, besides `service`. */
+export const COLD_START_FUNCTION_DIMENSION = 'function_name';
+export const LAMBDA_NAMESPACE = 'AWS/Lambda';
+export const API_NAMESPACE = 'AWS/ApiGateway';
+
+const app = (name: AppMetric, statistic: Statistic): MetricRef => ({ source: 'app', name, statistic });
+const lambda = (name: LambdaMetric, statistic: Statistic): MetricRef => ({ source: 'lambda', name, statistic });
+const api = (name: ApiMetric, statistic: Statistic, route?: RouteRef): MetricRef => ({
+  source: 'api',
+  name,
+  statistic,
+  ...(route ? { route } : {}),
+});
+
+/** Functions that generate text publish tokens per second and time to first token. */
+const GENERATES_TEXT = new Set(['completions']);
+
+/**
+ * The panels drawn for each function that serves routes.
+ *
+ * @example
+ * functionPanels('predict').map((p) => p.id); // => ['predict-invocations', 'predict-duration', 'predict-model']
+ */
+export const functionPanels = (fn: string): Panel[] => [
+  {
+    id: `${fn}-invocations`,
+    title: `${fn}: invocations, errors, throttles`,
+    left: [lambda('Invocations', 'Sum'), lambda('Errors', 'Sum')],
+    right: [lambda('Throttles', 'Sum')],
+  },
+  {
+    id: `${fn}-duration`,
+    title: `${fn}: duration p50/p95/p99 (ms)`,
+    left: (['p50', 'p95', 'p99'] as const).map((s) => lambda('Duration', s)),
+    right: [],
+  },
+  {
+    id: `${fn}-model`,
+    title: `${fn}: cold starts, model load, inference (ms)`,
+    left: [app(MetricName.ColdStart, 'Sum')],
+    right: [app(MetricName.ModelLoadMs, 'p95'), app(MetricName.InferenceMs, 'p50'), app(MetricName.InferenceMs, 'p95')],
+  },
+  ...(GENERATES_TEXT.has(fn)
+    ? [
+        {
+          id: `${fn}-tokens`,
+          title: `${fn}: tokens per second, time to first token (ms)`,
+          left: [app(MetricName.TokensPerSecond, 'p50')],
+          right: [app(MetricName.TimeToFirstTokenMs, 'p50'), app(MetricName.TimeToFirstTokenMs, 'p95')],
+        },
+      ]
+    : []),
+];
+
+/** The panels of the whole API, and of each route (API Gateway's per-method metrics are on). */
+export const apiPanels = (routes: readonly RouteRef[]): Panel[] => [
+  {
+    id: 'api-requests',
+    title: 'API: requests, 4xx, 5xx',
+    left: [api('Count', 'Sum'), api('4XXError', 'Sum'), api('5XXError', 'Sum')],
+    right: [],
+  },
+  {
+    id: 'api-route-errors',
+    title: 'API: 4xx (left) and 5xx (right) per route',
+    left: routes.map((r) => api('4XXError', 'Sum', r)),
+    right: routes.map((r) => api('5XXError', 'Sum', r)),
+  },
+  {
+    id: 'api-route-latency',
+    title: 'API: latency p95 per route (ms)',
+    left: routes.map((r) => api('Latency', 'p95', r)),
+    right: [],
+  },
+];
+
+/** A series' legend: `Duration p95`, `POST /v1/predict 4XXError`. */
+export const metricLabel = (m: MetricRef): string =>
+  `${m.source === 'api' && m.route ? `${m.route.method} ${m.route.path} ` : ''}${m.name} ${m.statistic}`;
