@@ -176,6 +176,8 @@ const measureOurs = async (registry: string, texts: string[], warmTexts: string[
     const before = cpuOfThisProcess() + (await cpuMsOf(pids));
     const result = await load(url, SECONDS, texts, KEY);
     const cpuMs = cpuOfThisProcess() + (await cpuMsOf(pids)) - before;
+    // The client has stopped; let the invocations it left in flight finish before closing.
+    await pool.drained();
     const invocations = pool.stats.invocations - stats.invocations;
     return {
       ...summarize(result, cpuMs),

@@ -68,6 +68,10 @@ const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> =>
   }
 };
 
+// The emulator ends an instance with SIGTERM, as Lambda does an execution environment:
+// exit normally, so that exit hooks run (e.g. --cpu-prof writes its profile).
+process.on('SIGTERM', () => process.exit(0));
+
 process.on('message', (message: InvokeMessage) => {
   void invoke(message);
 });

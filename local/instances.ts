@@ -141,6 +141,9 @@ export class InstancePool {
   private readonly idle: Instance[] = [];
   private readonly waiting: Array<{ resolve: (instance: Instance) => void; reject: (error: Error) => void }> = [];
   private nextId = 1;
+  /** Invocations running or waiting for an instance. */
+  private active = 0;
+  private onDrained: Array<() => void> = [];
   private closed = false;
 
   constructor(private readonly options: InstancePoolOptions) {}
@@ -185,7 +188,20 @@ export class InstancePool {
    * death, or at the function timeout (which kills the instance, as Lambda does).
    */
   private async invoke(event: APIGatewayProxyEvent, onMessage: (message: InstanceMessage) => void): Promise<void> {
-    const instance = await this.acquire();
+    this.active += 1;
+    try {
+      await this.invokeOnInstance(await this.acquire(), event, onMessage);
+    } finally {
+      this.active -= 1;
+      if (this.active === 0) for (const resolve of this.onDrained.splice(0)) resolve();
+    }
+  }
+
+  private async invokeOnInstance(
+    instance: Instance,
+    event: APIGatewayProxyEvent,
+    onMessage: (message: InstanceMessage) => void,
+  ): Promise<void> {
     try {
       await instance.ready.catch((error: unknown) => {
         instance.kill();
@@ -248,16 +264,29 @@ export class InstancePool {
     return Object.assign(streamed, { [STREAMING]: true as const });
   }
 
-  /** Stops every instance (the waiting invocations fail). */
+  /**
+   * Stops every instance (the waiting invocations fail): SIGTERM first, as Lambda ends an
+   * execution environment, then SIGKILL for one that has not exited within a second.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const exits = [...this.instances].map(
-      (i) =>
-        new Promise<void>((resolve) => (i.child.exitCode !== null ? resolve() : i.child.once('exit', () => resolve()))),
-    );
-    for (const i of this.instances) i.kill();
     for (const waiter of this.waiting.splice(0))
       waiter.reject(new FunctionError(`${this.options.fn}: the emulator is closing`));
-    await Promise.all(exits);
+    await Promise.all(
+      [...this.instances].map(async (i) => {
+        if (i.child.exitCode !== null || i.child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => i.child.once('exit', () => resolve()));
+        i.child.kill('SIGTERM');
+        const timer = setTimeout(() => i.kill(), 1000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** Resolves once no invocation is running or waiting (the bench drains before it closes). */
+  drained(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.onDrained.push(resolve));
   }
 }
