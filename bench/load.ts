@@ -101,10 +101,10 @@ const summarize = (r: ClientResult, cpuMs: number) => {
     seconds: r.seconds,
     throughputRps: round(throughput, 1),
     latencyMs: {
-      p50: percentile(r.latenciesMs, 50),
-      p95,
-      p99: percentile(r.latenciesMs, 99),
-      max: percentile(r.latenciesMs, 100),
+      p50: round(percentile(r.latenciesMs, 50)),
+      p95: round(p95),
+      p99: round(percentile(r.latenciesMs, 99)),
+      max: round(percentile(r.latenciesMs, 100)),
     },
     errors: r.errors + r.timeouts + r.non2xx + r.wrongBodies,
     errorBreakdown: { connection: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, wrongBodies: r.wrongBodies },
@@ -113,7 +113,7 @@ const summarize = (r: ClientResult, cpuMs: number) => {
     p95OverFairShare: round(p95 / fairShareMs, 3),
     cpuMsPerRequest: round(cpuMs / r.requests, 2),
     /** Latency at every whole percentile 1..100: the distribution the chart draws. */
-    percentilesMs: Array.from({ length: 100 }, (_, i) => percentile(r.latenciesMs, i + 1)),
+    percentilesMs: Array.from({ length: 100 }, (_, i) => round(percentile(r.latenciesMs, i + 1))),
   };
 };
 

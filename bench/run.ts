@@ -5,9 +5,10 @@ import path from 'node:path';
 /**
  * `npm run bench [-- name ...]`: runs the benchmarks one after another (never in
  * parallel: they measure throughput on a 2-core machine), each writing
- * bench/results/<name>.json. Without names, every benchmark present runs.
+ * bench/results/<name>.json, then the report (bench/report.ts: latest.json, latest.md,
+ * latency.svg). Without names, every benchmark runs.
  */
-const ALL = ['detect', 'translate', 'generate'];
+const ALL = ['capabilities', 'load', 'detect', 'translate', 'generate'];
 const root = path.resolve(import.meta.dirname, '..');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = (wanted.length ? wanted : ALL).filter((n) => existsSync(path.join(root, `bench/${n}.ts`)));
@@ -22,4 +23,6 @@ for (const name of names) {
   const run = spawnSync('npx', ['tsx', `bench/${name}.ts`], { cwd: root, stdio: 'inherit' });
   if (run.status !== 0) failed += 1;
 }
+console.log('\n== bench/report.ts');
+if (spawnSync('npx', ['tsx', 'bench/report.ts'], { cwd: root, stdio: 'inherit' }).status !== 0) failed += 1;
 process.exit(failed ? 1 : 0);
