@@ -24,6 +24,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadLocalConfig } from '#local/config.ts';
+import type { InstanceStats } from '#local/instances.ts';
 import { startLocalStack } from '#local/stack.ts';
 import {
   benchRegistry,
@@ -54,14 +55,16 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '100' },
     instances: { type: 'string', default: String(os.availableParallelism()) },
     'warm-seconds': { type: 'string', default: '5' },
-    /** Profiling our side alone: measures no baseline and writes no results file. */
-    'ours-only': { type: 'boolean', default: false },
+    /** The measured seconds of each server are split into this many interleaved windows. */
+    rounds: { type: 'string', default: '3' },
   },
 });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const INSTANCES = Number(values.instances);
 const WARM_SECONDS = Number(values['warm-seconds']);
+const ROUNDS = Number(values.rounds);
+const round1 = (x: number) => round(x, 1);
 
 interface ClientResult {
   requests: number;
@@ -126,19 +129,30 @@ const firstJsonLine = (child: ChildProcess): Promise<Record<string, string>> =>
     });
   });
 
-const measureBaseline = async (texts: string[], warmTexts: string[]) => {
+interface Server {
+  url: string;
+  key?: string;
+  /** CPU time of every process of the server so far, in ms. */
+  cpuMs: () => Promise<number>;
+  /** Waits for the requests a stopped client left in flight. */
+  drained: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+const startBaseline = async (): Promise<Server> => {
   const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/baseline-server.ts'), WORK, MODEL], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  try {
-    const { url } = await firstJsonLine(child);
-    await load(url!, WARM_SECONDS, warmTexts);
-    const before = await cpuMsOf([child.pid!]);
-    const result = await load(url!, SECONDS, texts);
-    return summarize(result, (await cpuMsOf([child.pid!])) - before);
-  } finally {
-    child.kill();
-  }
+  const { url } = await firstJsonLine(child);
+  return {
+    url: url!,
+    cpuMs: () => cpuMsOf([child.pid!]),
+    // One process answering in arrival order: what is in flight is done within a second.
+    drained: () => new Promise((resolve) => setTimeout(resolve, 1000)),
+    close: async () => {
+      child.kill();
+    },
+  };
 };
 
 const cpuOfThisProcess = (): number => {
@@ -146,7 +160,7 @@ const cpuOfThisProcess = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-const measureOurs = async (registry: string, texts: string[], warmTexts: string[]) => {
+const startOurs = async (registry: string) => {
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'hfserve-load-cache-'));
   const stack = await startLocalStack(
     loadLocalConfig({
@@ -155,6 +169,7 @@ const measureOurs = async (registry: string, texts: string[], warmTexts: string[
       LOCAL_DATA_DIR: 'memory',
       LOCAL_FUNCTION_CONCURRENCY: String(INSTANCES),
       LOCAL_FUNCTION_CODE: 'dist',
+      LOCAL_EMF_ECHO: 'false',
     }),
     {
       ...process.env,
@@ -165,33 +180,53 @@ const measureOurs = async (registry: string, texts: string[], warmTexts: string[
     },
     { instanceOutput: 'ignore' },
   );
-  try {
-    const url = `${stack.url}/v1/predict`;
-    await load(url, WARM_SECONDS, warmTexts, KEY);
-    const pool = stack.pools.get('predict')!;
-    const startedBefore = pool.stats.started;
-    const stats = { ...pool.stats };
-    const pids = pool.pids();
-    // This process is idle but for the emulator and dynalite while the client runs.
-    const before = cpuOfThisProcess() + (await cpuMsOf(pids));
-    const result = await load(url, SECONDS, texts, KEY);
-    const cpuMs = cpuOfThisProcess() + (await cpuMsOf(pids)) - before;
-    // The client has stopped; let the invocations it left in flight finish before closing.
-    await pool.drained();
-    const invocations = pool.stats.invocations - stats.invocations;
-    return {
-      ...summarize(result, cpuMs),
-      instances: INSTANCES,
-      onnxThreadsPerInstance: Math.max(1, Math.floor(os.availableParallelism() / INSTANCES)),
-      coldStartsDuringRun: pool.stats.started - startedBefore,
-      billedDurationMsPerRequest: round((pool.stats.durationMs - stats.durationMs) / invocations, 2),
-      instanceCpuMsPerRequest: round((pool.stats.cpuMs - stats.cpuMs) / invocations, 2),
-      queuedInvocations: pool.stats.queued - stats.queued,
-    };
-  } finally {
-    await stack.close();
-    await rm(cacheDir, { recursive: true, force: true });
-  }
+  const pool = () => stack.pools.get('predict');
+  const server: Server = {
+    url: `${stack.url}/v1/predict`,
+    key: KEY,
+    // This process runs the emulator and dynalite (and is otherwise idle while a client runs).
+    cpuMs: async () => cpuOfThisProcess() + (await cpuMsOf(pool()?.pids() ?? [])),
+    drained: async () => pool()?.drained(),
+    close: async () => {
+      await stack.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+  return { server, pool };
+};
+
+/** Several measured windows of one server as one: requests, latencies and errors add up. */
+const merge = (parts: ClientResult[]): ClientResult => ({
+  requests: parts.reduce((n, p) => n + p.requests, 0),
+  seconds: parts.reduce((n, p) => n + p.seconds, 0),
+  errors: parts.reduce((n, p) => n + p.errors, 0),
+  timeouts: parts.reduce((n, p) => n + p.timeouts, 0),
+  non2xx: parts.reduce((n, p) => n + p.non2xx, 0),
+  wrongBodies: parts.reduce((n, p) => n + p.wrongBodies, 0),
+  statuses: parts.reduce<Record<string, number>>((all, p) => {
+    for (const [k, v] of Object.entries(p.statuses)) all[k] = (all[k] ?? 0) + v;
+    return all;
+  }, {}),
+  latenciesMs: parts.flatMap((p) => p.latenciesMs),
+  textsUsed: parts.reduce((n, p) => n + p.textsUsed, 0),
+});
+
+/** One server's measured windows so far, and the texts it has not been sent yet. */
+interface Track {
+  server: Server;
+  windows: ClientResult[];
+  cpuMs: number;
+  next: number;
+}
+
+const window = async (t: Track, texts: string[], seconds: number): Promise<number> => {
+  const before = await t.server.cpuMs();
+  const result = await load(t.server.url, seconds, texts.slice(t.next), t.server.key);
+  t.cpuMs += (await t.server.cpuMs()) - before;
+  await t.server.drained();
+  t.next += result.textsUsed;
+  t.windows.push(result);
+  return result.requests / result.seconds;
 };
 
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
@@ -205,42 +240,70 @@ const sentences = await corpusSentences();
 const warmTexts = sentences.slice(-2000);
 const texts = sentences.slice(0, -2000);
 
-if (values['ours-only']) {
-  const ours = await measureOurs(registry, texts, warmTexts);
-  const { percentilesMs: _p, ...summary } = ours;
-  console.log(JSON.stringify(summary, null, 2));
-  process.exit(0);
+const baselineServer = await startBaseline();
+const ours = await startOurs(registry);
+const tracks: Record<'baseline' | 'ours', Track> = {
+  baseline: { server: baselineServer, windows: [], cpuMs: 0, next: 0 },
+  ours: { server: ours.server, windows: [], cpuMs: 0, next: 0 },
+};
+let statsBefore: InstanceStats | undefined;
+let poolStats: InstanceStats | undefined;
+try {
+  console.log(`warm-up: ${WARM_SECONDS} s each`);
+  await load(baselineServer.url, WARM_SECONDS, warmTexts);
+  await load(ours.server.url, WARM_SECONDS, warmTexts, KEY);
+  const pool = ours.pool()!;
+  statsBefore = { ...pool.stats };
+  // Interleaved windows (A B B A ...): a change in the shared machine's load falls on both.
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const);
+    for (const name of order) {
+      const rps = await window(tracks[name], texts, SECONDS / ROUNDS);
+      console.log(`  round ${round + 1} ${name}: ${round1(rps)} req/s`);
+    }
+  }
+  poolStats = { ...pool.stats };
+} finally {
+  await baselineServer.close();
+  await ours.server.close();
 }
-console.log(`baseline: transformers.js pipeline(), ${CONNECTIONS} connections, ${SECONDS} s`);
-const baseline = await measureBaseline(texts, warmTexts);
+const baseline = summarize(merge(tracks.baseline.windows), tracks.baseline.cpuMs);
+if (!statsBefore || !poolStats) throw new Error('no measurement');
+const invocations = poolStats.invocations - statsBefore.invocations;
+const oursSummary = {
+  ...summarize(merge(tracks.ours.windows), tracks.ours.cpuMs),
+  instances: INSTANCES,
+  onnxThreadsPerInstance: Math.max(1, Math.floor(os.availableParallelism() / INSTANCES)),
+  coldStartsDuringRun: poolStats.started - statsBefore.started,
+  billedDurationMsPerRequest: round((poolStats.durationMs - statsBefore.durationMs) / invocations, 2),
+  instanceCpuMsPerRequest: round((poolStats.cpuMs - statsBefore.cpuMs) / invocations, 2),
+  queuedInvocations: poolStats.queued - statsBefore.queued,
+};
+const windowsRps = (t: Track) => t.windows.map((w) => round(w.requests / w.seconds, 1));
 console.log(
-  `  ${baseline.throughputRps} req/s, p50 ${baseline.latencyMs.p50} ms, p95 ${baseline.latencyMs.p95} ms, errors ${baseline.errors}`,
+  `baseline ${baseline.throughputRps} req/s, p50 ${baseline.latencyMs.p50} ms, p95 ${baseline.latencyMs.p95} ms, errors ${baseline.errors}`,
 );
 console.log(
-  `ours: local API, ${INSTANCES} instances of the predict function, ${CONNECTIONS} connections, ${SECONDS} s`,
-);
-const ours = await measureOurs(registry, texts, warmTexts);
-console.log(
-  `  ${ours.throughputRps} req/s, p50 ${ours.latencyMs.p50} ms, p95 ${ours.latencyMs.p95} ms, errors ${ours.errors}`,
+  `ours     ${oursSummary.throughputRps} req/s, p50 ${oursSummary.latencyMs.p50} ms, p95 ${oursSummary.latencyMs.p95} ms, errors ${oursSummary.errors}`,
 );
 
-const ratio = round(ours.throughputRps / baseline.throughputRps, 3);
+const ratio = round(oursSummary.throughputRps / baseline.throughputRps, 3);
 const targets = {
-  zeroErrors: ours.errors === 0,
+  zeroErrors: oursSummary.errors === 0,
   throughputVsBaseline: { target: TARGET_VS_BASELINE, measured: ratio, met: ratio >= TARGET_VS_BASELINE },
   throughputVsSourceMaterial: {
     target: TARGET_VS_SOURCE * SOURCE_MATERIAL_RPS,
-    measured: ours.throughputRps,
-    met: ours.throughputRps >= TARGET_VS_SOURCE * SOURCE_MATERIAL_RPS,
+    measured: oursSummary.throughputRps,
+    met: oursSummary.throughputRps >= TARGET_VS_SOURCE * SOURCE_MATERIAL_RPS,
   },
   p95VsFairShare: {
     target: TARGET_P95_VS_FAIR_SHARE,
-    measured: ours.p95OverFairShare,
-    met: ours.p95OverFairShare <= TARGET_P95_VS_FAIR_SHARE,
+    measured: oursSummary.p95OverFairShare,
+    met: oursSummary.p95OverFairShare <= TARGET_P95_VS_FAIR_SHARE,
   },
 };
 const results = {
-  command: `npx tsx bench/load.ts --seconds ${SECONDS} --connections ${CONNECTIONS} --instances ${INSTANCES}`,
+  command: `npx tsx bench/load.ts --seconds ${SECONDS} --connections ${CONNECTIONS} --instances ${INSTANCES} --rounds ${ROUNDS}`,
   date: new Date().toISOString(),
   machine: machineInfo(loadAtStart),
   model: { name: MODEL, dtype: 'q8', source: 'shared/models/bench (synthetic weights, int8)' },
@@ -248,17 +311,20 @@ const results = {
   workload: {
     connections: CONNECTIONS,
     seconds: SECONDS,
+    windows: `${ROUNDS} per server, ${round(SECONDS / ROUNDS, 1)} s each, interleaved`,
     warmUpSeconds: WARM_SECONDS,
     distinctTexts: texts.length,
     texts: 'English sentences of shared/data/messages-parallel.tsv (4-40 words), each sent once per server',
   },
   baseline: {
     what: 'node:http + transformers.js pipeline("text-classification", { dtype: "q8" }), one process',
+    windowsRps: windowsRps(tracks.baseline),
     ...baseline,
   },
   ours: {
     what: 'local API Gateway emulator (API key, throttle) -> instance processes (dist bundles) -> predict handler (Middy, zod, result cache and prediction log in dynalite, Powertools logs and EMF)',
-    ...ours,
+    windowsRps: windowsRps(tracks.ours),
+    ...oursSummary,
   },
   throughputRatio: ratio,
   targets,
