@@ -32,6 +32,20 @@ const seriesOf = (c: MetricsCollector, panel: string, label: string, periodSecon
     ?.series.find((s) => s.label === label);
 
 describe('local metrics', () => {
+  it('keeps at most a tenth over its capacity, the newest samples', () => {
+    const c = new MetricsCollector(100);
+    for (let i = 0; i < 1000; i++) c.addLine(JSON.stringify(emf(T0 + i, { InferenceMs: i })), 'predict');
+
+    expect(c.size).toBeLessThanOrEqual(110);
+    expect(c.size).toBeGreaterThanOrEqual(100);
+    const view = c.view({ routes: ROUTES, appNamespace: NAMESPACE, periodSeconds: 60, from: T0, to: T0 + 120_000 });
+    const p50 = view.panels
+      .find((p) => p.id === 'predict-model')
+      ?.series.find((s) => s.metric.name === 'InferenceMs' && s.metric.statistic === 'p50');
+    // The kept samples are the newest: values 890..999, never the first ones.
+    expect(p50?.value).toBeGreaterThan(890);
+  });
+
   it('computes CloudWatch statistics: sums, averages, nearest-rank percentiles', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
 
