@@ -40,6 +40,15 @@ const compile = (route: RouteDef) => {
   return { route, names, regex: new RegExp(`^${pattern}/?$`) };
 };
 
+/** A path parameter, percent-decoded; a malformed escape (`%`, `%E0%A4%A`) is passed on as sent, not a crash. */
+const decodePathPart = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+};
+
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
 export const apiKeyIdOf = (key: string): string =>
   `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
@@ -163,7 +172,7 @@ export const startLocalApi = async (
         if (m && r.route.method === method) {
           matched = {
             route: r.route,
-            params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
+            params: Object.fromEntries(r.names.map((n, i) => [n, decodePathPart(m[i + 1]!)])),
           };
           break;
         }
