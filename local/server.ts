@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { GATEWAY_RESPONSES, type GatewayResponseType } from '#functions/gateway-responses.ts';
+import { GATEWAY_RESPONSES, type GatewayResponseType, preflightHeaders } from '#functions/gateway-responses.ts';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
 import { type MetadataStream, STREAMING } from './lambda-shim.ts';
@@ -18,12 +18,17 @@ export type StreamingHandler = ((event: APIGatewayProxyEvent, stream: Writable, 
 export interface LocalApiOptions {
   port: number;
   host: string;
-  /** Accepted keys; `key:rate:burst` gives a key its own throttle (its usage-plan tier). */
+  /**
+   * Accepted keys; `key:rate:burst` gives a key its own throttle and `key:rate:burst:quota`
+   * also a quota of requests per UTC day (its usage-plan tier).
+   */
   apiKeys: string[];
   /** Usage-plan throttle per key (token bucket). */
   rate: number;
   burst: number;
   timeoutMs: number;
+  /** Origins the preflight allows (the stage's `corsOrigins`); default `*`. */
+  corsOrigins?: readonly string[];
   routes?: readonly RouteDef[];
   loadHandler?: (fn: Capability) => Promise<ProxyHandler | StreamingHandler>;
 }
@@ -53,10 +58,17 @@ const decodePathPart = (raw: string): string => {
 export const apiKeyIdOf = (key: string): string =>
   `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
 
+interface Plan {
+  rate: number;
+  burst: number;
+  /** Requests per UTC day; undefined = no quota. */
+  quota?: number;
+}
+
 /** A token bucket per API key: `rate` tokens a second, at most `burst` saved up. */
 class Throttle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly plans: Map<string, { rate: number; burst: number }>) {}
+  constructor(private readonly plans: Map<string, Plan>) {}
   take(key: string): boolean {
     const { rate, burst } = this.plans.get(key)!;
     const now = performance.now();
@@ -67,6 +79,26 @@ class Throttle {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+}
+
+/** A usage-plan quota per API key: requests per UTC day (the `DAY` period of the stages' plans). */
+class Quota {
+  private readonly used = new Map<string, { day: string; count: number }>();
+  constructor(private readonly plans: Map<string, Plan>) {}
+  private usedToday(key: string): { day: string; count: number } {
+    const day = new Date().toISOString().slice(0, 10);
+    const u = this.used.get(key);
+    return u?.day === day ? u : { day, count: 0 };
+  }
+  /** False once the key's requests for today reach its quota. */
+  allows(key: string): boolean {
+    const quota = this.plans.get(key)!.quota;
+    return quota === undefined || this.usedToday(key).count < quota;
+  }
+  count(key: string): void {
+    const u = this.usedToday(key);
+    this.used.set(key, { day: u.day, count: u.count + 1 });
   }
 }
 
@@ -143,13 +175,16 @@ export const startLocalApi = async (
   const routes = (options.routes ?? ROUTES).map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
-  const plans = new Map(
+  const plans = new Map<string, Plan>(
     options.apiKeys.map((entry) => {
-      const [key, rate, burst] = entry.split(':');
-      return [key!, { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) }] as const;
+      const [key, rate, burst, quota] = entry.split(':');
+      const plan = { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) };
+      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
     }),
   );
   const throttle = new Throttle(plans);
+  const quota = new Quota(plans);
+  const corsOrigins = options.corsOrigins ?? ['*'];
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -158,11 +193,8 @@ export const startLocalApi = async (
     try {
       if (method === 'OPTIONS') {
         // CORS preflight, as API Gateway's mock integration answers it.
-        res.writeHead(204, {
-          'access-control-allow-origin': '*',
-          'access-control-allow-methods': 'GET,POST,OPTIONS',
-          'access-control-allow-headers': 'content-type,x-api-key,authorization',
-        });
+        const origin = req.headers.origin;
+        res.writeHead(204, preflightHeaders(corsOrigins, typeof origin === 'string' ? origin : undefined));
         res.end();
         return;
       }
@@ -182,7 +214,10 @@ export const startLocalApi = async (
       const apiKey = typeof key === 'string' ? key : undefined;
       if (matched.route.apiKeyRequired) {
         if (!apiKey || !plans.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
+        // A request the throttle turns away does not count against the quota.
+        if (!quota.allows(apiKey)) return sendGatewayError(res, 'QUOTA_EXCEEDED', gatewayRequestId);
         if (!throttle.take(apiKey)) return sendGatewayError(res, 'THROTTLED', gatewayRequestId);
+        quota.count(apiKey);
       }
       const body = await readBody(req);
       if (body === undefined) {

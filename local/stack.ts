@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
-import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
+import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { startLocalApi } from './server.ts';
 
@@ -55,12 +55,11 @@ export const startLocalStack = async (
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
-    apiKeys: local.LOCAL_API_KEY.split(',')
-      .map((k) => k.trim())
-      .filter(Boolean),
+    apiKeys: listOf(local.LOCAL_API_KEY),
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
+    corsOrigins: listOf(config.CORS_ORIGINS),
   });
   return {
     url: api.url,
