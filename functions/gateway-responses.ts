@@ -23,6 +23,12 @@ export const GATEWAY_RESPONSES = {
     code: 'quota_exceeded',
     message: 'The usage-plan quota of this API key is used up for the period; retry in the next period.',
   },
+  /** A body over API Gateway's 10 MB payload limit. */
+  REQUEST_TOO_LARGE: {
+    statusCode: 413,
+    code: 'payload_too_large',
+    message: 'Request body over 10 MB, the API Gateway limit: send a smaller body or split the batch.',
+  },
   /** No route for this method and path. */
   NOT_FOUND: {
     statusCode: 404,

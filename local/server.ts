@@ -138,12 +138,13 @@ const responseStreamFor = (res: ServerResponse): MetadataStream => {
 const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Past the limit the rest is read and dropped: leaving the loop would destroy the
+  // socket, and the client would see a reset instead of the 413.
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 };
 
 const sendGatewayError = (res: ServerResponse, type: GatewayResponseType, requestId: string): void => {
@@ -220,15 +221,7 @@ export const startLocalApi = async (
         quota.count(apiKey);
       }
       const body = await readBody(req);
-      if (body === undefined) {
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            error: { code: 'payload_too_large', message: 'Request body over 10 MB.', requestId: gatewayRequestId },
-          }),
-        );
-        return;
-      }
+      if (body === undefined) return sendGatewayError(res, 'REQUEST_TOO_LARGE', gatewayRequestId);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;

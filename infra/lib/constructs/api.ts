@@ -25,6 +25,7 @@ const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = 
   API_KEY_INVALID: apigw.ResponseType.INVALID_API_KEY,
   THROTTLED: apigw.ResponseType.THROTTLED,
   QUOTA_EXCEEDED: apigw.ResponseType.QUOTA_EXCEEDED,
+  REQUEST_TOO_LARGE: apigw.ResponseType.REQUEST_TOO_LARGE,
   // API Gateway answers an unknown path with "Missing Authentication Token" (403).
   NOT_FOUND: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
 };
