@@ -10,14 +10,19 @@ export const SLOW_KEY = 'slow-key';
 
 /**
  * Starts the local API exactly as `npm start` does (dynalite in memory, a fresh model
- * cache folder, loopback, a random port).
+ * cache folder, loopback, a random port). `env` is the functions' environment, `local`
+ * the emulator's (LOCAL_API_KEY, LOCAL_TIMEOUT_MS, ...).
  */
-export const startTestApi = async (env: Record<string, string> = {}): Promise<LocalStack> =>
+export const startTestApi = async (
+  env: Record<string, string> = {},
+  local: Record<string, string> = {},
+): Promise<LocalStack> =>
   startLocalStack(
     loadLocalConfig({
       PORT: '0',
       LOCAL_API_KEY: `${TEST_KEY}:1000:1000,${SLOW_KEY}:1:2`,
       LOCAL_DATA_DIR: 'memory',
+      ...local,
     }),
     { ...process.env, MODEL_CACHE_DIR: await tempDir('api-cache'), ...env },
   );
