@@ -4,7 +4,7 @@ import { ROUTES } from '#functions/routes.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { get, post, startTestApi } from '../helpers/local-api.ts';
 import { checkAnswer, send } from './fuzz/answers.ts';
-import { type FuzzRequest, requestsFor, routeKey } from './fuzz/routes.ts';
+import { type FuzzRequest, requestsFor, routeKey, takesInput } from './fuzz/routes.ts';
 
 /**
  * Property-based fuzzing of every route of `functions/routes.ts` through the real local
@@ -58,11 +58,36 @@ const knownGood = async (api: LocalStack) => {
   };
 };
 
+/**
+ * A few records of every kind the analytics read (batch, compare, ensemble), so their
+ * fuzzing reaches the aggregation, not only an empty day.
+ */
+const seedLog = async (api: LocalStack) => {
+  const key = { 'x-api-key': FUZZ_KEY };
+  const texts = ['I love it', 'I hate it', 'It is a folder', 'Files everywhere'];
+  const members = ['tiny-distilbert-sentiment@1', 'tiny-distilbert-sentiment@2'];
+  const answers = await Promise.all([
+    post(api, '/v1/predict/batch', { texts }, key),
+    post(api, '/v1/predict/batch', { texts, model: 'tiny-distilbert-sentiment@canary' }, key),
+    post(api, '/v1/predict/compare', { texts, versions: ['1', '2'] }, key),
+    post(api, '/v1/predict/batch', { texts, ensemble: { members, method: 'hard' } }, key),
+  ]);
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+};
+
+/**
+ * Routes that only read go first: the analytics then aggregate the seeded log rather
+ * than every record the fuzzing writes (a busy day's summary reads all of its records,
+ * which would make the analytics' 1,000 cases the slowest part of the suite).
+ */
+const ORDERED = [...ROUTES].sort((a, b) => Number(a.method === 'POST') - Number(b.method === 'POST'));
+
 let api: LocalStack;
 let before: Awaited<ReturnType<typeof knownGood>>;
 beforeAll(async () => {
   api = await startTestApi({}, { LOCAL_API_KEY: `${FUZZ_KEY}:100000:100000` });
   before = await knownGood(api);
+  await seedLog(api);
 });
 afterAll(async () => {
   await api?.close();
@@ -77,7 +102,7 @@ afterAll(async () => {
 });
 
 describe('fuzzing every route over HTTP', () => {
-  it.each(ROUTES.map((r) => [routeKey(r), r] as const))('%s', { timeout: ROUTE_TIMEOUT_MS }, async (key, route) => {
+  it.each(ORDERED.map((r) => [routeKey(r), r] as const))('%s', { timeout: ROUTE_TIMEOUT_MS }, async (key, route) => {
     const requests = requestsFor(route, FUZZ_KEY);
     if (!requests)
       throw new Error(`No arbitrary for ${key}: add its shape to ROUTE_SHAPES in test/reliability/fuzz/routes.ts.`);
@@ -86,25 +111,31 @@ describe('fuzzing every route over HTTP', () => {
     const started = performance.now();
     const seed = seedOf(key);
 
-    await fc.assert(
-      fc.asyncProperty(requests, async (req) => {
-        const res = await send(api.url, req);
-        s.cases += 1;
-        s.byKind[req.kind] += 1;
-        s.byStatus[res.status] = (s.byStatus[res.status] ?? 0) + 1;
-        checkAnswer(route, req, res);
-        // The emulator runs in this process: a polluted prototype would show here.
-        expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false);
-      }),
-      { numRuns: RUNS, seed },
-    );
+    const property = fc.asyncProperty(requests, async (req) => {
+      const res = await send(api.url, req);
+      s.cases += 1;
+      s.byKind[req.kind] += 1;
+      s.byStatus[res.status] = (s.byStatus[res.status] ?? 0) + 1;
+      checkAnswer(route, req, res);
+      // The emulator runs in this process: a polluted prototype would show here.
+      expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false);
+    });
+    try {
+      await fc.assert(property, { numRuns: RUNS, seed });
+    } catch (error) {
+      // fast-check's report has this route's seed and the shrunk request; say how to replay it.
+      throw new Error(
+        `${key} failed with FUZZ_SEED=${BASE_SEED} (route seed ${seed}); replay: FUZZ_SEED=${BASE_SEED} npx vitest run test/reliability/fuzz.test.ts -t '${key}'\n${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     s.ms = performance.now() - started;
 
     const share = (from: number, to: number) =>
       Object.entries(s.byStatus).reduce((n, [st, c]) => (Number(st) >= from && Number(st) < to ? n + c : n), 0) /
       s.cases;
     expect(share(200, 300), `${key}: share of 2xx answers (seed ${seed})`).toBeGreaterThanOrEqual(MIN_SHARE);
-    if (route.method === 'POST' || key.includes('{') || key.includes('analytics'))
+    if (takesInput(route))
       expect(share(400, 500), `${key}: share of 4xx answers (seed ${seed})`).toBeGreaterThanOrEqual(MIN_SHARE);
   });
 
