@@ -70,3 +70,45 @@ describe('oversized bodies', () => {
     });
   });
 });
+
+describe("requests over the model's context window", () => {
+  /** tiny-gpt2 attends to 256 tokens; each emoji is several. */
+  const LONG = '😀'.repeat(300);
+  const cases = [
+    ['a completion prompt', '/v1/completions', { model: 'tiny-gpt2', prompt: LONG, max_tokens: 2 }, 'prompt'],
+    ['a list of prompts', '/v1/completions', { model: 'tiny-gpt2', prompt: ['Hi', LONG], max_tokens: 2 }, 'prompt'],
+    [
+      'max_tokens past the room left',
+      '/v1/completions',
+      { model: 'tiny-gpt2', prompt: 'Hi', max_tokens: 300 },
+      'max_tokens',
+    ],
+    [
+      'a chat',
+      '/v1/chat/completions',
+      { model: 'tiny-gpt2', messages: [{ role: 'user', content: LONG }], max_tokens: 2 },
+      'messages',
+    ],
+  ] as const;
+
+  it.each(cases)('%s: 400 before any token, streamed or not', async (_, path, body, param) => {
+    for (const stream of [false, true]) {
+      const res = await fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': TEST_KEY },
+        body: JSON.stringify({ ...body, stream }),
+      });
+
+      expect(res.status, `stream: ${stream}`).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual({
+        error: {
+          message: expect.stringMatching(/context/),
+          type: 'invalid_request_error',
+          param,
+          code: 'validation_error',
+        },
+      });
+    }
+  });
+});
