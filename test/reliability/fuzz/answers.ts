@@ -112,6 +112,31 @@ const checkEvents = (res: RawResponse): void => {
   }
 };
 
+/**
+ * Numbers a 2xx may carry, wherever they are: every `score` a probability, every
+ * `confidence` a probability or a percentage (LibreTranslate), every `scores` list a
+ * distribution (an overflow or a NaN shows up here as null, 0 or a sum far from 1).
+ */
+const checkNumbers = (value: unknown, res: RawResponse): void => {
+  if (Array.isArray(value)) {
+    for (const v of value) checkNumbers(v, res);
+    return;
+  }
+  if (!isObject(value)) return;
+  if ('score' in value && !(typeof value.score === 'number' && value.score >= 0 && value.score <= 1))
+    fail(`a score that is not a probability: ${JSON.stringify(value.score)}`, res);
+  if (
+    'confidence' in value &&
+    !(typeof value.confidence === 'number' && value.confidence >= 0 && value.confidence <= 100)
+  )
+    fail(`a confidence that is not a number in [0, 100]: ${JSON.stringify(value.confidence)}`, res);
+  if (Array.isArray(value.scores)) {
+    const sum = value.scores.reduce((n: number, s: { score?: unknown }) => n + Number(s.score), 0);
+    if (!(Math.abs(sum - 1) < 1e-3)) fail(`scores that sum to ${sum}, not 1`, res);
+  }
+  for (const v of Object.values(value)) checkNumbers(v, res);
+};
+
 /** Whether the request asked for a stream (only then may an answer be Server-Sent Events). */
 const asksForStream = (req: FuzzRequest): boolean => {
   try {
@@ -151,5 +176,7 @@ export const checkAnswer = (route: RouteDef, req: FuzzRequest, res: RawResponse)
     checkError(route, res, body as Record<string, unknown>);
   } else if (typeof body !== 'object' || body === null) {
     fail('a 2xx whose body is not an object or a list', res);
+  } else {
+    checkNumbers(body, res);
   }
 };

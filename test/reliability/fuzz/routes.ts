@@ -9,6 +9,7 @@ import {
   hostileString,
   nearValid,
   nearValidQuery,
+  PROTO_KEYS,
   percentEncode,
 } from './values.ts';
 
@@ -245,7 +246,7 @@ export const ROUTE_SHAPES: Record<string, RouteShape> = {
   'POST /v1/translate': {
     body: fc
       .tuple(
-        fc.oneof(record({ text: text(1000) }), record({ texts: texts(400) })),
+        fc.oneof(record({ text: text(600) }), record({ texts: texts(200) })),
         record({
           target_language: lang,
           source_language: opt(fc.oneof(lang, fc.constant('auto'))),
@@ -261,7 +262,7 @@ export const ROUTE_SHAPES: Record<string, RouteShape> = {
   'GET /v1/languages': {},
   'POST /translate': {
     body: record({
-      q: fc.oneof(text(400), fc.array(text(200), { minLength: 1, maxLength: 3 })),
+      q: fc.oneof(text(300), fc.array(text(150), { minLength: 1, maxLength: 3 })),
       source: opt(fc.oneof(lang, fc.constant('auto'))),
       target: lang,
       format: opt(fc.constant('text')),
@@ -286,6 +287,14 @@ const formOf = (body: Record<string, unknown>): string => {
       form.append(k, typeof item === 'string' ? item : JSON.stringify(item));
   return form.toString();
 };
+
+/** A valid form with one field added, repeated or overwritten (prototype keys included). */
+const nearValidForm = (valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<string> =>
+  valid.chain((body) =>
+    fc
+      .tuple(fc.oneof(fc.constantFrom(...Object.keys(body), ...PROTO_KEYS), hostileString), hostileString)
+      .map(([k, v]) => `${formOf(body)}&${percentEncode(k)}=${percentEncode(v)}`),
+  );
 
 const KEYED = 'x-api-key';
 /**
@@ -350,6 +359,13 @@ export const requestsFor = (route: RouteDef, key: string): fc.Arbitrary<FuzzRequ
                   arbitrary: tagged(
                     withType(shape.body.map(formOf), fc.constant('application/x-www-form-urlencoded')),
                     'valid',
+                  ),
+                  weight: 5,
+                },
+                {
+                  arbitrary: tagged(
+                    withType(nearValidForm(shape.body), fc.constant('application/x-www-form-urlencoded')),
+                    'near-valid',
                   ),
                   weight: 5,
                 },

@@ -53,6 +53,10 @@ const NASTY_STRINGS = [
   'undefined',
   'NaN',
   'true',
+  '0',
+  '8',
+  '-1',
+  '1e3',
   '[]',
   '{}',
   '__proto__',
@@ -73,6 +77,9 @@ const NASTY_STRINGS = [
   '😀😀😀',
 ];
 
+/** Keys that pollute prototypes in code that merges objects naively. */
+export const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf'];
+
 /** Strings around the 5,000-character limit (UTF-16 units), in one and two units per character. */
 const LIMIT_STRINGS = fc.constantFrom(4999, 5000, 5001, 12_000).map((n) => 'a'.repeat(n));
 const LIMIT_EMOJI = fc.constantFrom(2500, 2501).map((n) => '😀'.repeat(n));
@@ -80,6 +87,8 @@ const LIMIT_EMOJI = fc.constantFrom(2500, 2501).map((n) => '😀'.repeat(n));
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.string({ unit: hostileChar, maxLength: 40 }), weight: 6 },
   { arbitrary: fc.constantFrom(...NASTY_STRINGS), weight: 3 },
+  // Lookups by a caller's string in an object literal find Object.prototype's members.
+  { arbitrary: fc.constantFrom(...PROTO_KEYS), weight: 2 },
   { arbitrary: LIMIT_STRINGS, weight: 1 },
   { arbitrary: LIMIT_EMOJI, weight: 1 },
 );
@@ -118,6 +127,11 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.integer(), weight: 1 },
   { arbitrary: fc.jsonValue({ maxDepth: 3, stringUnit: hostileChar }), weight: 2 },
   { arbitrary: nested, weight: 1 },
+  // Lists around the batch limit (64) of texts a route would accept one by one.
+  {
+    arbitrary: fc.array(fc.constantFrom('hello', 'the file', 'bonjour le monde'), { minLength: 60, maxLength: 70 }),
+    weight: 1,
+  },
 );
 
 /** Number tokens only raw JSON text can carry (JSON.stringify never writes them), some of them invalid JSON. */
@@ -137,8 +151,6 @@ export const RAW_NUMBERS = [
   '+1',
 ];
 
-/** Keys that pollute prototypes in code that merges objects naively. */
-export const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf'];
 const POLLUTION = { polluted: 'yes', prototype: { polluted: 'yes' } };
 
 type Json = unknown;
