@@ -23,6 +23,12 @@ export const GATEWAY_RESPONSES = {
     code: 'quota_exceeded',
     message: 'The usage-plan quota of this API key is used up for the period; retry in the next period.',
   },
+  /** A body over API Gateway's 10 MB payload limit. */
+  REQUEST_TOO_LARGE: {
+    statusCode: 413,
+    code: 'payload_too_large',
+    message: 'Request body over 10 MB, the API Gateway limit: send a smaller body or split the batch.',
+  },
   /** No route for this method and path. */
   NOT_FOUND: {
     statusCode: 404,
@@ -37,4 +43,37 @@ export type GatewayResponseType = keyof typeof GATEWAY_RESPONSES;
 export const gatewayResponseTemplate = (type: GatewayResponseType): string => {
   const r = GATEWAY_RESPONSES[type];
   return JSON.stringify({ error: { code: r.code, message: r.message, requestId: '$context.requestId' } });
+};
+
+/**
+ * The CORS preflight API Gateway answers itself (a mock integration on every resource,
+ * from CDK's `defaultCorsPreflightOptions`). The CDK stack and the emulator both use it.
+ */
+export const CORS_PREFLIGHT = {
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  allowHeaders: ['Content-Type', 'X-Api-Key', 'X-Request-Id'],
+  maxAgeSeconds: 3600,
+} as const;
+
+/**
+ * The preflight's headers for one request origin, as CDK's mock integration computes
+ * them: the first configured origin is the static `Access-Control-Allow-Origin`, another
+ * configured origin is echoed back; any other origin gets the first one, which is not
+ * its own, so the browser refuses the call.
+ *
+ * @example
+ * preflightHeaders(['https://a.example', 'https://b.example'], 'https://b.example')['access-control-allow-origin']; // => 'https://b.example'
+ */
+export const preflightHeaders = (
+  origins: readonly string[],
+  requestOrigin: string | undefined,
+): Record<string, string> => {
+  const [first = '*', ...others] = origins;
+  return {
+    'access-control-allow-headers': CORS_PREFLIGHT.allowHeaders.join(','),
+    'access-control-allow-origin': requestOrigin && others.includes(requestOrigin) ? requestOrigin : first,
+    ...(first === '*' ? {} : { vary: 'Origin' }),
+    'access-control-allow-methods': CORS_PREFLIGHT.allowMethods.join(','),
+    'access-control-max-age': String(CORS_PREFLIGHT.maxAgeSeconds),
+  };
 };

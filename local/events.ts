@@ -36,12 +36,11 @@ export interface ProxyEventInput {
 
 /** An API Gateway REST proxy event, as API Gateway builds it for a Lambda proxy integration. */
 export const proxyEvent = (input: ProxyEventInput): APIGatewayProxyEvent => {
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of input.query) {
-    query[k] = v;
-    multiQuery[k] = [...(multiQuery[k] ?? []), v];
-  }
+  // A Map, not an object literal: a parameter named `__proto__` or `valueOf` is data, as in API Gateway.
+  const values = new Map<string, string[]>();
+  for (const [k, v] of input.query) values.set(k, [...(values.get(k) ?? []), v]);
+  const query = Object.fromEntries([...values].map(([k, v]) => [k, v.at(-1)!]));
+  const multiQuery = Object.fromEntries(values);
   const now = Date.now();
   return {
     resource: input.resource,

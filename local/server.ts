@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { GATEWAY_RESPONSES, type GatewayResponseType } from '#functions/gateway-responses.ts';
+import { GATEWAY_RESPONSES, type GatewayResponseType, preflightHeaders } from '#functions/gateway-responses.ts';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
 import { type MetadataStream, STREAMING } from './lambda-shim.ts';
@@ -18,12 +18,17 @@ export type StreamingHandler = ((event: APIGatewayProxyEvent, stream: Writable, 
 export interface LocalApiOptions {
   port: number;
   host: string;
-  /** Accepted keys; `key:rate:burst` gives a key its own throttle (its usage-plan tier). */
+  /**
+   * Accepted keys; `key:rate:burst` gives a key its own throttle and `key:rate:burst:quota`
+   * also a quota of requests per UTC day (its usage-plan tier).
+   */
   apiKeys: string[];
   /** Usage-plan throttle per key (token bucket). */
   rate: number;
   burst: number;
   timeoutMs: number;
+  /** Origins the preflight allows (the stage's `corsOrigins`); default `*`. */
+  corsOrigins?: readonly string[];
   routes?: readonly RouteDef[];
   loadHandler?: (fn: Capability) => Promise<ProxyHandler | StreamingHandler>;
   /**
@@ -48,14 +53,30 @@ type CompiledRoute = ReturnType<typeof compile>;
 /** The route table as path patterns, for `matchRoute`. */
 export const compileRoutes = (routes: readonly RouteDef[]): CompiledRoute[] => routes.map(compile);
 
+/** A path parameter, percent-decoded; a malformed escape (`%`, `%E0%A4%A`) is passed on as sent, not a crash. */
+const decodePathPart = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+};
+
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
 export const apiKeyIdOf = (key: string): string =>
   `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
 
+interface Plan {
+  rate: number;
+  burst: number;
+  /** Requests per UTC day; undefined = no quota. */
+  quota?: number;
+}
+
 /** A token bucket per API key: `rate` tokens a second, at most `burst` saved up. */
 class Throttle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly plans: Map<string, { rate: number; burst: number }>) {}
+  constructor(private readonly plans: Map<string, Plan>) {}
   take(key: string): boolean {
     const { rate, burst } = this.plans.get(key)!;
     const now = performance.now();
@@ -69,6 +90,26 @@ class Throttle {
   }
 }
 
+/** A usage-plan quota per API key: requests per UTC day (the `DAY` period of the stages' plans). */
+class Quota {
+  private readonly used = new Map<string, { day: string; count: number }>();
+  constructor(private readonly plans: Map<string, Plan>) {}
+  private usedToday(key: string): { day: string; count: number } {
+    const day = new Date().toISOString().slice(0, 10);
+    const u = this.used.get(key);
+    return u?.day === day ? u : { day, count: 0 };
+  }
+  /** False once the key's requests for today reach its quota. */
+  allows(key: string): boolean {
+    const quota = this.plans.get(key)!.quota;
+    return quota === undefined || this.usedToday(key).count < quota;
+  }
+  count(key: string): void {
+    const u = this.usedToday(key);
+    this.used.set(key, { day: u.day, count: u.count + 1 });
+  }
+}
+
 /** The route a method and path match, with its path parameters. */
 export const matchRoute = (
   routes: readonly CompiledRoute[],
@@ -78,7 +119,7 @@ export const matchRoute = (
   for (const r of routes) {
     const m = r.regex.exec(pathname);
     if (m && r.route.method === method) {
-      return { route: r.route, params: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+      return { route: r.route, params: Object.fromEntries(r.names.map((n, i) => [n, decodePathPart(m[i + 1]!)])) };
     }
   }
   return undefined;
@@ -121,12 +162,13 @@ const responseStreamFor = (res: ServerResponse): MetadataStream => {
 const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Past the limit the rest is read and dropped: leaving the loop would destroy the
+  // socket, and the client would see a reset instead of the 413.
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 };
 
 const sendGatewayError = (res: ServerResponse, type: GatewayResponseType, requestId: string): void => {
@@ -158,13 +200,16 @@ export const startLocalApi = async (
   const routes = compileRoutes(options.routes ?? ROUTES);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
-  const plans = new Map(
+  const plans = new Map<string, Plan>(
     options.apiKeys.map((entry) => {
-      const [key, rate, burst] = entry.split(':');
-      return [key!, { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) }] as const;
+      const [key, rate, burst, quota] = entry.split(':');
+      const plan = { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) };
+      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
     }),
   );
   const throttle = new Throttle(plans);
+  const quota = new Quota(plans);
+  const corsOrigins = options.corsOrigins ?? ['*'];
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -174,11 +219,8 @@ export const startLocalApi = async (
       if (await options.intercept?.(req, res)) return;
       if (method === 'OPTIONS') {
         // CORS preflight, as API Gateway's mock integration answers it.
-        res.writeHead(204, {
-          'access-control-allow-origin': '*',
-          'access-control-allow-methods': 'GET,POST,OPTIONS',
-          'access-control-allow-headers': 'content-type,x-api-key,authorization',
-        });
+        const origin = req.headers.origin;
+        res.writeHead(204, preflightHeaders(corsOrigins, typeof origin === 'string' ? origin : undefined));
         res.end();
         return;
       }
@@ -188,18 +230,13 @@ export const startLocalApi = async (
       const apiKey = typeof key === 'string' ? key : undefined;
       if (matched.route.apiKeyRequired) {
         if (!apiKey || !plans.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
+        // A request the throttle turns away does not count against the quota.
+        if (!quota.allows(apiKey)) return sendGatewayError(res, 'QUOTA_EXCEEDED', gatewayRequestId);
         if (!throttle.take(apiKey)) return sendGatewayError(res, 'THROTTLED', gatewayRequestId);
+        quota.count(apiKey);
       }
       const body = await readBody(req);
-      if (body === undefined) {
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            error: { code: 'payload_too_large', message: 'Request body over 10 MB.', requestId: gatewayRequestId },
-          }),
-        );
-        return;
-      }
+      if (body === undefined) return sendGatewayError(res, 'REQUEST_TOO_LARGE', gatewayRequestId);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import { type Capability, ROUTES } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
-import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
+import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
 import { captureEmf, instrumentHandler, observeRequest, printAs } from './metrics.ts';
@@ -147,12 +147,11 @@ export const startLocalStack = async (
   const api = await startLocalApi({
     port: local.PORT,
     host: local.HOST,
-    apiKeys: local.LOCAL_API_KEY.split(',')
-      .map((k) => k.trim())
-      .filter(Boolean),
+    apiKeys: listOf(local.LOCAL_API_KEY),
     rate: local.LOCAL_RATE_LIMIT,
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
+    corsOrigins: listOf(config.CORS_ORIGINS),
     loadHandler: async (fn) =>
       instrumentHandler(fn, await loadHandler(fn), metrics, {
         namespace: config.METRICS_NAMESPACE,

@@ -1,6 +1,6 @@
 import { parseInput } from '#http/validate.ts';
 import { ValidationError } from '#runtime/errors.ts';
-import { type ChatMessage, type GenerateOptions, resolveOptions } from '#tasks/generation/index.ts';
+import { type ChatMessage, checkContext, type GenerateOptions, resolveOptions } from '#tasks/generation/index.ts';
 import { ChatRequest, CompletionRequest, messageText } from './openai.ts';
 import type { GenerationJob } from './serve.ts';
 
@@ -41,7 +41,10 @@ export const completionJob = (body: unknown): GenerationJob => {
     options,
     stream: r.stream ?? false,
     includeUsage: r.stream_options?.include_usage ?? false,
-    validate: () => void resolveOptions(options),
+    validate: (gen) => {
+      const { maxTokens } = resolveOptions(options);
+      for (const p of prompts) checkContext(gen.info().contextLength, gen.countTokens(p), maxTokens, 'prompt');
+    },
     run: (gen, opts, onToken, p = 0) => gen.generate(prompts[p]!, opts, onToken),
   };
 };
@@ -67,8 +70,8 @@ export const chatJob = (body: unknown): GenerationJob => {
     stream: r.stream ?? false,
     includeUsage: r.stream_options?.include_usage ?? false,
     validate: (gen) => {
-      resolveOptions(options);
-      gen.encodeChat(messages);
+      const { maxTokens } = resolveOptions(options);
+      checkContext(gen.info().contextLength, gen.encodeChat(messages).length, maxTokens, 'messages');
     },
     run: (gen, opts, onToken) => gen.chat(messages, opts, onToken),
   };

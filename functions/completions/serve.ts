@@ -28,7 +28,10 @@ export interface GenerationJob {
     onToken?: (d: TokenDelta) => void,
     prompt?: number,
   ) => Promise<GenerationResult>;
-  /** Throws the request's 4xx before anything is sent (a stream cannot change its status later). */
+  /**
+   * Throws the request's 4xx before anything is sent (a stream cannot change its status
+   * later): the options, and every prompt against the model's context window.
+   */
   validate: (gen: Generator) => void;
   prompts: string[];
   options: GenerateOptions;

@@ -8,7 +8,7 @@ import httpRouterHandler from '@middy/http-router';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
-import { config } from '#runtime/config.ts';
+import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
@@ -41,10 +41,7 @@ const routeKey = (method: string, resource: string): string => `${method} ${reso
 export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {}) => {
   const shapes = new Map(routes.map((r) => [routeKey(r.method, r.path), r.errorShape ?? 'default']));
   const forms = new Set(routes.filter((r) => r.form).map((r) => routeKey(r.method, r.path)));
-  const origins = config()
-    .CORS_ORIGINS.split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
+  const origins = listOf(config().CORS_ORIGINS);
   const router = httpRouterHandler<ApiEvent & { body: never }, ApiResult>(
     routes.map((r) => ({ method: r.method, path: r.path, handler: r.handler as never })),
   );

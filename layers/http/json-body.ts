@@ -9,14 +9,14 @@ const defaults = {
 const JSON_TYPE = /^application\/(.+\+)?json\s*($|;)/i;
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*($|;)/i;
 
-/** A form body as JSON would carry it: a repeated field becomes a list. */
+/**
+ * A form body as JSON would carry it: a repeated field becomes a list. Collected in a Map
+ * so a field named `__proto__` or `constructor` is data, as JSON.parse keeps it.
+ */
 const parseForm = (text: string): Record<string, string | string[]> => {
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of new URLSearchParams(text)) {
-    const prev = out[key];
-    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
+  const fields = new Map<string, string[]>();
+  for (const [key, value] of new URLSearchParams(text)) fields.set(key, [...(fields.get(key) ?? []), value]);
+  return Object.fromEntries([...fields].map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
 };
 
 /**

@@ -93,6 +93,18 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   };
 };
 
+/**
+ * A comma-separated setting as a list, blanks dropped.
+ *
+ * @example
+ * listOf('https://a.example, https://b.example,'); // => ['https://a.example', 'https://b.example']
+ */
+export const listOf = (csv: string): string[] =>
+  csv
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 let current: Config | undefined;
 /** The process-wide configuration, parsed on first use. */
 export const config = (): Config => {

@@ -188,7 +188,8 @@ export class Registry {
     const aliases = await this.aliases(name);
     if (selector !== undefined && versions.includes(selector)) return { name, version: selector, canary: false };
     const aliasName = selector ?? 'prod';
-    const alias = aliases[aliasName];
+    // Own keys only: `@constructor` is an unknown alias, not Object's constructor.
+    const alias = Object.hasOwn(aliases, aliasName) ? aliases[aliasName] : undefined;
     if (!alias) {
       if (selector === undefined) return { name, version: versions[versions.length - 1]!, canary: false };
       throw new UnknownModelError(

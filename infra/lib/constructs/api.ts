@@ -2,7 +2,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { GATEWAY_RESPONSES, type GatewayResponseType, gatewayResponseTemplate } from '#functions/gateway-responses.ts';
+import {
+  CORS_PREFLIGHT,
+  GATEWAY_RESPONSES,
+  type GatewayResponseType,
+  gatewayResponseTemplate,
+} from '#functions/gateway-responses.ts';
 import type { Capability, RouteDef } from '#functions/routes.ts';
 import { API_GATEWAY_MAX_TIMEOUT_SECONDS, type StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
@@ -20,6 +25,7 @@ const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = 
   API_KEY_INVALID: apigw.ResponseType.INVALID_API_KEY,
   THROTTLED: apigw.ResponseType.THROTTLED,
   QUOTA_EXCEEDED: apigw.ResponseType.QUOTA_EXCEEDED,
+  REQUEST_TOO_LARGE: apigw.ResponseType.REQUEST_TOO_LARGE,
   // API Gateway answers an unknown path with "Missing Authentication Token" (403).
   NOT_FOUND: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
 };
@@ -64,11 +70,12 @@ export class Api extends Construct {
         metricsEnabled: true,
         tracingEnabled: true,
       },
+      // The emulator answers preflights from the same settings (preflightHeaders).
       defaultCorsPreflightOptions: {
         allowOrigins: [...config.corsOrigins],
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
-        allowHeaders: ['Content-Type', 'X-Api-Key', 'X-Request-Id'],
-        maxAge: Duration.hours(1),
+        allowMethods: [...CORS_PREFLIGHT.allowMethods],
+        allowHeaders: [...CORS_PREFLIGHT.allowHeaders],
+        maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
       },
     });
 

@@ -119,6 +119,12 @@ export const ensembleWeights = (members: readonly string[], weights: readonly nu
   if (!weights.some((w) => w > 0)) {
     throw new ValidationError('ensemble.weights: at least one weight must be above 0.', { param: 'ensemble.weights' });
   }
+  // Votes are divided by the total weight: an infinite total would make every score 0.
+  if (!Number.isFinite(weights.reduce((sum, w) => sum + w, 0))) {
+    throw new ValidationError('ensemble.weights: the weights must sum to a finite number; scale them down.', {
+      param: 'ensemble.weights',
+    });
+  }
   return [...weights];
 };
 

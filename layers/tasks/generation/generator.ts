@@ -74,6 +74,40 @@ export interface GenerationResult {
   seed: number;
 }
 
+/**
+ * Checks that a prompt of `promptTokens` leaves room for a completion (of `maxTokens`,
+ * when given) in a context window of `contextLength`; returns the room. Throws the
+ * `ValidationError` a caller must see before any token (and before a stream starts).
+ *
+ * @example
+ * checkContext(256, 250, 4, 'prompt'); // => 6
+ * checkContext(256, 250, 10, 'prompt'); // throws ValidationError: "This model's maximum context length is 256 tokens. …"
+ */
+export const checkContext = (
+  contextLength: number,
+  promptTokens: number,
+  maxTokens: number | undefined,
+  promptParam: string,
+): number => {
+  const room = contextLength - promptTokens;
+  if (room < 1) {
+    throw new ValidationError(
+      `The ${promptParam} is ${promptTokens} tokens; this model's context window is ${contextLength} tokens, ` +
+        'which leaves no room for a completion. Shorten it.',
+      { param: promptParam },
+    );
+  }
+  if (maxTokens !== undefined && maxTokens > room) {
+    throw new ValidationError(
+      `This model's maximum context length is ${contextLength} tokens. However, you requested ` +
+        `${promptTokens + maxTokens} tokens (${promptTokens} in the ${promptParam}, ${maxTokens} in the ` +
+        `completion). Reduce the ${promptParam} or max_tokens (at most ${room} here).`,
+      { param: 'max_tokens' },
+    );
+  }
+  return room;
+};
+
 export interface GeneratorInfo {
   modelType: string;
   /** Prompt plus completion tokens the model can attend to (`n_positions`). */
@@ -360,22 +394,7 @@ export const loadGenerator = async (bundleDir: string, options: LoadGeneratorOpt
   ): Promise<GenerationResult> => {
     const started = performance.now();
     const promptTokens = ids.length;
-    const room = contextLength - promptTokens;
-    if (room < 1) {
-      throw new ValidationError(
-        `The ${promptParam} is ${promptTokens} tokens; this model's context window is ${contextLength} tokens, ` +
-          'which leaves no room for a completion. Shorten it.',
-        { param: promptParam },
-      );
-    }
-    if (opts.maxTokens !== undefined && opts.maxTokens > room) {
-      throw new ValidationError(
-        `This model's maximum context length is ${contextLength} tokens. However, you requested ` +
-          `${promptTokens + opts.maxTokens} tokens (${promptTokens} in the ${promptParam}, ${opts.maxTokens} in the ` +
-          `completion). Reduce the ${promptParam} or max_tokens (at most ${room} here).`,
-        { param: 'max_tokens' },
-      );
-    }
+    const room = checkContext(contextLength, promptTokens, opts.maxTokens, promptParam);
     const maxTokens = opts.maxTokens ?? room;
     const sampling = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
     const choices: ChoiceState[] = Array.from({ length: opts.n }, (_, index) => ({

@@ -8,6 +8,7 @@ export {
   type ChatMessage,
   type ChatRole,
   type Choice,
+  checkContext,
   type FinishReason,
   type GenerationResult,
   type Generator,

@@ -54,7 +54,8 @@ const byFasttext = indexBy((l) => l.fasttext);
 const TRADITIONAL_REGIONS = new Set(['tw', 'hk', 'mo']);
 
 const findPlain = (code: string): LanguageInfo | undefined => {
-  const alias = CODE_ALIASES[code];
+  // Own keys only: `constructor` or `__proto__` is a caller's unknown code, not Object's.
+  const alias = Object.hasOwn(CODE_ALIASES, code) ? CODE_ALIASES[code] : undefined;
   return (
     byFlores.get(code) ??
     (alias ? byFlores.get(alias.toLowerCase()) : undefined) ??

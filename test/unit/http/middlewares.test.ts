@@ -115,4 +115,30 @@ describe('http middlewares', () => {
     expect(JSON.parse(accepted.body)).toEqual({ got: { q: ['hola', 'adios'], x: '1' } });
     expect(refused.statusCode).toBe(415);
   });
+
+  it('keeps form fields named like Object.prototype members as data', async () => {
+    const handler = middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
+      .use(jsonBody({ acceptsForm: () => true }))
+      .handler(async (e) => {
+        const body = e.body as Record<string, unknown>;
+        return json({ prototype: Object.getPrototypeOf(body) === Object.prototype, fields: Object.entries(body) });
+      });
+
+    const result = await handler(
+      event({
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '__proto__=a&__proto__=b&constructor=c&q=hi',
+      }),
+      context,
+    );
+
+    expect(JSON.parse(result.body)).toEqual({
+      prototype: true,
+      fields: [
+        ['__proto__', ['a', 'b']],
+        ['constructor', 'c'],
+        ['q', 'hi'],
+      ],
+    });
+  });
 });

@@ -88,6 +88,11 @@ describe('language table', () => {
     expect(findLanguage('')).toBeUndefined();
   });
 
+  it('treats names of Object.prototype members as unknown codes', () => {
+    for (const code of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'constructor-Latn'])
+      expect(findLanguage(code), code).toBeUndefined();
+  });
+
   it('answers an unknown lid label with a minimal entry instead of throwing', () => {
     // Act
     const info = fromFasttextLabel('__label__qqq');

@@ -109,6 +109,7 @@ describe('ensembleWeights validates the ensemble shape', () => {
     [['a', 'b'], [1], /one weight per member \(2 members, 1 weights\)/],
     [['a', 'b'], [1, -1], /finite number ≥ 0/],
     [['a', 'b'], [0, 0], /at least one weight must be above 0/],
+    [['a', 'b'], [1e308, 1e308], /sum to a finite number/],
   ])('%j with weights %j is a 400', (members, weights, message) => {
     expect(() => ensembleWeights(members, weights)).toThrow(ValidationError);
     expect(() => ensembleWeights(members, weights)).toThrow(message);

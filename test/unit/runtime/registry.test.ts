@@ -45,6 +45,13 @@ describe('Registry', () => {
     await expect(registry.resolve('Bad Name')).rejects.toBeInstanceOf(UnknownModelError);
   });
 
+  it('treats an alias named like an Object.prototype member as unknown', async () => {
+    const registry = await setup();
+
+    for (const selector of ['constructor', 'toString', 'valueOf', 'hasOwnProperty'])
+      await expect(registry.resolve(`sent@${selector}`)).rejects.toThrow(`no version or alias "${selector}"`);
+  });
+
   it('orders versions numerically and parses references', () => {
     expect(['10', '2', '1'].sort(compareVersions)).toEqual(['1', '2', '10']);
     expect(parseModelRef('a@b')).toEqual({ name: 'a', selector: 'b' });
