@@ -53,7 +53,9 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '30' },
     connections: { type: 'string', default: '100' },
-    instances: { type: 'string', default: String(os.availableParallelism()) },
+    // One more instance than cores: while one waits on DynamoDB (the prediction log), the
+    // others keep both cores busy; each still has one ONNX thread (ONNX_THREADS = cores / N, at least 1).
+    instances: { type: 'string', default: String(os.availableParallelism() + 1) },
     'warm-seconds': { type: 'string', default: '5' },
     /** The measured seconds of each server are split into this many interleaved windows. */
     rounds: { type: 'string', default: '3' },
