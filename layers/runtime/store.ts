@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { access, mkdir, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
+import { tryLock } from './lock-file.ts';
 import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
 import type { Registry } from './registry.ts';
@@ -158,7 +158,7 @@ export class ModelStore {
       // A repair does not take the copy it was called about; it waits for the lock.
       const ready = repair ? undefined : await this.cached(name, version);
       if (ready) return ready;
-      if (await this.tryLock(lockFile)) {
+      if (await tryLock(lockFile, this.options.lockStaleMs ?? 60_000)) {
         try {
           const done = repair ? undefined : await this.cached(name, version);
           if (done) return done;
@@ -172,32 +172,6 @@ export class ModelStore {
         throw new Error(`Timed out waiting for another process to fetch ${name}@${version} (lock ${lockFile}).`);
       }
       await sleep(this.options.pollMs ?? 200);
-    }
-  }
-
-  /** Takes the lock file, or breaks it when its holder stopped touching it. */
-  private async tryLock(lockFile: string): Promise<boolean> {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
-      await handle.close();
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const info = await stat(lockFile).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > (this.options.lockStaleMs ?? 60_000)) {
-        // The holder died mid-download (a Lambda container is frozen or killed): take over.
-        // Renaming first means only one of several waiters breaks it.
-        const broken = `${lockFile}.${randomUUID()}.stale`;
-        if (
-          await rename(lockFile, broken).then(
-            () => true,
-            () => false,
-          )
-        )
-          await unlink(broken).catch(() => undefined);
-      }
-      return false;
     }
   }
 
