@@ -5,6 +5,7 @@ import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
 import { tryLock } from './lock-file.ts';
 import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
+import type { OptimizedCopy } from './optimized-graphs.ts';
 import type { Registry } from './registry.ts';
 
 /** A bundle that is complete and verified in the local cache. */
@@ -18,6 +19,11 @@ export interface LocalBundle {
    * complete in the cache, where a file may have changed since (`verify` checks it).
    */
   fetched: boolean;
+  /**
+   * Set when the loader should open this environment's pre-optimised graphs instead of the
+   * bundle's own (`optimized-graphs.ts`): a bundle folder beside the cache's bundles.
+   */
+  optimized?: OptimizedCopy;
 }
 
 export const COMPLETE_MARKER = '.complete';
@@ -103,14 +109,16 @@ export class ModelStore {
 
   /**
    * The files of a bundle that no longer match its manifest (missing, another size or
-   * another sha256). It reads every byte (`ModelRuntime` says when it runs and what it costs).
+   * another sha256). It reads every byte (`ModelRuntime` says when it runs and what it costs)
+   * but those of `skip` (graphs the load replaces with their optimised copies).
    *
    * @example
    * await store.verify(bundle); // => [] when intact, ['onnx/model.onnx'] when that file changed
    */
-  async verify(bundle: LocalBundle): Promise<string[]> {
+  async verify(bundle: LocalBundle, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
     const changed: string[] = [];
     for (const file of bundle.manifest.files) {
+      if (skip.has(file.path)) continue;
       const p = path.join(bundle.dir, file.path);
       if ((await sizeOf(p)) !== file.bytes || (await sha256File(p)) !== file.sha256) changed.push(file.path);
     }
