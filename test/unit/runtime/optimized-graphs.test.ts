@@ -375,6 +375,23 @@ describe('ModelRuntime with the optimised-graph cache', () => {
     expect(await isRejected(bundle, cache.options)).toBe(false);
   });
 
+  it('does not build in the background without the memory for it', async () => {
+    // Prepare
+    const cache = await freshCache();
+    const bundle = await cache.store.ensure(SENTIMENT, '1');
+    const graphs = new OptimizedGraphs({ ...cache.options, headroom: () => 1024 });
+
+    // Act
+    graphs.buildLater(bundle);
+    await graphs.idle();
+
+    // Assess
+    expect(await findOptimizedGraphs(bundle, cache.options)).toBeUndefined();
+    expect(cache.warnings.map((w) => w.message)).toEqual([
+      'optimized graphs not built in the background: too little free memory',
+    ]);
+  });
+
   it('removes the staging folders of builders that died', async () => {
     // Prepare
     const cache = await freshCache();
