@@ -30,11 +30,12 @@ import type { LocalBundle } from './store.ts';
  * ONNX Runtime spends a large part of session creation on graph optimisation (level
  * `all`). It can save the optimised graph (`optimizedModelFilePath`); loading that file
  * with optimisation `disabled` skips the work: on the 67 MB DistilBERT-shaped bench graph
- * (int8), session creation goes from ~240 ms to ~155 ms. The saved graph is only valid
- * where it was made: level-`all` graphs may hold kernels and layouts chosen for the CPU
- * (ORT warns so when it saves one), so a copy is keyed by the ONNX Runtime version, the
- * architecture, the CPU's identity and feature flags, and the level. One EFS cache serves
- * instances on different hardware; each finds only its own key.
+ * (int8), session creation goes from ~285 ms to ~205 ms (medians of 7 fresh processes, 2
+ * busy AMD EPYC cores; the opus-mt-shaped decoder: ~590 ms to ~400 ms). The saved graph is
+ * only valid where it was made: level-`all` graphs may hold kernels and layouts chosen for
+ * the CPU (ORT warns so when it saves one), so a copy is keyed by the ONNX Runtime version,
+ * the architecture, the CPU's identity and feature flags, and the level. One EFS cache
+ * serves instances on different hardware; each finds only its own key.
  *
  * Layout: `<cache>/.optimized/<name>/<version>/<key>/` is a bundle folder transformers.js
  * loads as is: the optimised `onnx/*.onnx` under their original relative paths, the
@@ -46,6 +47,10 @@ import type { LocalBundle } from './store.ts';
  * original does (every output within 1e-4, absolute); a graph that does not is rejected
  * for this key. Nothing here ever fails a load: an error is a warning and the original
  * bundle is used.
+ *
+ * Benchmarks and tools: `findOptimizedGraphs(dir, { cacheDir })` answers whether this
+ * environment has a copy, `buildOptimizedGraphs(dir, { cacheDir })` makes it, and a loader
+ * given `{ dir, manifest, optimized: copy }` opens it (`modelSource` in `onnx.ts`).
  */
 
 export const OPTIMIZED_DIR = '.optimized';
@@ -203,8 +208,9 @@ export const environmentKey = (environment: GraphEnvironment): string =>
     .digest('hex')
     .slice(0, 16);
 
+// Absolute, so that the copy's folder and its symlinks do not depend on the working directory.
 const versionRoot = (cacheDir: string, manifest: Manifest): string =>
-  path.join(cacheDir, OPTIMIZED_DIR, manifest.name, manifest.version);
+  path.resolve(cacheDir, OPTIMIZED_DIR, manifest.name, manifest.version);
 
 const isPresent = (p: string): Promise<boolean> =>
   access(p).then(
@@ -215,7 +221,9 @@ const isPresent = (p: string): Promise<boolean> =>
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 const resolveBundle = async (bundle: string | BundleRef): Promise<BundleRef> =>
-  typeof bundle === 'string' ? { dir: bundle, manifest: await readManifest(bundle) } : bundle;
+  typeof bundle === 'string'
+    ? { dir: path.resolve(bundle), manifest: await readManifest(bundle) }
+    : { ...bundle, dir: path.resolve(bundle.dir) };
 
 const keyOf = async (options: OptimizedGraphsOptions) => {
   const environment = options.environment ?? (await graphEnvironment());
