@@ -42,9 +42,7 @@ export interface GenerationJob {
 /** Loads a model by name on first use (any text-generation model of the registry). */
 export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> => {
   try {
-    return await modelRuntime().load<Generator>(ref, 'text-generation', (b) =>
-      loadGenerator(b.dir, { dtype: b.manifest.dtype }),
-    );
+    return await modelRuntime().load<Generator>(ref, 'text-generation', (b) => loadGenerator(b));
   } catch (error) {
     // OpenAI answers an unknown model with 404 model_not_found.
     if (error instanceof UnknownModelError)

@@ -7,7 +7,9 @@ import { modelRuntime } from '#storage/model-runtime.ts';
 
 /**
  * Model-cache warm-up: after a model is published, fill the EFS cache before traffic
- * arrives, with the same store code the functions use (S3 → staging → sha256 → rename).
+ * arrives, with the same store code the functions use (S3 → staging → sha256 → rename),
+ * then build the bundle's pre-optimised ONNX graphs for this machine's key
+ * (`optimizedGraphs`: built, found, busy, unsupported, mismatch, failed, or off).
  * Invoked directly (console, CLI, a deployment step or a custom resource), not through
  * API Gateway. Event: `{ "models": ["name@version" | "name@alias", ...] }` or `{ "model": "..." }`.
  */
@@ -33,9 +35,22 @@ const warm = async (event: unknown) => {
     const started = performance.now();
     const { name, version } = await runtime.registry.resolve(ref);
     const bundle = await runtime.deps.store.ensure(name, version);
+    // This machine's optimised graphs (instances on other hardware build their own lazily).
+    const optimized = await runtime.deps.graphs?.build(bundle);
     const ms = Math.round(performance.now() - started);
-    logger.info('model cache warmed', { model: `${name}@${version}`, dir: bundle.dir, ms });
-    warmed.push({ model: `${name}@${version}`, dir: bundle.dir, files: bundle.manifest.files.length, ms });
+    logger.info('model cache warmed', {
+      model: `${name}@${version}`,
+      dir: bundle.dir,
+      ms,
+      optimized: optimized?.status,
+    });
+    warmed.push({
+      model: `${name}@${version}`,
+      dir: bundle.dir,
+      files: bundle.manifest.files.length,
+      ms,
+      optimizedGraphs: optimized?.status ?? 'off',
+    });
   }
   return { warmed };
 };

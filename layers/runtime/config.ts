@@ -31,6 +31,11 @@ export const ConfigSchema = z.object({
   MODEL_CACHE_MAX_ENTRIES: int(1, 64).default(4),
   /** ONNX Runtime intra-op threads per session; 0 means one per available core (layers/runtime/session-options.ts). */
   ONNX_THREADS: int(0, 64).default(0),
+  /**
+   * Pre-optimised ONNX graphs per model version and hardware, under MODEL_CACHE_DIR/.optimized
+   * (layers/runtime/optimized-graphs.ts): used when present, built by `warm` and after a cold load.
+   */
+  ONNX_OPTIMIZED_CACHE: bool.default(true),
   DEFAULT_PREDICT_MODEL: z.string().default('tiny-distilbert-sentiment'),
   DEFAULT_DETECT_MODEL: z.string().default('lid176'),
   DEFAULT_TRANSLATE_MODEL: z.string().default('tiny-nllb'),

@@ -1,6 +1,7 @@
 import { AppError, ModelUnavailableError, oneOf, UnknownModelError } from './errors.ts';
 import type { Manifest, Task } from './manifest.ts';
 import { type CacheEntryInfo, ModelCache } from './model-cache.ts';
+import type { OptimizedGraphs } from './optimized-graphs.ts';
 import type { Registry, ResolvedRef } from './registry.ts';
 import type { LocalBundle, ModelStore } from './store.ts';
 
@@ -12,6 +13,13 @@ export interface LoadedModel<T> extends ResolvedRef {
 }
 
 export type Loader<T> = (bundle: LocalBundle) => Promise<T>;
+
+const reasonOf = (result: PromiseSettledResult<unknown>): string | undefined =>
+  result.status === 'rejected'
+    ? result.reason instanceof Error
+      ? result.reason.message
+      : String(result.reason)
+    : undefined;
 
 /**
  * The three tiers of model loading in one call: memory (ModelCache) → local cache
@@ -34,9 +42,14 @@ export class ModelRuntime {
       maxEntries: number;
       dispose?: (value: unknown) => Promise<void> | void;
       /** Called once per model actually loaded (not on cache hits): metrics hook. */
-      onLoaded?: (info: { key: string; task: Task; loadMs: number }) => void;
+      onLoaded?: (info: { key: string; task: Task; loadMs: number; optimizedGraphs: boolean }) => void;
       /** Called when a cached bundle failed its check and was fetched again. */
       onRepaired?: (info: { key: string; files: string[] }) => void;
+      /**
+       * Pre-optimised graphs (ONNX_OPTIMIZED_CACHE): a cold load uses this environment's copy
+       * when there is one, and queues building it when there is none.
+       */
+      graphs?: OptimizedGraphs;
     },
   ) {
     this.cache = new ModelCache<unknown>({ maxEntries: deps.maxEntries, dispose: deps.dispose });
@@ -69,7 +82,8 @@ export class ModelRuntime {
         const started = performance.now();
         const loaded = await this.loadChecked(await this.deps.store.ensure(name, version), loader);
         bundle = loaded.bundle;
-        this.deps.onLoaded?.({ key, task, loadMs: performance.now() - started });
+        const loadMs = performance.now() - started;
+        this.deps.onLoaded?.({ key, task, loadMs, optimizedGraphs: loaded.bundle.optimized !== undefined });
         return loaded.value;
       } catch (cause) {
         if (cause instanceof AppError && cause.expose) throw cause;
@@ -77,6 +91,61 @@ export class ModelRuntime {
       }
     })) as T;
     return { ...resolved, value, manifest, dir: bundle?.dir ?? this.deps.store.bundleDir(name, version) };
+  }
+
+  /**
+   * Loads a bundle from this environment's pre-optimised graphs when the cache has them,
+   * else from the bundle itself, then queues building them (in the background) when there
+   * were none or they had changed. A copy that fails its check or its load is discarded and
+   * the bundle loaded as if it had none.
+   */
+  private async loadChecked<T>(bundle: LocalBundle, loader: Loader<T>): Promise<{ bundle: LocalBundle; value: T }> {
+    const graphs = this.deps.graphs;
+    const copy = await graphs?.find(bundle);
+    let rebuild = copy === undefined;
+    if (graphs && copy) {
+      const attempt = await this.loadOptimized({ ...bundle, optimized: copy }, loader, graphs);
+      if (attempt.loaded) return attempt.loaded;
+      rebuild = attempt.changed;
+    }
+    const loaded = await this.loadOriginal(bundle, loader);
+    if (rebuild) graphs?.buildLater(loaded.bundle);
+    return loaded;
+  }
+
+  /**
+   * The load from an optimised copy, checked beside it as `loadOriginal` checks a bundle:
+   * the copy's graphs against their sha256 and the bundle's other files against the
+   * manifest; the bundle's own graphs, which this load does not open, are not read (the
+   * ~120 ms of hashing a 67 MB graph would cancel most of what the copy saves). When
+   * anything failed, what was loaded is disposed; the copy is dropped when it is at fault
+   * (`changed`: its files; or a load that failed on an intact bundle), while a changed
+   * bundle file is left to `loadOriginal` to find and repair.
+   */
+  private async loadOptimized<T>(
+    view: LocalBundle & { optimized: NonNullable<LocalBundle['optimized']> },
+    loader: Loader<T>,
+    graphs: NonNullable<ModelRuntime['deps']['graphs']>,
+  ): Promise<{ loaded?: { bundle: LocalBundle; value: T }; changed: boolean }> {
+    const replaced = new Set(view.optimized.graphs.map((g) => g.path));
+    const [loaded, original, copy] = await Promise.allSettled([
+      loader(view),
+      view.fetched ? Promise.resolve([]) : this.deps.store.verify(view, replaced),
+      graphs.verify(view.optimized, view),
+    ]);
+    const intact = (check: PromiseSettledResult<string[]>) => check.status === 'fulfilled' && check.value.length === 0;
+    if (loaded.status === 'fulfilled' && intact(original) && intact(copy)) {
+      return { loaded: { bundle: view, value: loaded.value }, changed: false };
+    }
+    if (loaded.status === 'fulfilled') await this.deps.dispose?.(loaded.value);
+    const changed = !intact(copy);
+    if (changed || (intact(original) && loaded.status === 'rejected')) {
+      await graphs.discard(view.optimized, {
+        files: copy.status === 'fulfilled' ? copy.value : undefined,
+        error: reasonOf(copy) ?? reasonOf(loaded),
+      });
+    }
+    return { changed };
   }
 
   /**
@@ -89,7 +158,7 @@ export class ModelRuntime {
    * that fails is fetched again (only its changed files) and loaded from the repaired copy;
    * what was loaded from the bad one is disposed.
    */
-  private async loadChecked<T>(bundle: LocalBundle, loader: Loader<T>): Promise<{ bundle: LocalBundle; value: T }> {
+  private async loadOriginal<T>(bundle: LocalBundle, loader: Loader<T>): Promise<{ bundle: LocalBundle; value: T }> {
     if (bundle.fetched) return { bundle, value: await loader(bundle) };
     const [loaded, check] = await Promise.allSettled([loader(bundle), this.deps.store.verify(bundle)]);
     if (check.status === 'fulfilled' && check.value.length === 0) {

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { access, mkdir, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
+import { tryLock } from './lock-file.ts';
 import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
+import type { OptimizedCopy } from './optimized-graphs.ts';
 import type { Registry } from './registry.ts';
 
 /** A bundle that is complete and verified in the local cache. */
@@ -18,6 +19,11 @@ export interface LocalBundle {
    * complete in the cache, where a file may have changed since (`verify` checks it).
    */
   fetched: boolean;
+  /**
+   * Set when the loader should open this environment's pre-optimised graphs instead of the
+   * bundle's own (`optimized-graphs.ts`): a bundle folder beside the cache's bundles.
+   */
+  optimized?: OptimizedCopy;
 }
 
 export const COMPLETE_MARKER = '.complete';
@@ -103,14 +109,16 @@ export class ModelStore {
 
   /**
    * The files of a bundle that no longer match its manifest (missing, another size or
-   * another sha256). It reads every byte (`ModelRuntime` says when it runs and what it costs).
+   * another sha256). It reads every byte (`ModelRuntime` says when it runs and what it costs)
+   * but those of `skip` (graphs the load replaces with their optimised copies).
    *
    * @example
    * await store.verify(bundle); // => [] when intact, ['onnx/model.onnx'] when that file changed
    */
-  async verify(bundle: LocalBundle): Promise<string[]> {
+  async verify(bundle: LocalBundle, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
     const changed: string[] = [];
     for (const file of bundle.manifest.files) {
+      if (skip.has(file.path)) continue;
       const p = path.join(bundle.dir, file.path);
       if ((await sizeOf(p)) !== file.bytes || (await sha256File(p)) !== file.sha256) changed.push(file.path);
     }
@@ -158,7 +166,7 @@ export class ModelStore {
       // A repair does not take the copy it was called about; it waits for the lock.
       const ready = repair ? undefined : await this.cached(name, version);
       if (ready) return ready;
-      if (await this.tryLock(lockFile)) {
+      if (await tryLock(lockFile, this.options.lockStaleMs ?? 60_000)) {
         try {
           const done = repair ? undefined : await this.cached(name, version);
           if (done) return done;
@@ -172,32 +180,6 @@ export class ModelStore {
         throw new Error(`Timed out waiting for another process to fetch ${name}@${version} (lock ${lockFile}).`);
       }
       await sleep(this.options.pollMs ?? 200);
-    }
-  }
-
-  /** Takes the lock file, or breaks it when its holder stopped touching it. */
-  private async tryLock(lockFile: string): Promise<boolean> {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
-      await handle.close();
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const info = await stat(lockFile).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > (this.options.lockStaleMs ?? 60_000)) {
-        // The holder died mid-download (a Lambda container is frozen or killed): take over.
-        // Renaming first means only one of several waiters breaks it.
-        const broken = `${lockFile}.${randomUUID()}.stale`;
-        if (
-          await rename(lockFile, broken).then(
-            () => true,
-            () => false,
-          )
-        )
-          await unlink(broken).catch(() => undefined);
-      }
-      return false;
     }
   }
 

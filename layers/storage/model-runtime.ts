@@ -4,6 +4,7 @@ import { type Config, config } from '#runtime/config.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { ModelRuntime } from '#runtime/models.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
+import { OptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
@@ -42,11 +43,18 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
     dispose: async (value) => {
       await (value as { dispose?: () => Promise<void> }).dispose?.();
     },
-    onLoaded: ({ key, task, loadMs }) => {
+    onLoaded: ({ key, task, loadMs, optimizedGraphs }) => {
       metrics.addMetric(MetricName.ModelLoadMs, MetricUnit.Milliseconds, loadMs);
-      logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs) });
+      logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs), optimizedGraphs });
     },
     onRepaired: ({ key, files }) => logger.warn('cached model files changed; fetched again', { model: key, files }),
+    graphs: c.ONNX_OPTIMIZED_CACHE
+      ? new OptimizedGraphs({
+          cacheDir: c.MODEL_CACHE_DIR,
+          onWarning: (message, details) => logger.warn(message, details),
+          onBuilt: ({ copy, ms }) => logger.info('optimized graphs built', { dir: copy.dir, ms }),
+        })
+      : undefined,
   });
 };
 

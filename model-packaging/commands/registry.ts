@@ -5,6 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { AppError, oneOf } from '#runtime/errors.ts';
 import { MANIFEST_FILE, type Manifest, readManifest } from '#runtime/manifest.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
+import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { ALIASES_FILE, AliasesSchema, parseModelRef, Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from '#storage/s3-object-store.ts';
@@ -55,11 +56,14 @@ ${S3_HELP}`;
 export const WARM_HELP = `Usage: models warm <name>@<version|alias> --cache <dir> (--bucket <b> | --dir <folder>) [options]
 
 Fills a cache folder from the registry with the model store the functions use
-(sha256 verified, atomic, resumable), then prints the bundle folder.
+(sha256 verified, atomic, resumable), builds the bundle's pre-optimised ONNX graphs for
+this machine (<cache>/.optimized/<name>/<version>/<key>/: only instances with the same
+ONNX Runtime, architecture and CPU use them), then prints the bundle folder.
 
 Options:
   --cache <dir>       cache folder (the EFS mount in production) (required)
   --dir <folder>      a local registry folder instead of S3
+  --skip-optimize     do not build the pre-optimised graphs
 ${S3_HELP}`;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN']);
@@ -321,7 +325,8 @@ export const runList = async (argv: string[], deps: Deps): Promise<number> => {
 };
 
 /**
- * `models warm`: fetches a model into a cache folder through `ModelStore.ensure`.
+ * `models warm`: fetches a model into a cache folder through `ModelStore.ensure`, then
+ * builds its pre-optimised graphs for this machine (unless `--skip-optimize`).
  *
  * @example
  * await runWarm(['sentiment@prod', '--cache', '/mnt/models', '--bucket', 'models'], deps); // prints the bundle folder
@@ -331,6 +336,7 @@ export const runWarm = async (argv: string[], deps: Deps): Promise<number> => {
     ...S3_OPTIONS,
     dir: { type: 'string' },
     cache: { type: 'string' },
+    'skip-optimize': { type: 'boolean' },
   });
   if (values.help) {
     deps.io.out(WARM_HELP);
@@ -355,6 +361,14 @@ export const runWarm = async (argv: string[], deps: Deps): Promise<number> => {
     deps.io.err(
       `warm: ${name}@${version}${alias ? ` (alias ${alias})` : ''}: ${modelStore.fetchedFiles} files fetched in ${(performance.now() - started).toFixed(0)} ms`,
     );
+    if (!values['skip-optimize']) {
+      const outcome = await buildOptimizedGraphs(bundle, {
+        cacheDir,
+        onWarning: (message, details) => deps.io.err(`warm: ${message}: ${JSON.stringify(details)}`),
+      });
+      const where = 'copy' in outcome ? outcome.copy.dir : outcome.reason;
+      deps.io.err(`warm: optimized graphs ${outcome.status} in ${outcome.ms} ms: ${where}`);
+    }
     deps.io.out(bundle.dir);
   } catch (error) {
     return explain(error, `warm ${store.description}`);

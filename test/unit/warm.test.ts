@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, setConfig } from '#runtime/config.ts';
+import { findOptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { tempDir } from '../helpers/bundles.ts';
 
 const context = { awsRequestId: 'warm-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
@@ -17,11 +18,14 @@ describe('warm function', () => {
       { models: ['tiny-distilbert-sentiment@prod', 'tiny-distilbert-sentiment@2'] },
       context,
     )) as {
-      warmed: Array<{ model: string; dir: string }>;
+      warmed: Array<{ model: string; dir: string; optimizedGraphs: string }>;
     };
 
     expect(out.warmed.map((w) => w.model)).toEqual(['tiny-distilbert-sentiment@1', 'tiny-distilbert-sentiment@2']);
     for (const w of out.warmed) await expect(access(path.join(w.dir, '.complete'))).resolves.toBeUndefined();
+    // And this machine's pre-optimised graphs, ready for the next cold start.
+    expect(out.warmed.map((w) => w.optimizedGraphs)).toEqual(['built', 'built']);
+    for (const w of out.warmed) expect(await findOptimizedGraphs(w.dir, { cacheDir: cache })).toBeDefined();
   });
 
   it('rejects an event without models', async () => {

@@ -5,7 +5,7 @@ import {
   type PreTrainedTokenizer,
   type Tensor,
 } from '@huggingface/transformers';
-import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
+import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
 
 export interface LabelScore {
   label: string;
@@ -44,22 +44,23 @@ const softmax = (row: number[]): number[] => {
 const sigmoid = (row: number[]): number[] => row.map((v) => 1 / (1 + Math.exp(-v)));
 
 /**
- * Loads a sequence-classification bundle (tokenizer + ONNX graph) from a local folder.
+ * Loads a sequence-classification bundle (tokenizer + ONNX graph) from a local folder, or
+ * from a cached bundle (its pre-optimised graph when it has one: `modelSource`).
  *
  * @example
  * const clf = await loadClassifier('/mnt/models/tiny-distilbert-sentiment/1');
  * await clf.classify(['I love this product, it works perfectly!']);
  * // => [{ label: 'POSITIVE', score: 0.7579, scores: [{ label: 'POSITIVE', score: 0.7579 }, { label: 'NEGATIVE', score: 0.2421 }] }]
  */
-export const loadClassifier = async (dir: string, options: { dtype?: 'fp32' | 'q8' } = {}): Promise<Classifier> => {
+export const loadClassifier = async (
+  source: ModelSource,
+  options: { dtype?: 'fp32' | 'q8' } = {},
+): Promise<Classifier> => {
   configureTransformers();
+  const { dir, dtype, session_options } = modelSource(source, options);
   const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
     AutoTokenizer.from_pretrained(dir),
-    AutoModelForSequenceClassification.from_pretrained(dir, {
-      dtype: options.dtype ?? 'fp32',
-      device: 'cpu',
-      session_options: sessionOptions(),
-    }),
+    AutoModelForSequenceClassification.from_pretrained(dir, { dtype, device: 'cpu', session_options }),
   ]);
   const config = model.config as unknown as { id2label?: Record<string, string>; problem_type?: string };
   const id2label = config.id2label ?? {};

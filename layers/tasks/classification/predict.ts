@@ -64,7 +64,7 @@ export const predict = async (
   let inferenceMs = 0;
   if (missing.length > 0) {
     const loaded = await runtime.loadResolved<Classifier>(resolved, 'text-classification', (bundle) =>
-      loadClassifier(bundle.dir, { dtype: bundle.manifest.dtype }),
+      loadClassifier(bundle),
     );
     // Identical texts in one batch are classified once.
     const unique = [...new Map(missing.map((i) => [keys[i]!, texts[i]!])).entries()];

@@ -22,7 +22,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
-import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
+import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
 import { gatherRows, isIdentity, type KvCache, readStep } from '../decoding.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
@@ -213,24 +213,21 @@ interface ChoiceState {
 }
 
 /**
- * Loads a causal-LM bundle (tokenizer + ONNX decoder with KV cache) from a local folder.
- * Nothing is downloaded (`local_files_only`).
+ * Loads a causal-LM bundle (tokenizer + ONNX decoder with KV cache) from a local folder
+ * (or a cached bundle, preferring its pre-optimised graph: `modelSource`). Nothing is
+ * downloaded (`local_files_only`).
  *
  * @example
  * const gen = await loadGenerator('/mnt/models/tiny-gpt2/1', { dtype: 'fp32' });
  * const out = await gen.generate('Hello, my name is', { maxTokens: 5, temperature: 0 });
  * out.choices[0]; // => { index: 0, text: 'fixfixfixfixfix', tokenIds: [956, 956, 956, 956, 956], finishReason: 'length' }
  */
-export const loadGenerator = async (bundleDir: string, options: LoadGeneratorOptions = {}): Promise<Generator> => {
+export const loadGenerator = async (source: ModelSource, options: LoadGeneratorOptions = {}): Promise<Generator> => {
   configureTransformers();
+  const { dir: bundleDir, dtype, session_options } = modelSource(source, options);
   const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
     AutoTokenizer.from_pretrained(bundleDir, { local_files_only: true }),
-    AutoModelForCausalLM.from_pretrained(bundleDir, {
-      dtype: options.dtype ?? 'fp32',
-      device: 'cpu',
-      local_files_only: true,
-      session_options: sessionOptions(options.threads),
-    }),
+    AutoModelForCausalLM.from_pretrained(bundleDir, { dtype, device: 'cpu', local_files_only: true, session_options }),
   ]);
   const config = model.config as unknown as CausalConfig;
   const generationConfig = (model.generation_config ?? {}) as unknown as CausalConfig;

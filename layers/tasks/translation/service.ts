@@ -36,7 +36,7 @@ export interface TranslateOutcome {
 
 /** Loads a translation model by reference (memory → EFS → S3). */
 export const loadTranslation = (runtime: ModelRuntime, ref: string) =>
-  runtime.load<Translator>(ref, 'translation', (b) => loadTranslator(b.dir, { dtype: b.manifest.dtype }));
+  runtime.load<Translator>(ref, 'translation', (b) => loadTranslator(b));
 
 /**
  * The work of the translate routes: resolve the codes against what the model supports,

@@ -5,7 +5,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { ValidationError } from '#runtime/errors.ts';
-import { configureTransformers, sessionOptions } from '#runtime/onnx.ts';
+import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
 import { beamSearch, type DecodeRow, type DecodeSettings, greedySearch } from './decode.ts';
 import { resolveLanguage } from './languages.ts';
@@ -158,24 +158,21 @@ const specialTemplate = (tokenizer: PreTrainedTokenizer): { prefix: number[]; su
 
 /**
  * Loads a translation bundle (tokenizer + ONNX encoder and merged decoder) from a local
- * folder: NLLB-200, M2M100 or Marian (opus-mt) exports in the transformers.js layout.
- * Nothing is downloaded (`local_files_only`).
+ * folder (or a cached bundle, preferring its pre-optimised graphs: `modelSource`): NLLB-200,
+ * M2M100 or Marian (opus-mt) exports in the transformers.js layout. Nothing is downloaded
+ * (`local_files_only`).
  *
  * @example
  * const translator = await loadTranslator('/mnt/models/nllb-200-distilled-600m/1', { dtype: 'q8' });
  * await translator.translate(['Hello, world!'], { source: 'eng_Latn', target: 'fra_Latn' });
  * // => [{ text: 'Bonjour, le monde !', tokenIds: [2, 256057, ...] }]
  */
-export const loadTranslator = async (bundleDir: string, options: LoadTranslatorOptions = {}): Promise<Translator> => {
+export const loadTranslator = async (source: ModelSource, options: LoadTranslatorOptions = {}): Promise<Translator> => {
   configureTransformers();
+  const { dir: bundleDir, dtype, session_options } = modelSource(source, options);
   const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
     AutoTokenizer.from_pretrained(bundleDir, { local_files_only: true }),
-    AutoModelForSeq2SeqLM.from_pretrained(bundleDir, {
-      dtype: options.dtype ?? 'fp32',
-      device: 'cpu',
-      local_files_only: true,
-      session_options: sessionOptions(options.threads),
-    }),
+    AutoModelForSeq2SeqLM.from_pretrained(bundleDir, { dtype, device: 'cpu', local_files_only: true, session_options }),
   ]);
   const config = model.config as unknown as ModelConfig;
   // Library defaults merged with config.json and generation_config.json.

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readManifest } from '#runtime/manifest.ts';
+import { findOptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { main } from '../../../model-packaging/cli.ts';
 
 const FIXTURE = path.resolve('test/fixtures/models/tiny-distilbert-sentiment/1');
@@ -255,6 +256,36 @@ describe('models publish / alias / list / warm: bad input', () => {
     const { code, err } = await run(['warm', 'nope@1', '--cache', os.tmpdir(), '--dir', 'test/fixtures/models']);
     expect(code).toBe(2);
     expectOneLine(err, /Unknown model "nope"\. Available models: \[.*"tiny-distilbert-sentiment"/);
+  });
+
+  it('warm fills the cache and builds the pre-optimised graphs, unless --skip-optimize', async () => {
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'hfserve-cli-warm-'));
+    const skipped = await mkdtemp(path.join(os.tmpdir(), 'hfserve-cli-warm-skip-'));
+    try {
+      const warm = await run(['warm', 'tiny-gpt2@1', '--cache', cache, '--dir', 'test/fixtures/models']);
+      const skip = await run([
+        'warm',
+        'tiny-gpt2@1',
+        '--cache',
+        skipped,
+        '--dir',
+        'test/fixtures/models',
+        '--skip-optimize',
+      ]);
+
+      expect(warm.code).toBe(0);
+      expect(warm.out).toEqual([path.join(cache, 'tiny-gpt2', '1')]);
+      expect(warm.err.at(-1)).toMatch(
+        new RegExp(`^warm: optimized graphs built in \\d+ ms: ${cache}/\\.optimized/tiny-gpt2/1/`),
+      );
+      expect(await findOptimizedGraphs(warm.out[0]!, { cacheDir: cache })).toBeDefined();
+      expect(skip.code).toBe(0);
+      expect(skip.err.join('\n')).not.toContain('optimized graphs');
+      expect(await findOptimizedGraphs(skip.out[0]!, { cacheDir: skipped })).toBeUndefined();
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+      await rm(skipped, { recursive: true, force: true });
+    }
   });
 
   it('list --dir prints the registry table', async () => {
