@@ -32,9 +32,9 @@ import {
   benchRegistry,
   bundleColdEntry,
   corpusSentences,
+  distribution,
   machineInfo,
   median,
-  percentile,
   ROOT,
   round,
   WORK,
@@ -284,6 +284,7 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
   const withOptimized = await cold(true);
   // Warm figures come from every measured process: one run's warm phase is WARM requests.
   const warm = [...(without.last.warm ?? []), ...(withOptimized.last.warm ?? [])].map((w) => w.ms);
+  const warmLatency = distribution(warm);
   const batchRuns = withOptimized.last.batch;
   const batchMs = median(batchRuns.map((b) => b.ms));
   const batchItems = c.items === 'tokens' ? median(batchRuns.map((b) => b.tokens ?? 0)) : c.batch.size;
@@ -300,15 +301,15 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
     coldStart: { withoutOptimizedGraph: coldWithout, withOptimizedGraph: coldWith },
     warm: {
       requests: warm.length,
-      p50Ms: round(percentile(warm, 50), 2),
-      p95Ms: round(percentile(warm, 95), 2),
-      p99Ms: round(percentile(warm, 99), 2),
-      percentilesMs: Array.from({ length: 100 }, (_, i) => round(percentile(warm, i + 1), 2)),
+      p50Ms: round(warmLatency.at(50), 2),
+      p95Ms: round(warmLatency.at(95), 2),
+      p99Ms: round(warmLatency.at(99), 2),
+      percentilesMs: Array.from({ length: 100 }, (_, i) => round(warmLatency.at(i + 1), 2)),
     },
     throughput: {
       requestsPerSecond: round(1000 / (warm.reduce((a, b) => a + b, 0) / warm.length), 1),
       ...(c.items === 'tokens'
-        ? { tokensPerSecondOneRequest: round((median(warmTokens) * 1000) / percentile(warm, 50), 1) }
+        ? { tokensPerSecondOneRequest: round((median(warmTokens) * 1000) / warmLatency.at(50), 1) }
         : {}),
       batch: {
         route: `POST ${c.batch.path}`,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
+import { percentile } from '#predictions/analytics.ts';
 import { MANIFEST_FILE, type Task, writeManifest } from '#runtime/manifest.ts';
 
 /** Shared by the benchmarks: statistics, the decompressed bench models, cold-start children. */
@@ -152,11 +153,16 @@ export const corpusSentences = async (minWords = 4, maxWords = 40): Promise<stri
   return [...seen];
 };
 
-/** Percentile (nearest rank) of a sample. */
-export const percentile = (xs: number[], p: number): number => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+/**
+ * A sample sorted once, for its nearest-rank percentiles (the analytics endpoints' own
+ * definition, `percentile` of layers/predictions/analytics.ts).
+ *
+ * @example
+ * distribution([5, 1, 3]).at(50); // => 3
+ */
+export const distribution = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { at: (p: number): number => percentile(sorted, p) ?? Number.NaN };
 };
 
 /** User + system CPU time of processes, in ms, from /proc (Linux); 0 for a pid that is gone. */

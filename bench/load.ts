@@ -30,8 +30,8 @@ import {
   benchRegistry,
   corpusSentences,
   cpuMsOf,
+  distribution,
   machineInfo,
-  percentile,
   prepareBenchModel,
   ROOT,
   round,
@@ -100,16 +100,17 @@ const load = async (url: string, seconds: number, texts: string[], key?: string)
 const summarize = (r: ClientResult, cpuMs: number) => {
   const throughput = r.requests / r.seconds;
   const fairShareMs = (CONNECTIONS / throughput) * 1000;
-  const p95 = percentile(r.latenciesMs, 95);
+  const latency = distribution(r.latenciesMs);
+  const p95 = latency.at(95);
   return {
     requests: r.requests,
     seconds: r.seconds,
     throughputRps: round(throughput, 1),
     latencyMs: {
-      p50: round(percentile(r.latenciesMs, 50)),
+      p50: round(latency.at(50)),
       p95: round(p95),
-      p99: round(percentile(r.latenciesMs, 99)),
-      max: round(percentile(r.latenciesMs, 100)),
+      p99: round(latency.at(99)),
+      max: round(latency.at(100)),
     },
     errors: r.errors + r.timeouts + r.non2xx + r.wrongBodies,
     errorBreakdown: { connection: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, wrongBodies: r.wrongBodies },
@@ -118,7 +119,7 @@ const summarize = (r: ClientResult, cpuMs: number) => {
     p95OverFairShare: round(p95 / fairShareMs, 3),
     cpuMsPerRequest: round(cpuMs / r.requests, 2),
     /** Latency at every whole percentile 1..100: the distribution the chart draws. */
-    percentilesMs: Array.from({ length: 100 }, (_, i) => round(percentile(r.latenciesMs, i + 1))),
+    percentilesMs: Array.from({ length: 100 }, (_, i) => round(latency.at(i + 1))),
   };
 };
 

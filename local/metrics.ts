@@ -14,6 +14,7 @@ import {
   type Statistic,
 } from '#observability/dashboard.ts';
 import { MetricName } from '#observability/names.ts';
+import { percentile } from '#predictions/analytics.ts';
 import { STREAMING } from './lambda-shim.ts';
 import type { MetricsView, PanelView, SeriesView } from './metrics-view.ts';
 
@@ -57,9 +58,10 @@ export const statisticOf = (values: readonly number[], statistic: Statistic): nu
   if (statistic === 'Sum') return values.reduce((a, b) => a + b, 0);
   if (statistic === 'Average') return values.reduce((a, b) => a + b, 0) / values.length;
   if (statistic === 'Maximum') return Math.max(...values);
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((Number(statistic.slice(1)) / 100) * sorted.length);
-  return sorted[Math.max(0, rank - 1)]!;
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    Number(statistic.slice(1)),
+  );
 };
 
 /** The samples of an EMF document: one per metric directive. */
