@@ -14,7 +14,9 @@
  * load generator runs in its own process (bench/load-client.ts) and records every
  * latency. CPU time per request is the user+system time of every process of the
  * server (for ours: emulator, dynalite and instances) over the measured window divided
- * by the requests answered.
+ * by the requests answered. Before the servers start, bench/inference-floor.ts measures
+ * the forward pass alone (one thread, and `pipeline()`'s default threads) on the same
+ * texts: the CPU no per-request path can go below, hence the highest ratio possible.
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -35,6 +37,7 @@ import {
   prepareBenchModel,
   ROOT,
   round,
+  runChild,
   WORK,
 } from './lib.ts';
 
@@ -53,10 +56,16 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '30' },
     connections: { type: 'string', default: '100' },
-    // One more instance than cores: while one waits on DynamoDB (the prediction log), the
-    // others keep both cores busy; each still has one ONNX thread (ONNX_THREADS = cores / N, at least 1).
-    instances: { type: 'string', default: String(os.availableParallelism() + 1) },
-    'warm-seconds': { type: 'string', default: '5' },
+    // One instance per core, each with one ONNX thread (ONNX_THREADS = cores / N). One more
+    // instance than cores was slower on this 2-core machine (alternating 8 s runs: 156 req/s
+    // with 3 against 172 with 2): the third instance's wait on DynamoDB does not leave a
+    // core idle, since the emulator, dynalite and the load generator take it, and three
+    // ONNX Runtime processes time-sliced on two cores each run slower (9.2 -> 11.1 ms of CPU per request).
+    instances: { type: 'string', default: String(os.availableParallelism()) },
+    // Long enough for each instance's cold start, the optimised graph it then builds in
+    // the background, and V8's optimising compiler: the first 5 s-window after a 5 s
+    // warm-up ran 13 % below the next two.
+    'warm-seconds': { type: 'string', default: '10' },
     /** The measured seconds of each server are split into this many interleaved windows. */
     rounds: { type: 'string', default: '3' },
   },
@@ -137,6 +146,8 @@ interface Server {
   key?: string;
   /** CPU time of every process of the server so far, in ms. */
   cpuMs: () => Promise<number>;
+  /** The part of it spent in this process (ours: the API Gateway emulator and dynalite). */
+  emulatorCpuMs?: () => number;
   /** Waits for the requests a stopped client left in flight. */
   drained: () => Promise<void>;
   close: () => Promise<void>;
@@ -156,6 +167,25 @@ const startBaseline = async (): Promise<Server> => {
       child.kill();
     },
   };
+};
+
+interface Floor {
+  oneThread: { cpuMs: number; wallMs: number };
+  pipelineDefault: { cpuMs: number; wallMs: number };
+}
+/** Runs bench/inference-floor.ts on `texts` in a child process of its own. */
+const inferenceFloor = async (texts: string[]): Promise<Floor> => {
+  const file = path.join(WORK, 'floor-texts.json');
+  await writeFile(file, JSON.stringify(texts));
+  const root = path.dirname(await prepareBenchModel(MODEL));
+  const { line } = await runChild(process.execPath, [
+    ...TSX,
+    path.join(ROOT, 'bench/inference-floor.ts'),
+    root,
+    MODEL,
+    file,
+  ]);
+  return line as unknown as Floor;
 };
 
 const cpuOfThisProcess = (): number => {
@@ -189,6 +219,7 @@ const startOurs = async (registry: string) => {
     key: KEY,
     // This process runs the emulator and dynalite (and is otherwise idle while a client runs).
     cpuMs: async () => cpuOfThisProcess() + (await cpuMsOf(pool()?.pids() ?? [])),
+    emulatorCpuMs: cpuOfThisProcess,
     drained: async () => pool()?.drained(),
     close: async () => {
       await stack.close();
@@ -219,13 +250,16 @@ interface Track {
   server: Server;
   windows: ClientResult[];
   cpuMs: number;
+  emulatorCpuMs: number;
   next: number;
 }
 
 const window = async (t: Track, texts: string[], seconds: number): Promise<number> => {
   const before = await t.server.cpuMs();
+  const emulatorBefore = t.server.emulatorCpuMs?.() ?? 0;
   const result = await load(t.server.url, seconds, texts.slice(t.next), t.server.key);
   t.cpuMs += (await t.server.cpuMs()) - before;
+  t.emulatorCpuMs += (t.server.emulatorCpuMs?.() ?? 0) - emulatorBefore;
   await t.server.drained();
   t.next += result.textsUsed;
   t.windows.push(result);
@@ -243,11 +277,14 @@ const sentences = await corpusSentences();
 const warmTexts = sentences.slice(-2000);
 const texts = sentences.slice(0, -2000);
 
+console.log('inference floor: the forward pass alone, one quiet process');
+const floor = await inferenceFloor(texts.slice(0, 1000));
+
 const baselineServer = await startBaseline();
 const ours = await startOurs(registry);
 const tracks: Record<'baseline' | 'ours', Track> = {
-  baseline: { server: baselineServer, windows: [], cpuMs: 0, next: 0 },
-  ours: { server: ours.server, windows: [], cpuMs: 0, next: 0 },
+  baseline: { server: baselineServer, windows: [], cpuMs: 0, emulatorCpuMs: 0, next: 0 },
+  ours: { server: ours.server, windows: [], cpuMs: 0, emulatorCpuMs: 0, next: 0 },
 };
 let statsBefore: InstanceStats | undefined;
 let poolStats: InstanceStats | undefined;
@@ -280,6 +317,7 @@ const oursSummary = {
   coldStartsDuringRun: poolStats.started - statsBefore.started,
   billedDurationMsPerRequest: round((poolStats.durationMs - statsBefore.durationMs) / invocations, 2),
   instanceCpuMsPerRequest: round((poolStats.cpuMs - statsBefore.cpuMs) / invocations, 2),
+  emulatorCpuMsPerRequest: round(tracks.ours.emulatorCpuMs / merge(tracks.ours.windows).requests, 2),
   queuedInvocations: poolStats.queued - statsBefore.queued,
 };
 const windowsRps = (t: Track) => t.windows.map((w) => round(w.requests / w.seconds, 1));
@@ -330,6 +368,18 @@ const results = {
     ...oursSummary,
   },
   throughputRatio: ratio,
+  inferenceFloor: {
+    what: 'CPU ms per text of tokenizer + forward pass alone in one quiet process, on 1,000 of the texts sent (bench/inference-floor.ts)',
+    oneThread: { cpuMs: round(floor.oneThread.cpuMs, 2), wallMs: round(floor.oneThread.wallMs, 2) },
+    pipelineDefault: { cpuMs: round(floor.pipelineDefault.cpuMs, 2), wallMs: round(floor.pipelineDefault.wallMs, 2) },
+    /**
+     * The throughput ratio a request path would reach if everything but the one-thread
+     * forward pass (HTTP, API key, throttle, IPC, logs, metrics, the prediction record)
+     * cost nothing: the baseline's CPU per request over the floor's.
+     */
+    ceilingRatio: round(baseline.cpuMsPerRequest / floor.oneThread.cpuMs, 2),
+    oursNonInferenceCpuMsPerRequest: round(oursSummary.cpuMsPerRequest - floor.oneThread.cpuMs, 2),
+  },
   targets,
 };
 await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);

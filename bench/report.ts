@@ -33,8 +33,20 @@ interface LoadResults {
   date: string;
   workload: { connections: number; seconds: number };
   baseline: LoadSide;
-  ours: LoadSide & { instances: number; billedDurationMsPerRequest: number; instanceCpuMsPerRequest: number };
+  ours: LoadSide & {
+    instances: number;
+    billedDurationMsPerRequest: number;
+    instanceCpuMsPerRequest: number;
+    emulatorCpuMsPerRequest?: number;
+  };
   throughputRatio: number;
+  /** Absent from results written before the floor was measured. */
+  inferenceFloor?: {
+    oneThread: { cpuMs: number };
+    pipelineDefault: { cpuMs: number };
+    ceilingRatio: number;
+    oursNonInferenceCpuMsPerRequest: number;
+  };
   targets: Record<string, unknown>;
 }
 interface CapabilityResult {
@@ -197,8 +209,14 @@ const markdown = (latest: Record<string, unknown>, load?: LoadResults, caps?: Ca
         [row(`ours (${load.ours.instances} instances)`, load.ours), row('baseline: pipeline()', load.baseline)],
       ),
       '',
-      `Throughput ratio ${load.throughputRatio}; billed duration ${load.ours.billedDurationMsPerRequest} ms and function CPU ${load.ours.instanceCpuMsPerRequest} ms per request.`,
+      `Throughput ratio ${load.throughputRatio}; billed duration ${load.ours.billedDurationMsPerRequest} ms and function CPU ${load.ours.instanceCpuMsPerRequest} ms per request${load.ours.emulatorCpuMsPerRequest === undefined ? '' : ` (emulator and dynalite: ${load.ours.emulatorCpuMsPerRequest} ms more)`}.`,
       '',
+      ...(load.inferenceFloor
+        ? [
+            `Inference floor (forward pass alone, one quiet process): ${load.inferenceFloor.oneThread.cpuMs} ms of CPU per text with one thread, ${load.inferenceFloor.pipelineDefault.cpuMs} ms through \`pipeline()\` with default threads. With nothing but the one-thread forward pass per request the ratio would be at most ${load.inferenceFloor.ceilingRatio}; the rest of our request path costs ${load.inferenceFloor.oursNonInferenceCpuMsPerRequest} ms of CPU per request.`,
+            '',
+          ]
+        : []),
       '```json',
       JSON.stringify(load.targets, null, 2),
       '```',
@@ -233,6 +251,7 @@ const latest = {
     ours: loadOurs,
     baseline: loadBaseline,
     throughputRatio: load.throughputRatio,
+    inferenceFloor: load.inferenceFloor,
     targets: load.targets,
   },
   details: { 'capabilities.json': caps?.date, 'load.json': load?.date, ...others },
