@@ -58,13 +58,13 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '100' },
     // One instance per core, each with one ONNX thread (ONNX_THREADS = cores / N). One more
     // instance than cores was slower on this 2-core machine (alternating 8 s runs: 156 req/s
-    // with 3 against 172 with 2): the third instance's wait on DynamoDB does not leave a
-    // core idle, since the emulator, dynalite and the load generator take it, and three
-    // ONNX Runtime processes time-sliced on two cores each run slower (9.2 -> 11.1 ms of CPU per request).
+    // with 3 against 172 with 2): while one instance waits on DynamoDB, the emulator, dynalite
+    // and the load generator already take the core it leaves, and three ONNX Runtime
+    // processes time-sliced on two cores spend more CPU per request (11.1 ms against 9.2).
     instances: { type: 'string', default: String(os.availableParallelism()) },
-    // Long enough for each instance's cold start, the optimised graph it then builds in
-    // the background, and V8's optimising compiler: the first 5 s-window after a 5 s
-    // warm-up ran 13 % below the next two.
+    // For each instance's cold start, the optimised graph it then builds in the background,
+    // and V8's optimising compiler: the first 5 s window after a 5 s warm-up ran 13 % below
+    // the next two, after a 10 s warm-up 5 %.
     'warm-seconds': { type: 'string', default: '10' },
     /** The measured seconds of each server are split into this many interleaved windows. */
     rounds: { type: 'string', default: '3' },

@@ -213,7 +213,7 @@ const markdown = (latest: Record<string, unknown>, load?: LoadResults, caps?: Ca
       '',
       ...(load.inferenceFloor
         ? [
-            `Inference floor (forward pass alone, one quiet process): ${load.inferenceFloor.oneThread.cpuMs} ms of CPU per text with one thread, ${load.inferenceFloor.pipelineDefault.cpuMs} ms through \`pipeline()\` with default threads. With nothing but the one-thread forward pass per request the ratio would be at most ${load.inferenceFloor.ceilingRatio}; the rest of our request path costs ${load.inferenceFloor.oursNonInferenceCpuMsPerRequest} ms of CPU per request.`,
+            `Inference floor (forward pass alone, one quiet process): ${load.inferenceFloor.oneThread.cpuMs} ms of CPU per text with one thread, ${load.inferenceFloor.pipelineDefault.cpuMs} ms through \`pipeline()\` with default threads. With nothing but the one-thread forward pass per request the ratio would be at most ${load.inferenceFloor.ceilingRatio}; our request path costs ${load.inferenceFloor.oursNonInferenceCpuMsPerRequest} ms of CPU per request above the floor.`,
             '',
           ]
         : []),
