@@ -17,6 +17,7 @@ import path from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '#runtime/session-options.ts';
+import { ownCpuMs } from './lib.ts';
 
 const [root, name, textsFile] = process.argv.slice(2);
 if (!root || !name || !textsFile) throw new Error('usage: inference-floor.ts <models-root> <model> <texts.json>');
@@ -24,17 +25,13 @@ const texts = JSON.parse(readFileSync(textsFile, 'utf8')) as string[];
 env.allowRemoteModels = false;
 env.localModelPath = root.endsWith('/') ? root : `${root}/`;
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 /** CPU and wall time per text of `run` over every text, after 50 unmeasured calls. */
 const perText = async (run: (text: string) => Promise<unknown>) => {
   for (const text of texts.slice(0, 50)) await run(text);
-  const cpu = cpuMs();
+  const cpu = ownCpuMs();
   const wall = performance.now();
   for (const text of texts) await run(text);
-  return { cpuMs: (cpuMs() - cpu) / texts.length, wallMs: (performance.now() - wall) / texts.length };
+  return { cpuMs: (ownCpuMs() - cpu) / texts.length, wallMs: (performance.now() - wall) / texts.length };
 };
 
 const tokenizer = await AutoTokenizer.from_pretrained(name);

@@ -165,6 +165,12 @@ export const distribution = (xs: readonly number[]) => {
   return { at: (p: number): number => percentile(sorted, p) ?? Number.NaN };
 };
 
+/** User + system CPU time of this process so far (all its threads), in ms. */
+export const ownCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /** User + system CPU time of processes, in ms, from /proc (Linux); 0 for a pid that is gone. */
 export const cpuMsOf = async (pids: number[]): Promise<number> => {
   let ticks = 0;

@@ -34,6 +34,7 @@ import {
   cpuMsOf,
   distribution,
   machineInfo,
+  ownCpuMs,
   prepareBenchModel,
   ROOT,
   round,
@@ -188,11 +189,6 @@ const inferenceFloor = async (texts: string[]): Promise<Floor> => {
   return line as unknown as Floor;
 };
 
-const cpuOfThisProcess = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 const startOurs = async (registry: string) => {
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'hfserve-load-cache-'));
   const stack = await startLocalStack(
@@ -218,8 +214,8 @@ const startOurs = async (registry: string) => {
     url: `${stack.url}/v1/predict`,
     key: KEY,
     // This process runs the emulator and dynalite (and is otherwise idle while a client runs).
-    cpuMs: async () => cpuOfThisProcess() + (await cpuMsOf(pool()?.pids() ?? [])),
-    emulatorCpuMs: cpuOfThisProcess,
+    cpuMs: async () => ownCpuMs() + (await cpuMsOf(pool()?.pids() ?? [])),
+    emulatorCpuMs: ownCpuMs,
     drained: async () => pool()?.drained(),
     close: async () => {
       await stack.close();
@@ -308,16 +304,17 @@ try {
   await ours.server.close();
 }
 const baseline = summarize(merge(tracks.baseline.windows), tracks.baseline.cpuMs);
+const oursMerged = merge(tracks.ours.windows);
 if (!statsBefore || !poolStats) throw new Error('no measurement');
 const invocations = poolStats.invocations - statsBefore.invocations;
 const oursSummary = {
-  ...summarize(merge(tracks.ours.windows), tracks.ours.cpuMs),
+  ...summarize(oursMerged, tracks.ours.cpuMs),
   instances: INSTANCES,
   onnxThreadsPerInstance: Math.max(1, Math.floor(os.availableParallelism() / INSTANCES)),
   coldStartsDuringRun: poolStats.started - statsBefore.started,
   billedDurationMsPerRequest: round((poolStats.durationMs - statsBefore.durationMs) / invocations, 2),
   instanceCpuMsPerRequest: round((poolStats.cpuMs - statsBefore.cpuMs) / invocations, 2),
-  emulatorCpuMsPerRequest: round(tracks.ours.emulatorCpuMs / merge(tracks.ours.windows).requests, 2),
+  emulatorCpuMsPerRequest: round(tracks.ours.emulatorCpuMs / oursMerged.requests, 2),
   queuedInvocations: poolStats.queued - statsBefore.queued,
 };
 const windowsRps = (t: Track) => t.windows.map((w) => round(w.requests / w.seconds, 1));
