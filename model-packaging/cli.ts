@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { AppError, oneOf } from '#runtime/errors.ts';
+import { AppError, errorMessage, oneOf } from '#runtime/errors.ts';
 import { runImport, runPull } from './commands/pull.ts';
 import { runAlias, runList, runPublish, runWarm } from './commands/registry.ts';
 import { runValidate } from './commands/validate.ts';
@@ -86,7 +86,7 @@ export const main = async (argv: string[], overrides: Partial<Deps> = {}): Promi
     }
     return await command(rest, deps);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     deps.io.err(`error: ${message.split('\n')[0]}`);
     if (debug) deps.io.err(causeChain(error));
     return error instanceof UsageError || (error instanceof AppError && error.status === 400) ? 2 : 1;

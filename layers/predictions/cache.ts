@@ -1,6 +1,7 @@
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
+import { errorMessage } from '#runtime/errors.ts';
 import { type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
 import type { Classification } from '#tasks/classification/index.ts';
 import type { Breaker } from './breaker.ts';
@@ -115,7 +116,7 @@ export const resultCache = (): TieredResultCache<Classification> | undefined => 
           deferSharedWrites: true,
           onSharedError: (error) =>
             logger.warn('result cache unavailable; answering by inference', {
-              error: error instanceof Error ? error.message : String(error),
+              error: errorMessage(error),
             }),
         })
       : null;

@@ -16,6 +16,9 @@ export interface AppErrorOptions {
   headers?: Record<string, string>;
 }
 
+/** An error's message, or the thrown value as text when it is not an Error (for logs and wrapped messages). */
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 export class AppError extends Error {
   readonly status: number;
   readonly code: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelUnavailableError } from './errors.ts';
+import { errorMessage, ModelUnavailableError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
 
 /** What one read answered: a text (or `null`: the object does not exist), or a listing. */
@@ -75,7 +75,7 @@ export class LastKnownGoodStore implements ObjectStore {
         .catch(() => undefined);
       if (!saved) {
         throw new ModelUnavailableError(
-          `The model registry ${this.description} cannot be read (${error instanceof Error ? error.message : String(error)}) and no earlier copy of ${key} is saved in ${this.dir}; retry shortly.`,
+          `The model registry ${this.description} cannot be read (${errorMessage(error)}) and no earlier copy of ${key} is saved in ${this.dir}; retry shortly.`,
           { cause: error },
         );
       }

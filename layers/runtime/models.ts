@@ -1,4 +1,4 @@
-import { AppError, ModelUnavailableError, oneOf, UnknownModelError } from './errors.ts';
+import { AppError, errorMessage, ModelUnavailableError, oneOf, UnknownModelError } from './errors.ts';
 import type { Manifest, Task } from './manifest.ts';
 import { type CacheEntryInfo, ModelCache } from './model-cache.ts';
 import type { OptimizedGraphs } from './optimized-graphs.ts';
@@ -15,11 +15,7 @@ export interface LoadedModel<T> extends ResolvedRef {
 export type Loader<T> = (bundle: LocalBundle) => Promise<T>;
 
 const reasonOf = (result: PromiseSettledResult<unknown>): string | undefined =>
-  result.status === 'rejected'
-    ? result.reason instanceof Error
-      ? result.reason.message
-      : String(result.reason)
-    : undefined;
+  result.status === 'rejected' ? errorMessage(result.reason) : undefined;
 
 /**
  * The three tiers of model loading in one call: memory (ModelCache) → local cache

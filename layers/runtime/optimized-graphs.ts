@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  access,
   copyFile,
   mkdir,
   readdir,
@@ -18,11 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { z } from 'zod';
+import { errorMessage } from './errors.ts';
 import { maxAbsDiff, sampleFeeds } from './graph-samples.ts';
 import { tryLock } from './lock-file.ts';
 import { MANIFEST_FILE, type Manifest, ManifestFileSchema, readManifest, sha256File, type Task } from './manifest.ts';
 import { OrtWorker, type TensorData, type WorkerSession } from './ort-worker.ts';
-import type { LocalBundle } from './store.ts';
+import { isPresent, type LocalBundle } from './store.ts';
 
 /**
  * Pre-optimised ONNX graphs, cached beside the bundles (issue 9, cold starts).
@@ -212,14 +212,6 @@ export const environmentKey = (environment: GraphEnvironment): string =>
 const versionRoot = (cacheDir: string, manifest: Manifest): string =>
   path.resolve(cacheDir, OPTIMIZED_DIR, manifest.name, manifest.version);
 
-const isPresent = (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 const resolveBundle = async (bundle: string | BundleRef): Promise<BundleRef> =>
   typeof bundle === 'string'
     ? { dir: path.resolve(bundle), manifest: await readManifest(bundle) }
@@ -291,7 +283,7 @@ export const findOptimizedGraphs = async (
     if (problem === undefined) return { dir, key, graphs: meta.graphs, links: meta.links };
     options.onWarning?.('optimized graphs do not match their bundle; discarded', { dir, problem });
   } catch (error) {
-    options.onWarning?.('optimized graphs unreadable; discarded', { dir, error: message(error) });
+    options.onWarning?.('optimized graphs unreadable; discarded', { dir, error: errorMessage(error) });
   }
   if (dir) await discardOptimizedGraphs(dir).catch(() => undefined);
   return undefined;
@@ -418,7 +410,7 @@ const optimizeInto = async (
           feeds = sampleFeeds(inputs);
           return feeds;
         } catch (error) {
-          throw new GraphRejectedError('unsupported', `${rel}: ${message(error)}`);
+          throw new GraphRejectedError('unsupported', `${rel}: ${errorMessage(error)}`);
         }
       };
       // Level `all`, as the loaders open an original; logSeverityLevel 3 silences ORT's
@@ -566,16 +558,16 @@ export const buildOptimizedGraphs = async (
   } catch (error) {
     const status = error instanceof GraphRejectedError ? error.status : 'failed';
     if (status !== 'failed' && root && key) {
-      await writeFile(rejectedMarker(root, key), `${JSON.stringify({ status, reason: message(error) })}\n`).catch(
+      await writeFile(rejectedMarker(root, key), `${JSON.stringify({ status, reason: errorMessage(error) })}\n`).catch(
         () => undefined,
       );
     }
     options.onWarning?.('optimized graphs not built; the original graphs are used', {
       bundle: typeof bundleArg === 'string' ? bundleArg : bundleArg.dir,
       status,
-      error: message(error),
+      error: errorMessage(error),
     });
-    return { status, reason: message(error), ms: ms() };
+    return { status, reason: errorMessage(error), ms: ms() };
   }
 };
 
@@ -613,7 +605,7 @@ export class OptimizedGraphs {
   async discard(copy: OptimizedCopy, reason: Record<string, unknown>): Promise<void> {
     this.options.onWarning?.('optimized graphs discarded; the original graphs are used', { dir: copy.dir, ...reason });
     await discardOptimizedGraphs(copy.dir).catch((error: unknown) =>
-      this.options.onWarning?.('optimized graphs could not be removed', { dir: copy.dir, error: message(error) }),
+      this.options.onWarning?.('optimized graphs could not be removed', { dir: copy.dir, error: errorMessage(error) }),
     );
   }
 
@@ -647,7 +639,7 @@ export class OptimizedGraphs {
         const outcome = await this.build(bundle);
         if (outcome.status === 'built') this.options.onBuilt?.({ copy: outcome.copy, ms: outcome.ms });
       })
-      .catch((error: unknown) => this.options.onWarning?.('optimized graphs not built', { error: message(error) }))
+      .catch((error: unknown) => this.options.onWarning?.('optimized graphs not built', { error: errorMessage(error) }))
       .finally(() => this.scheduled.delete(id));
   }
 

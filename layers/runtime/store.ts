@@ -42,7 +42,8 @@ export interface ModelStoreOptions {
   onProgress?: (file: string, done: number, total: number) => void;
 }
 
-const isPresent = async (p: string): Promise<boolean> =>
+/** True when the path exists (any kind of entry). */
+export const isPresent = async (p: string): Promise<boolean> =>
   access(p).then(
     () => true,
     () => false,

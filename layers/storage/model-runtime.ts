@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
+import { errorMessage } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { ModelRuntime } from '#runtime/models.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
@@ -31,7 +32,7 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
     new LastKnownGoodStore(registryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), ({ key, error }) =>
       logger.warn('model registry unreachable; using its last copy', {
         key,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       }),
     ),
   );

@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { loadLocalConfig } from '#local/config.ts';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
@@ -62,4 +62,13 @@ export const recordsOf = async (api: LocalStack, requestId: string): Promise<Rec
     }),
   );
   return (out.Items ?? []).sort((a, b) => Number(a.index) - Number(b.index));
+};
+
+/** Every item of one of the stack's tables (a Scan, page by page: tests only). */
+export const scanTable = async (api: LocalStack, table: string): Promise<Record<string, unknown>[]> => {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of paginateScan({ client: makeDocumentClient(api.config) }, { TableName: table })) {
+    items.push(...(page.Items ?? []));
+  }
+  return items;
 };

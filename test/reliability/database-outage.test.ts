@@ -1,11 +1,10 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { ensureResultCacheTable, makeDocumentClient } from '#predictions/client.ts';
 import { deadEndpoint } from '../helpers/dead-endpoint.ts';
 import { expectGolden, type GoldenCase, goldenOf } from '../helpers/golden.ts';
-import { post, recordsOf, startTestApi } from '../helpers/local-api.ts';
+import { post, recordsOf, scanTable, startTestApi } from '../helpers/local-api.ts';
 import { captureLogLines } from '../helpers/log-lines.ts';
 
 const REQUESTS = 220;
@@ -31,19 +30,8 @@ interface Result {
 }
 
 /** Every record in the prediction table, as `requestId#index`. */
-const tableKeys = async (api: LocalStack): Promise<Set<string>> => {
-  const client = makeDocumentClient(api.config);
-  const keys = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await client.send(
-      new ScanCommand({ TableName: api.config.PREDICTIONS_TABLE, ExclusiveStartKey: start }),
-    );
-    for (const item of out.Items ?? []) keys.add(`${item.requestId}#${item.index}`);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return keys;
-};
+const tableKeys = async (api: LocalStack): Promise<Set<string>> =>
+  new Set((await scanTable(api, api.config.PREDICTIONS_TABLE)).map((item) => `${item.requestId}#${item.index}`));
 
 let api: LocalStack;
 let golden: GoldenCase[];

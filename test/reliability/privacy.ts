@@ -1,6 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '#local/stack.ts';
-import { makeDocumentClient } from '#predictions/client.ts';
+import { scanTable } from '../helpers/local-api.ts';
 
 /** Texts no model output or hash could contain by chance. */
 export const MARKER = '5c1e7a9d';
@@ -30,16 +29,9 @@ export const loggingRequests = [
 ] as const;
 
 /** Every item of the prediction log and the result cache. */
-export const scanTables = async (stack: LocalStack): Promise<Record<string, unknown>[]> => {
-  const client = makeDocumentClient(stack.config);
-  const items: Record<string, unknown>[] = [];
-  for (const table of [stack.config.PREDICTIONS_TABLE, stack.config.RESULT_CACHE_TABLE]) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  return items;
-};
+export const scanTables = async (stack: LocalStack): Promise<Record<string, unknown>[]> =>
+  (
+    await Promise.all(
+      [stack.config.PREDICTIONS_TABLE, stack.config.RESULT_CACHE_TABLE].map((table) => scanTable(stack, table)),
+    )
+  ).flat();
