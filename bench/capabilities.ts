@@ -18,7 +18,6 @@
  * weights: speed is real, outputs are not) and the real lid.176 for detect.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +29,7 @@ import { loadConfig } from '#runtime/config.ts';
 import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import {
   benchRegistry,
+  buildFunctions,
   bundleColdEntry,
   corpusSentences,
   distribution,
@@ -37,6 +37,7 @@ import {
   median,
   ROOT,
   round,
+  runChild,
   WORK,
 } from './lib.ts';
 
@@ -192,30 +193,17 @@ const eventFor = (p: string, body: unknown) =>
     apiKeyId: 'bench',
   });
 
-/** Runs one child to its JSON line; `wallMs` is spawn to that line, as a caller waits for it. */
-const runChild = async (
+/** Runs one child; `wallMs` is spawn to its first answer (process creation, init, model load, inference), as a caller waits for it. */
+const runCold = async (
   child: string,
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<ChildLine & { wallMs: number }> => {
-  const started = performance.now();
-  const proc = spawn(process.execPath, ['--enable-source-maps', child, ...args], {
+  const { wallMs, line } = await runChild(process.execPath, ['--enable-source-maps', child, ...args], {
     env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    until: 'FIRST_ANSWER',
   });
-  let out = '';
-  let firstAnswerAt: number | undefined;
-  proc.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (firstAnswerAt === undefined && out.includes('FIRST_ANSWER\n')) firstAnswerAt = performance.now();
-  });
-  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
-  const line = out.split('\n').find((l) => l.startsWith('{"bench":true'));
-  if (code !== 0 || !line || firstAnswerAt === undefined) {
-    throw new Error(`bench child exited with ${code}: ${out.slice(-500)}`);
-  }
-  // What a caller waits for: spawn to the first answer (process creation, init, model load, inference).
-  return { ...(JSON.parse(line) as ChildLine), wallMs: firstAnswerAt - started };
+  return { ...(line as unknown as ChildLine), wallMs };
 };
 
 const registryFor = async (c: Capability): Promise<string> => {
@@ -235,11 +223,15 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
   const cache = path.join(WORK, `cache-${c.fn}`);
   await rm(cache, { recursive: true, force: true });
   const eventsFile = path.join(WORK, `events-${c.fn}.json`);
+  // The runs whose warm and batch phases nobody reads (the fill, every cold run but the last) answer the cold request alone.
+  const coldOnlyFile = path.join(WORK, `events-${c.fn}-cold.json`);
   const texts = sentences.slice(0, WARM + BATCHES * c.batch.size + 1);
+  const coldEvent = eventFor(c.path, c.body(texts[0]!));
+  await writeFile(coldOnlyFile, JSON.stringify({ cold: coldEvent, warm: [], batch: [] }));
   await writeFile(
     eventsFile,
     JSON.stringify({
-      cold: eventFor(c.path, c.body(texts[0]!)),
+      cold: coldEvent,
       warm: texts.slice(1, WARM + 1).map((t) => eventFor(c.path, c.body(t))),
       batch: Array.from({ length: BATCHES }, (_, i) =>
         eventFor(
@@ -262,14 +254,13 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
   });
   // The first run fills the cache folder from the registry (a fetch from S3 in AWS): not a
   // measured run. Then the optimised graphs are built as the warm step builds them.
-  const fill = await runChild(child, [path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`), eventsFile], envOf(false));
+  const bundle = path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`);
+  const fill = await runCold(child, [bundle, coldOnlyFile], envOf(false));
   const built = await buildOptimizedGraphs(path.join(cache, c.model, '1'), { cacheDir: cache });
   const cold = async (optimized: boolean) => {
     const runs: Array<ChildLine & { wallMs: number }> = [];
     for (let i = 0; i < COLD_RUNS; i++) {
-      runs.push(
-        await runChild(child, [path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`), eventsFile], envOf(optimized)),
-      );
+      runs.push(await runCold(child, [bundle, i === COLD_RUNS - 1 ? eventsFile : coldOnlyFile], envOf(optimized)));
     }
     return {
       medianSpawnToFirstAnswerMs: round(median(runs.map((r) => r.wallMs))),
@@ -282,8 +273,8 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
   };
   const without = await cold(false);
   const withOptimized = await cold(true);
-  // Warm figures come from every measured process: one run's warm phase is WARM requests.
-  const warm = [...(without.last.warm ?? []), ...(withOptimized.last.warm ?? [])].map((w) => w.ms);
+  // Warm figures come from the last process of each series: WARM requests each.
+  const warm = [...without.last.warm, ...withOptimized.last.warm].map((w) => w.ms);
   const warmLatency = distribution(warm);
   const batchRuns = withOptimized.last.batch;
   const batchMs = median(batchRuns.map((b) => b.ms));
@@ -304,7 +295,7 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
       p50Ms: round(warmLatency.at(50), 2),
       p95Ms: round(warmLatency.at(95), 2),
       p99Ms: round(warmLatency.at(99), 2),
-      percentilesMs: Array.from({ length: 100 }, (_, i) => round(warmLatency.at(i + 1), 2)),
+      percentilesMs: warmLatency.percentiles(2),
     },
     throughput: {
       requestsPerSecond: round(1000 / (warm.reduce((a, b) => a + b, 0) / warm.length), 1),
@@ -322,10 +313,7 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
 };
 
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
-console.log('npm run build (the functions run as bundles, as in the image)');
-if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
-  throw new Error('npm run build failed');
-}
+buildFunctions();
 const child = await bundleColdEntry('capability', CHILD_ENTRY);
 const db = await startDynalite('memory');
 const config = loadConfig({ ...process.env, DYNAMODB_ENDPOINT: db.endpoint });

@@ -76,27 +76,43 @@ export const bundleColdEntry = async (
 
 /**
  * Spawns a child and returns the JSON of its last stdout line plus the wall time from
- * spawn to exit as the parent saw it.
+ * spawn to exit as the parent saw it, or from spawn to the stdout line `until` when given
+ * (a cold start's first answer, before the child goes on to measure more).
  */
 export const runChild = async (
   cmd: string,
   args: string[],
+  options: { env?: NodeJS.ProcessEnv; until?: string } = {},
 ): Promise<{ wallMs: number; line: Record<string, unknown> }> => {
   const started = performance.now();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd, args, { env: options.env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
+  let untilAt: number | undefined;
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
+    if (options.until && untilAt === undefined && out.includes(`${options.until}\n`)) untilAt = performance.now();
   });
-  await new Promise<void>((resolve, reject) => {
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? cmd)} exited with ${code}`)),
-    );
-  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0 || (options.until && untilAt === undefined)) {
+    const name = path.basename(args.find((a) => !a.startsWith('-')) ?? cmd);
+    throw new Error(`${name} exited with ${code}: ${out.slice(-500)}`);
+  }
   return {
-    wallMs: performance.now() - started,
+    wallMs: (untilAt ?? performance.now()) - started,
     line: JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>,
   };
+};
+
+/**
+ * `npm run build`: the capability and load benchmarks run the functions' bundles, as the
+ * image does. Once per `npm run bench`: bench/run.ts builds first and tells its children.
+ */
+export const buildFunctions = (): void => {
+  if (process.env.BENCH_FUNCTIONS_BUILT === '1') return;
+  console.log('npm run build (the functions run as bundles, as in the image)');
+  if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
+    throw new Error('npm run build failed');
+  }
 };
 
 /** Rounds every number of a record (for results files). */
@@ -117,7 +133,7 @@ export const machineInfo = (loadAverageAtStart: number[]) => ({
  * hard-linked, manifest with checksums), so the functions load it exactly as they load a
  * published model; returns the registry root.
  */
-export const benchRegistry = async (name: string, task: Task, dtype: 'fp32' | 'q8' = 'q8'): Promise<string> => {
+export const benchRegistry = async (name: string, task: Task): Promise<string> => {
   const model = await prepareBenchModel(name);
   const root = path.join(WORK, 'registry');
   const bundle = path.join(root, name, '1');
@@ -133,7 +149,8 @@ export const benchRegistry = async (name: string, task: Task, dtype: 'fp32' | 'q
       if (e.code !== 'EEXIST') throw e;
     });
   }
-  await writeManifest(bundle, { name, version: '1', task, dtype, source: { type: 'local', path: model } });
+  // The bench models ship int8 weights alone.
+  await writeManifest(bundle, { name, version: '1', task, dtype: 'q8', source: { type: 'local', path: model } });
   return root;
 };
 
@@ -162,7 +179,10 @@ export const corpusSentences = async (minWords = 4, maxWords = 40): Promise<stri
  */
 export const distribution = (xs: readonly number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
-  return { at: (p: number): number => percentile(sorted, p) ?? Number.NaN };
+  const at = (p: number): number => percentile(sorted, p) ?? Number.NaN;
+  /** Every whole percentile 1..100, rounded: the distribution a chart draws. */
+  const percentiles = (digits = 1): number[] => Array.from({ length: 100 }, (_, i) => round(at(i + 1), digits));
+  return { at, percentiles };
 };
 
 /** User + system CPU time of this process so far (all its threads), in ms. */

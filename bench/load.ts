@@ -19,7 +19,7 @@
  * texts: the CPU no per-request path can go below, hence the highest ratio possible.
  */
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,15 +27,15 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadLocalConfig } from '#local/config.ts';
 import type { InstanceStats } from '#local/instances.ts';
-import { startLocalStack } from '#local/stack.ts';
+import { onnxThreadsPerInstance, startLocalStack } from '#local/stack.ts';
 import {
   benchRegistry,
+  buildFunctions,
   corpusSentences,
   cpuMsOf,
   distribution,
   machineInfo,
   ownCpuMs,
-  prepareBenchModel,
   ROOT,
   round,
   runChild,
@@ -94,16 +94,8 @@ interface ClientResult {
 const load = async (url: string, seconds: number, texts: string[], key?: string): Promise<ClientResult> => {
   const job = path.join(WORK, 'load-job.json');
   await writeFile(job, JSON.stringify({ url, key, connections: CONNECTIONS, seconds, texts }));
-  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/load-client.ts'), job], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`load client exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').at(-1)!) as ClientResult;
+  const { line } = await runChild(process.execPath, [...TSX, path.join(ROOT, 'bench/load-client.ts'), job]);
+  return line as unknown as ClientResult;
 };
 
 /** The figures of one measured window. */
@@ -129,7 +121,7 @@ const summarize = (r: ClientResult, cpuMs: number) => {
     p95OverFairShare: round(p95 / fairShareMs, 3),
     cpuMsPerRequest: round(cpuMs / r.requests, 2),
     /** Latency at every whole percentile 1..100: the distribution the chart draws. */
-    percentilesMs: Array.from({ length: 100 }, (_, i) => round(latency.at(i + 1))),
+    percentilesMs: latency.percentiles(),
   };
 };
 
@@ -178,11 +170,11 @@ interface Floor {
 const inferenceFloor = async (texts: string[]): Promise<Floor> => {
   const file = path.join(WORK, 'floor-texts.json');
   await writeFile(file, JSON.stringify(texts));
-  const root = path.dirname(await prepareBenchModel(MODEL));
+  // WORK holds the decompressed bench models (prepareBenchModel), as the baseline reads them.
   const { line } = await runChild(process.execPath, [
     ...TSX,
     path.join(ROOT, 'bench/inference-floor.ts'),
-    root,
+    WORK,
     MODEL,
     file,
   ]);
@@ -263,10 +255,7 @@ const window = async (t: Track, texts: string[], seconds: number): Promise<numbe
 };
 
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
-console.log('npm run build (the instances run the bundles, as the image does)');
-const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-if (build.status !== 0) throw new Error('npm run build failed');
-await prepareBenchModel(MODEL);
+buildFunctions();
 const registry = await benchRegistry(MODEL, 'text-classification');
 const sentences = await corpusSentences();
 // The warm-ups take the tail, the measured windows the head: no text is answered twice by one server.
@@ -310,7 +299,7 @@ const invocations = poolStats.invocations - statsBefore.invocations;
 const oursSummary = {
   ...summarize(oursMerged, tracks.ours.cpuMs),
   instances: INSTANCES,
-  onnxThreadsPerInstance: Math.max(1, Math.floor(os.availableParallelism() / INSTANCES)),
+  onnxThreadsPerInstance: onnxThreadsPerInstance(INSTANCES),
   coldStartsDuringRun: poolStats.started - statsBefore.started,
   billedDurationMsPerRequest: round((poolStats.durationMs - statsBefore.durationMs) / invocations, 2),
   instanceCpuMsPerRequest: round((poolStats.cpuMs - statsBefore.cpuMs) / invocations, 2),

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buildFunctions } from './lib.ts';
 
 /**
  * `npm run bench [-- name ...]`: runs the benchmarks one after another (never in
@@ -17,10 +18,12 @@ if (unknown.length) {
   console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Choose from: ${ALL.join(', ')}.`);
   process.exit(2);
 }
+buildFunctions();
+const env = { ...process.env, BENCH_FUNCTIONS_BUILT: '1' };
 let failed = 0;
 for (const name of names) {
   console.log(`\n== bench/${name}.ts`);
-  const run = spawnSync('npx', ['tsx', `bench/${name}.ts`], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync('npx', ['tsx', `bench/${name}.ts`], { cwd: root, env, stdio: 'inherit' });
   if (run.status !== 0) failed += 1;
 }
 console.log('\n== bench/report.ts');

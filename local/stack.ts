@@ -92,6 +92,10 @@ export const startDynalite = async (
   };
 };
 
+/** ONNX Runtime threads of each of `concurrency` instances sharing this machine's cores (at least 1). */
+export const onnxThreadsPerInstance = (concurrency: number): number =>
+  Math.max(1, Math.floor(os.availableParallelism() / concurrency));
+
 /**
  * Everything `npm start` runs, in one call (the integration tests call it too):
  * dynalite with the prediction and result cache tables, the functions' configuration pointed at it,
@@ -128,7 +132,7 @@ export const startLocalStack = async (
         entry: functionEntry(config.projectRoot, fn, local.LOCAL_FUNCTION_CODE),
         env: {
           // Each Lambda instance has vCPUs of its own; here the instances share the machine's.
-          ONNX_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / local.LOCAL_FUNCTION_CONCURRENCY))),
+          ONNX_THREADS: String(onnxThreadsPerInstance(local.LOCAL_FUNCTION_CONCURRENCY)),
           ...env,
           DYNAMODB_ENDPOINT: db.endpoint,
         },
