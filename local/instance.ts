@@ -22,9 +22,8 @@ const send = (message: InstanceMessage): void => {
   process.send?.(message);
 };
 
-const initStarted = performance.now();
 const { handler } = (await import(pathToFileURL(entry).href)) as { handler: ProxyHandler | StreamingHandler };
-send({ type: 'ready', initMs: performance.now() - initStarted });
+send({ type: 'ready' });
 
 /** A response stream whose status, headers and chunks go to the emulator over IPC. */
 const ipcStream = (id: number): MetadataStream => {

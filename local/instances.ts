@@ -22,7 +22,7 @@ interface Usage {
 
 /** Instance → emulator. */
 export type InstanceMessage =
-  | { type: 'ready'; initMs: number }
+  | { type: 'ready' }
   | ({ type: 'result'; id: number; result: APIGatewayProxyResult } & Usage)
   | { type: 'head'; id: number; metadata: AwsLambdaResponseMetadata }
   | { type: 'chunk'; id: number; data: Uint8Array }

@@ -1,7 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
-import type { Writable } from 'node:stream';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { Capability, RouteDef } from '#functions/routes.ts';
 import {
   API_NAMESPACE,
@@ -17,6 +15,7 @@ import { MetricName } from '#observability/names.ts';
 import { percentile } from '#predictions/analytics.ts';
 import { STREAMING } from './lambda-shim.ts';
 import type { MetricsView, PanelView, SeriesView } from './metrics-view.ts';
+import type { ProxyHandler, StreamingHandler } from './server.ts';
 
 /**
  * The local metrics view's data: every EMF document the handlers print (Powertools
@@ -187,9 +186,7 @@ export class MetricsCollector {
 /** Which function's invocation is running: EMF printed inside it is that function's. */
 const invocation = new AsyncLocalStorage<Capability>();
 
-type Handler =
-  | ((event: APIGatewayProxyEvent, context: Context) => Promise<unknown>)
-  | (((event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>) & { [STREAMING]?: true });
+type Handler = ProxyHandler | StreamingHandler;
 
 /**
  * Wraps a function's handler so each invocation records what Lambda would publish for it

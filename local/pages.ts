@@ -57,7 +57,7 @@ const NAV = [
   ['/docs', 'API docs'],
   ['/metrics-view', 'Metrics'],
 ] as const;
-const SCRIPTS = ['playground', 'docs', 'metrics'] as const;
+const SCRIPTS = [...new Set(Object.values(PAGES).map((p) => p.script))];
 
 /** One page: the shared layout (head, skip link, header and nav) around the page's <main>. */
 const html = async (page: PageDef): Promise<string> => {

@@ -36,6 +36,8 @@ export interface LocalApiOptions {
    * `local/pages.ts`), false to let the emulator route it as API Gateway would.
    */
   intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Told of every request the emulator routes (all but the intercepted), with the route it matched (the metrics view). */
+  onRequest?: (res: ServerResponse, route: RouteDef | undefined, method: string) => void;
 }
 
 /** API Gateway's payload limit. */
@@ -50,8 +52,6 @@ const compile = (route: RouteDef) => {
   return { route, names, regex: new RegExp(`^${pattern}/?$`) };
 };
 type CompiledRoute = ReturnType<typeof compile>;
-/** The route table as path patterns, for `matchRoute`. */
-export const compileRoutes = (routes: readonly RouteDef[]): CompiledRoute[] => routes.map(compile);
 
 /** A path parameter, percent-decoded; a malformed escape (`%`, `%E0%A4%A`) is passed on as sent, not a crash. */
 const decodePathPart = (raw: string): string => {
@@ -111,7 +111,7 @@ class Quota {
 }
 
 /** The route a method and path match, with its path parameters. */
-export const matchRoute = (
+const matchRoute = (
   routes: readonly CompiledRoute[],
   method: string,
   pathname: string,
@@ -197,7 +197,7 @@ const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void =
 export const startLocalApi = async (
   options: LocalApiOptions,
 ): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
-  const routes = compileRoutes(options.routes ?? ROUTES);
+  const routes = (options.routes ?? ROUTES).map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
   const plans = new Map<string, Plan>(
@@ -217,6 +217,8 @@ export const startLocalApi = async (
     const gatewayRequestId = crypto.randomUUID();
     try {
       if (await options.intercept?.(req, res)) return;
+      const matched = matchRoute(routes, method, url.pathname);
+      options.onRequest?.(res, matched?.route, method);
       if (method === 'OPTIONS') {
         // CORS preflight, as API Gateway's mock integration answers it.
         const origin = req.headers.origin;
@@ -224,7 +226,6 @@ export const startLocalApi = async (
         res.end();
         return;
       }
-      const matched = matchRoute(routes, method, url.pathname);
       if (!matched) return sendGatewayError(res, 'NOT_FOUND', gatewayRequestId);
       const key = req.headers['x-api-key'];
       const apiKey = typeof key === 'string' ? key : undefined;

@@ -12,7 +12,7 @@ import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
 import { captureEmf, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
-import { compileRoutes, defaultLoadHandler, matchRoute, startLocalApi } from './server.ts';
+import { defaultLoadHandler, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
 export interface LocalDatabase {
@@ -121,7 +121,6 @@ export const startLocalStack = async (
   await ensureLocalTables(tables, config);
   const metrics = captureEmf({ echo: local.LOCAL_EMF_ECHO });
   const pages = localPages({ routes: ROUTES, metrics, appNamespace: config.METRICS_NAMESPACE });
-  const routes = compileRoutes(ROUTES);
   const pools = new Map<Capability, InstancePool>();
   const poolOf = (fn: Capability): InstancePool => {
     let pool = pools.get(fn);
@@ -161,13 +160,8 @@ export const startLocalStack = async (
         namespace: config.METRICS_NAMESPACE,
         service: config.SERVICE_NAME,
       }),
-    intercept: async (req, res) => {
-      if (await pages(req, res)) return true;
-      const method = req.method ?? 'GET';
-      const { pathname } = new URL(req.url ?? '/', 'http://local');
-      observeRequest(res, matchRoute(routes, method, pathname)?.route, method, metrics);
-      return false;
-    },
+    intercept: pages,
+    onRequest: (res, route, method) => observeRequest(res, route, method, metrics),
   });
   return {
     url: api.url,

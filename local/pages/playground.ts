@@ -52,17 +52,14 @@ const initial = tabs.find((t) => t.id === `tab-${location.hash.slice(1)}`);
 if (initial) select(initial, false);
 
 // ---- examples from the OpenAPI document: the same ones the contract test sends
-const exampleOf = async (path: string, name: string): Promise<Record<string, unknown> | undefined> => {
-  const doc = (await (await fetch('/openapi.json')).json()) as OpenApi;
-  return doc.paths[path]?.post?.requestBody?.content['application/json']?.examples?.[name]?.value;
-};
+const exampleOf = (doc: OpenApi, path: string, name: string): Record<string, unknown> | undefined =>
+  doc.paths[path]?.post?.requestBody?.content['application/json']?.examples?.[name]?.value;
 const prefill = async () => {
-  const [translate, detect, predict, ensemble] = await Promise.all([
-    exampleOf('/v1/translate', 'auto'),
-    exampleOf('/v1/detect', 'text'),
-    exampleOf('/v1/predict', 'text'),
-    exampleOf('/v1/predict', 'ensemble'),
-  ]);
+  const doc = (await (await fetch('/openapi.json')).json()) as OpenApi;
+  const translate = exampleOf(doc, '/v1/translate', 'auto');
+  const detect = exampleOf(doc, '/v1/detect', 'text');
+  const predict = exampleOf(doc, '/v1/predict', 'text');
+  const ensemble = exampleOf(doc, '/v1/predict', 'ensemble');
   const fill = (id: string, value: unknown) => {
     const input = byId<HTMLInputElement | HTMLTextAreaElement>(id);
     if (!input.value && typeof value === 'string') input.value = value;

@@ -1,5 +1,5 @@
 import { PassThrough, type Writable } from 'node:stream';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import { lambdaContext } from '#local/events.ts';
@@ -149,7 +149,7 @@ describe('local metrics', () => {
       async (_event: APIGatewayProxyEvent, stream: Writable, _context: Context): Promise<void> => void stream.end(),
       { [STREAMING]: true as const },
     );
-    const failing = async (_event: APIGatewayProxyEvent, _context: Context): Promise<unknown> => {
+    const failing = async (_event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
       throw new Error('boom');
     };
     const app = { namespace: NAMESPACE, service: 'hf-serve' };
