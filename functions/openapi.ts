@@ -125,9 +125,7 @@ const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObjec
             content: {
               'application/json': {
                 schema: doc.body,
-                examples: Object.fromEntries(
-                  Object.entries(examples).map(([name, e]) => [name, { summary: e.summary, value: e.value }]),
-                ),
+                examples,
               },
               ...(doc.form ? { 'application/x-www-form-urlencoded': { schema: doc.body } } : {}),
             },

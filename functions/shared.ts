@@ -47,13 +47,16 @@ export const textsField = () => {
     .max(max, `must hold at most ${max} texts; split the batch into several requests`);
 };
 
-/** A body that takes one `text` or a list of `texts`, never both and never neither. */
-export const oneTextOrTexts = <S extends z.ZodObject>(schema: S): S =>
+/** A body that takes one `text` or a list of `texts`, never both and never neither; `issue` words the refusal. */
+export const oneTextOrTexts = <S extends z.ZodObject>(
+  schema: S,
+  issue: { message: string; path?: string[] } = { message: 'send either "text" (one string) or "texts" (a list)' },
+): S =>
   schema
     .refine((b) => {
       const { text, texts } = b as { text?: unknown; texts?: unknown };
       return (text === undefined) !== (texts === undefined);
-    }, 'send either "text" (one string) or "texts" (a list)')
+    }, issue)
     .meta({ description: 'Give either `text` or `texts`.' });
 
 export const modelField = () =>

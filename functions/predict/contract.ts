@@ -6,7 +6,7 @@ import { VERSION_PATTERN } from '#runtime/manifest.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { VOTING_METHODS, type VotingMethod } from '#tasks/classification/ensemble.ts';
 import { ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, perConfig, textField, textsField } from '../shared.ts';
+import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
 
 /** Request and response schemas of the predict function's routes, and their documentation. */
 
@@ -59,8 +59,8 @@ export const predictRequests = perConfig(() => ({
   Batch: z
     .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField() })
     .refine((b) => !(b.model && b.ensemble), oneModel),
-  Compare: z
-    .strictObject({
+  Compare: oneTextOrTexts(
+    z.strictObject({
       text: textField().optional(),
       texts: textsField().optional(),
       model: z
@@ -71,12 +71,9 @@ export const predictRequests = perConfig(() => ({
         .array(selector, { error: 'must be an array of two versions or aliases, e.g. ["1", "2"]' })
         .length(2, 'must hold exactly two versions or aliases, e.g. ["1", "2"]')
         .refine((v) => v[0] !== v[1], 'must name two different versions or aliases'),
-    })
-    .refine((b) => (b.text === undefined) !== (b.texts === undefined), {
-      message: 'give either "text" (one string) or "texts" (an array), not both and not neither',
-      path: ['text'],
-    })
-    .meta({ description: 'Give either `text` or `texts`.' }),
+    }),
+    { message: 'give either "text" (one string) or "texts" (an array), not both and not neither', path: ['text'] },
+  ),
   Summary: z.strictObject(Range),
   Timeseries: z.strictObject({
     ...Range,

@@ -37,9 +37,8 @@ export const metrics = new Metrics({
 export { MetricName } from './names.ts';
 export { MetricUnit };
 
-/** Single-metric emitters, one per dimension value, made once: each `new Metrics` reads the environment. */
-const singles = new Map<string, Metrics>();
-const MAX_SINGLES = 512;
+/** The single-metric emitter, made once (each `new Metrics` reads the environment). */
+let single: Metrics | undefined;
 
 /**
  * Counts values under one low-cardinality dimension (a label, a language, a language
@@ -54,12 +53,7 @@ export const countEach = (name: string, dimension: string, values: Iterable<stri
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   for (const [value, count] of counts) {
-    const key = `${name}\u0000${dimension}\u0000${value}`;
-    let single = singles.get(key);
-    if (!single) {
-      single = metrics.singleMetric();
-      if (singles.size < MAX_SINGLES) singles.set(key, single);
-    }
+    single ??= metrics.singleMetric();
     // A single metric publishes at once and then forgets its dimensions: set it each time.
     single.addDimension(dimension, value);
     single.addMetric(name, MetricUnit.Count, count);
