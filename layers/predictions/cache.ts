@@ -102,13 +102,15 @@ let store: DynamoResultStore<Classification> | undefined;
 export const resultCache = (): TieredResultCache<Classification> | undefined => {
   if (shared === undefined) {
     const c = config();
-    store = new DynamoResultStore({
-      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
-      table: c.RESULT_CACHE_TABLE,
-      ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
-      breaker: requestPathBreaker,
-    });
-    shared = c.RESULT_CACHE_ENABLED
+    store = c.RESULT_CACHE_ENABLED
+      ? new DynamoResultStore({
+          client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+          table: c.RESULT_CACHE_TABLE,
+          ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
+          breaker: requestPathBreaker,
+        })
+      : undefined;
+    shared = store
       ? new TieredResultCache<Classification>({
           maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
           shared: store,

@@ -22,6 +22,7 @@ import { maxAbsDiff, sampleFeeds } from './graph-samples.ts';
 import { tryLock } from './lock-file.ts';
 import { MANIFEST_FILE, type Manifest, ManifestFileSchema, readManifest, sha256File, type Task } from './manifest.ts';
 import { OrtWorker, type TensorData, type WorkerSession } from './ort-worker.ts';
+import { sessionOptions } from './session-options.ts';
 import { isPresent, type LocalBundle } from './store.ts';
 
 /**
@@ -388,12 +389,11 @@ const optimizeInto = async (
   options: OptimizedGraphsOptions,
 ): Promise<OptimizedGraph[]> => {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
-  const base = {
-    intraOpNumThreads: options.threads ?? 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential' as const,
+  // The loaders' own options (session-options.ts): the saved graph is what they would have made.
+  const withLevel = (level: 'all' | 'disabled') => ({
+    ...sessionOptions(options.threads ?? 1, level),
     executionProviders: ['cpu'],
-  };
+  });
   const out: OptimizedGraph[] = [];
   const ort = OrtWorker.start();
   try {
@@ -418,10 +418,10 @@ const optimizeInto = async (
       const expected = await runSamples(
         ort,
         src,
-        { ...base, graphOptimizationLevel: 'all', optimizedModelFilePath: dst, logSeverityLevel: 3 },
+        { ...withLevel('all'), optimizedModelFilePath: dst, logSeverityLevel: 3 },
         samples,
       );
-      const actual = await runSamples(ort, dst, { ...base, graphOptimizationLevel: 'disabled' }, () => feeds);
+      const actual = await runSamples(ort, dst, withLevel('disabled'), () => feeds);
       const diff = Math.max(...expected.map((e, i) => maxAbsDiff(e, actual[i]!)));
       if (!(diff <= tolerance)) {
         throw new GraphRejectedError(

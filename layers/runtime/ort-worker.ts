@@ -12,9 +12,6 @@ export interface TensorData {
 export interface WorkerSession {
   handle: number;
   inputMetadata: readonly InferenceSession.ValueMetadata[];
-  outputNames: readonly string[];
-  /** Time ONNX Runtime took to create the session (inside the worker). */
-  ms: number;
 }
 
 /**
@@ -32,10 +29,9 @@ parentPort.on('message', async ({ id, op, args }) => {
   try {
     let result;
     if (op === 'create') {
-      const started = performance.now();
       const session = await ort.InferenceSession.create(args.path, args.options);
       sessions.set(++next, session);
-      result = { handle: next, inputMetadata: session.inputMetadata, outputNames: session.outputNames, ms: performance.now() - started };
+      result = { handle: next, inputMetadata: session.inputMetadata };
     } else if (op === 'run') {
       const feeds = {};
       for (const [name, t] of Object.entries(args.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);

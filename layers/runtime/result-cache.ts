@@ -100,15 +100,14 @@ const ewma = (previous: number | undefined, sample: number): number =>
  */
 export class SharedTierAdvisor {
   private lookupMs: number | undefined;
-  private readonly models = new Map<string, { inferenceMsPerText?: number; hitRate: number; skipped: number }>();
+  // Model versions are few per container (MODEL_CACHE_MAX_ENTRIES); bound them anyway.
+  private readonly models = new Lru<{ inferenceMsPerText?: number; hitRate: number; skipped: number }>(256);
   /** Lookups skipped because they would not have paid (for `/v1/status`). */
   skippedLookups = 0;
 
   private model(scope: string) {
     let m = this.models.get(scope);
     if (!m) {
-      // Model versions are few per container (MODEL_CACHE_MAX_ENTRIES); bound it anyway.
-      if (this.models.size >= 256) this.models.clear();
       m = { hitRate: 1, skipped: 0 };
       this.models.set(scope, m);
     }
