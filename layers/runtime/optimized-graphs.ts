@@ -20,7 +20,15 @@ import { z } from 'zod';
 import { errorMessage } from './errors.ts';
 import { maxAbsDiff, sampleFeeds } from './graph-samples.ts';
 import { tryLock } from './lock-file.ts';
-import { MANIFEST_FILE, type Manifest, ManifestFileSchema, readManifest, sha256File, type Task } from './manifest.ts';
+import {
+  changedFiles,
+  MANIFEST_FILE,
+  type Manifest,
+  ManifestFileSchema,
+  readManifest,
+  sha256File,
+  type Task,
+} from './manifest.ts';
 import { OrtWorker, type TensorData, type WorkerSession } from './ort-worker.ts';
 import { sessionOptions } from './session-options.ts';
 import { isPresent, type LocalBundle } from './store.ts';
@@ -299,25 +307,15 @@ export const findOptimizedGraphs = async (
  * await verifyOptimizedGraphs(copy, bundle); // => [] when intact, ['onnx/model.onnx'] when it changed
  */
 export const verifyOptimizedGraphs = async (copy: OptimizedCopy, bundle: BundleRef): Promise<string[]> => {
-  const changed: string[] = [];
-  for (const graph of copy.graphs) {
-    const file = path.join(copy.dir, graph.path);
-    const same = await sha256File(file).then(
-      (sha) => sha === graph.sha256,
-      () => false,
-    );
-    if (!same) changed.push(graph.path);
-  }
   const replaced = new Set(copy.graphs.map((g) => g.path));
-  for (const file of bundle.manifest.files) {
-    if (replaced.has(file.path)) continue;
-    const linked = path.join(copy.dir, file.path);
-    const same =
-      copy.links === 'symlink'
-        ? (await readlink(linked).catch(() => '')) ===
-          path.relative(path.dirname(linked), path.join(bundle.dir, file.path))
-        : (await sha256File(linked).catch(() => '')) === file.sha256;
-    if (!same) changed.push(file.path);
+  const others = bundle.manifest.files.filter((f) => !replaced.has(f.path));
+  const changed = await changedFiles(copy.dir, copy.links === 'copy' ? [...copy.graphs, ...others] : copy.graphs);
+  if (copy.links === 'symlink') {
+    for (const file of others) {
+      const linked = path.join(copy.dir, file.path);
+      const target = path.relative(path.dirname(linked), path.join(bundle.dir, file.path));
+      if ((await readlink(linked).catch(() => '')) !== target) changed.push(file.path);
+    }
   }
   return changed;
 };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
 import { tryLock } from './lock-file.ts';
-import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
+import { changedFiles, MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
 import type { OptimizedCopy } from './optimized-graphs.ts';
 import type { Registry } from './registry.ts';
@@ -116,14 +116,11 @@ export class ModelStore {
    * @example
    * await store.verify(bundle); // => [] when intact, ['onnx/model.onnx'] when that file changed
    */
-  async verify(bundle: LocalBundle, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
-    const changed: string[] = [];
-    for (const file of bundle.manifest.files) {
-      if (skip.has(file.path)) continue;
-      const p = path.join(bundle.dir, file.path);
-      if ((await sizeOf(p)) !== file.bytes || (await sha256File(p)) !== file.sha256) changed.push(file.path);
-    }
-    return changed;
+  verify(bundle: LocalBundle, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
+    return changedFiles(
+      bundle.dir,
+      bundle.manifest.files.filter((f) => !skip.has(f.path)),
+    );
   }
 
   /** True when the bundle is complete in the cache (no fetch). */
