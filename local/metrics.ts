@@ -191,18 +191,20 @@ type Handler = ProxyHandler | StreamingHandler;
 /**
  * Wraps a function's handler so each invocation records what Lambda would publish for it
  * (`AWS/Lambda` Invocations, Errors, Duration, dimension FunctionName) and runs in the
- * function's context for the EMF it prints. The first invocation also records the
- * function's ColdStart: Powertools publishes it only under Lambda's
- * `AWS_LAMBDA_INITIALIZATION_TYPE=on-demand`, and once per process, where locally every
- * function is its own container in one process.
+ * function's context for the EMF it prints. Unless the function reports its own cold
+ * starts, the first invocation also records the function's ColdStart: Powertools
+ * publishes it only under Lambda's `AWS_LAMBDA_INITIALIZATION_TYPE=on-demand`, and once
+ * per process, where in process every function is its own container in one process.
+ * Instance processes (LOCAL_FUNCTION_CONCURRENCY) run under `on-demand` and report one
+ * per instance through their EMF, as Lambda's execution environments do.
  */
 export const instrumentHandler = <H extends Handler>(
   fn: Capability,
   handler: H,
   collector: MetricsCollector,
-  app: { namespace: string; service: string },
+  app: { namespace: string; service: string; ownColdStarts?: boolean },
 ): H => {
-  let cold = true;
+  let cold = !app.ownColdStarts;
   const wrapped = async (...args: unknown[]) => {
     const started = performance.now();
     if (cold) {

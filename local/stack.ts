@@ -132,6 +132,8 @@ export const startLocalStack = async (
         env: {
           // Each Lambda instance has vCPUs of its own; here the instances share the machine's.
           ONNX_THREADS: String(onnxThreadsPerInstance(local.LOCAL_FUNCTION_CONCURRENCY)),
+          // Each instance is a cold start, which Powertools reports (ColdStart) under this value only.
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
           ...env,
           DYNAMODB_ENDPOINT: db.endpoint,
         },
@@ -159,6 +161,7 @@ export const startLocalStack = async (
       instrumentHandler(fn, await loadHandler(fn), metrics, {
         namespace: config.METRICS_NAMESPACE,
         service: config.SERVICE_NAME,
+        ownColdStarts: local.LOCAL_FUNCTION_CONCURRENCY > 0,
       }),
     intercept: pages,
     onRequest: (res, route, method) => observeRequest(res, route, method, metrics),

@@ -98,6 +98,10 @@ describe('local API with LOCAL_FUNCTION_CONCURRENCY instances', () => {
 
     expect(view.emfSamples).toBeGreaterThan(0);
     expect(model.series.find((s) => s.metric.name === 'InferenceMs')?.value).toBeGreaterThan(0);
+    // Each instance is a cold start, as each Lambda execution environment is.
+    const started = api.pools.get('predict')!.stats.started;
+    expect(started).toBeGreaterThan(1);
+    expect(model.series.find((s) => s.metric.name === 'ColdStart')?.value).toBe(started);
   });
 
   it('streams server-sent events from an instance chunk by chunk', async () => {
