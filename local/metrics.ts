@@ -9,6 +9,7 @@ import {
   LAMBDA_NAMESPACE,
   type MetricRef,
   metricLabel,
+  type RouteRef,
   type Statistic,
 } from '#observability/dashboard.ts';
 import { MetricName } from '#observability/names.ts';
@@ -82,6 +83,10 @@ const isEmf = (value: unknown): value is EmfDocument =>
   Array.isArray((value as Partial<EmfDocument>)._aws?.CloudWatchMetrics) &&
   typeof (value as Partial<EmfDocument>)._aws?.Timestamp === 'number';
 
+/** A group of samples `view` reads a series from: source and function, or the API (whole, or one route). */
+const groupKey = (source: MetricRef['source'], fn?: string, route?: RouteRef): string =>
+  [source, fn ?? '', route?.method ?? '', route?.path ?? ''].join('\u0000');
+
 /** The in-memory metric store (bounded: the oldest samples go first). */
 export class MetricsCollector {
   private samples: Sample[] = [];
@@ -112,15 +117,6 @@ export class MetricsCollector {
     return this.samples.length;
   }
 
-  private matches(m: MetricRef, s: Sample, fn: Capability | undefined, appNamespace: string): boolean {
-    if (!(m.name in s.values)) return false;
-    if (m.source === 'app') return s.namespace === appNamespace && s.fn === fn;
-    if (m.source === 'lambda') return s.namespace === LAMBDA_NAMESPACE && s.fn === fn;
-    if (s.namespace !== API_NAMESPACE) return false;
-    // The API-wide metric aggregates every request, as API Gateway publishes it beside the per-method ones.
-    return !m.route || (s.dimensions.Method === m.route.method && s.dimensions.Resource === m.route.path);
-  }
-
   /**
    * The dashboard's panels over `[from, to)` in buckets of `periodSeconds` (longer when
    * the window would need more than 720): one set per function that has routes, then the API's.
@@ -142,11 +138,29 @@ export class MetricsCollector {
     const starts: number[] = [];
     for (let t = first; t < q.to; t += periodMs) starts.push(t);
     const inWindow = this.samples.filter((s) => s.at >= q.from && s.at < q.to);
+    // The window's samples grouped once by what a series selects (its source and function,
+    // or its route): each of the ~100 series then reads its own group, not the whole window.
+    const groups = new Map<string, Sample[]>();
+    const group = (key: string, s: Sample) => {
+      const list = groups.get(key);
+      if (list) list.push(s);
+      else groups.set(key, [s]);
+    };
+    for (const s of inWindow) {
+      if (s.namespace === q.appNamespace) group(groupKey('app', s.fn), s);
+      else if (s.namespace === LAMBDA_NAMESPACE) group(groupKey('lambda', s.fn), s);
+      else if (s.namespace === API_NAMESPACE) {
+        // The API-wide metric aggregates every request, as API Gateway publishes it beside the per-method ones.
+        group(groupKey('api'), s);
+        const { Method: method, Resource: path } = s.dimensions;
+        if (method && path) group(groupKey('api', undefined, { method, path }), s);
+      }
+    }
     const series = (m: MetricRef, axis: 'left' | 'right', fn?: Capability): SeriesView => {
       const buckets = starts.map((): number[] => []);
-      for (const s of inWindow) {
-        if (this.matches(m, s, fn, q.appNamespace))
-          buckets[Math.floor((s.at - first) / periodMs)]?.push(...s.values[m.name]!);
+      const key = m.source === 'api' ? groupKey('api', undefined, m.route) : groupKey(m.source, fn);
+      for (const s of groups.get(key) ?? []) {
+        if (m.name in s.values) buckets[Math.floor((s.at - first) / periodMs)]?.push(...s.values[m.name]!);
       }
       return {
         label: metricLabel(m),
