@@ -218,20 +218,24 @@ const startOurs = async (registry: string) => {
 };
 
 /** Several measured windows of one server as one: requests, latencies and errors add up. */
-const merge = (parts: ClientResult[]): ClientResult => ({
-  requests: parts.reduce((n, p) => n + p.requests, 0),
-  seconds: parts.reduce((n, p) => n + p.seconds, 0),
-  errors: parts.reduce((n, p) => n + p.errors, 0),
-  timeouts: parts.reduce((n, p) => n + p.timeouts, 0),
-  non2xx: parts.reduce((n, p) => n + p.non2xx, 0),
-  wrongBodies: parts.reduce((n, p) => n + p.wrongBodies, 0),
-  statuses: parts.reduce<Record<string, number>>((all, p) => {
-    for (const [k, v] of Object.entries(p.statuses)) all[k] = (all[k] ?? 0) + v;
-    return all;
-  }, {}),
-  latenciesMs: parts.flatMap((p) => p.latenciesMs),
-  textsUsed: parts.reduce((n, p) => n + p.textsUsed, 0),
-});
+const merge = (parts: ClientResult[]): ClientResult => {
+  const sum = (k: 'requests' | 'seconds' | 'errors' | 'timeouts' | 'non2xx' | 'wrongBodies' | 'textsUsed') =>
+    parts.reduce((n, p) => n + p[k], 0);
+  return {
+    requests: sum('requests'),
+    seconds: sum('seconds'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    non2xx: sum('non2xx'),
+    wrongBodies: sum('wrongBodies'),
+    statuses: parts.reduce<Record<string, number>>((all, p) => {
+      for (const [k, v] of Object.entries(p.statuses)) all[k] = (all[k] ?? 0) + v;
+      return all;
+    }, {}),
+    latenciesMs: parts.flatMap((p) => p.latenciesMs),
+    textsUsed: sum('textsUsed'),
+  };
+};
 
 /** One server's measured windows so far, and the texts it has not been sent yet. */
 interface Track {

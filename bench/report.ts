@@ -65,6 +65,7 @@ interface CapabilityResults {
   command: string;
   date: string;
   setting: string;
+  machine: unknown;
   capabilities: CapabilityResult[];
 }
 
@@ -242,7 +243,7 @@ const { percentilesMs: _lb, ...loadBaseline } = load?.baseline ?? ({} as LoadSid
 const latest = {
   command: 'npm run bench',
   date: new Date().toISOString(),
-  machine: (caps as unknown as { machine?: unknown } | undefined)?.machine,
+  machine: caps?.machine,
   capabilities: caps?.capabilities.map(({ warm: { percentilesMs: _p, ...warm }, ...c }) => ({ ...c, warm })),
   load: load && {
     command: load.command,
