@@ -1,5 +1,5 @@
 import { fromFasttextLabel, type LanguageInfo } from '../languages/index.ts';
-import { hasLetters, type LangIdModel } from './index.ts';
+import { hasLetters, type LangIdModel } from './model.ts';
 
 /** One candidate language of a text, named every way the API answers it. */
 export interface Detection {

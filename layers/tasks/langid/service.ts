@@ -1,6 +1,6 @@
 import type { ModelRuntime } from '#runtime/models.ts';
 import { type Detection, type DetectResult, detectLanguages } from './detect.ts';
-import { type LangIdModel, loadLangId } from './index.ts';
+import { type LangIdModel, loadLangId } from './model.ts';
 
 /** A detection as the API answers it: codes a language lacks are `null`, never missing. */
 export type ApiDetection = Omit<Detection, 'flores' | 'iso639_1'> & { flores: string | null; iso639_1: string | null };
