@@ -1,11 +1,6 @@
-import {
-  AutoModelForSequenceClassification,
-  AutoTokenizer,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-  type Tensor,
-} from '@huggingface/transformers';
-import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
+import { AutoModelForSequenceClassification, type Tensor } from '@huggingface/transformers';
+import type { ModelSource } from '#runtime/onnx.ts';
+import { type LoadBundleOptions, loadBundle } from '../loading.ts';
 
 export interface LabelScore {
   label: string;
@@ -45,23 +40,16 @@ const sigmoid = (row: number[]): number[] => row.map((v) => 1 / (1 + Math.exp(-v
 
 /**
  * Loads a sequence-classification bundle (tokenizer + ONNX graph) from a local folder, or
- * from a cached bundle (its pre-optimised graph when it has one: `modelSource`).
+ * from a cached bundle (its pre-optimised graph when it has one: `modelSource`). Nothing is
+ * downloaded (`loadBundle`).
  *
  * @example
  * const clf = await loadClassifier('/mnt/models/tiny-distilbert-sentiment/1');
  * await clf.classify(['I love this product, it works perfectly!']);
  * // => [{ label: 'POSITIVE', score: 0.7579, scores: [{ label: 'POSITIVE', score: 0.7579 }, { label: 'NEGATIVE', score: 0.2421 }] }]
  */
-export const loadClassifier = async (
-  source: ModelSource,
-  options: { dtype?: 'fp32' | 'q8' } = {},
-): Promise<Classifier> => {
-  configureTransformers();
-  const { dir, dtype, session_options } = modelSource(source, options);
-  const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
-    AutoTokenizer.from_pretrained(dir),
-    AutoModelForSequenceClassification.from_pretrained(dir, { dtype, device: 'cpu', session_options }),
-  ]);
+export const loadClassifier = async (source: ModelSource, options: LoadBundleOptions = {}): Promise<Classifier> => {
+  const { tokenizer, model } = await loadBundle(source, AutoModelForSequenceClassification, options);
   const config = model.config as unknown as { id2label?: Record<string, string>; problem_type?: string };
   const id2label = config.id2label ?? {};
   const count = Object.keys(id2label).length;

@@ -14,16 +14,11 @@
  * Choices of an `n > 1` request share one prompt pass: the prompt's KV cache is copied
  * to `n` rows, the rows decode as one batch, and a finished row leaves the batch.
  */
-import {
-  AutoModelForCausalLM,
-  AutoTokenizer,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-  Tensor,
-} from '@huggingface/transformers';
+import { AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
-import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
+import type { ModelSource } from '#runtime/onnx.ts';
 import { gatherRows, isIdentity, type KvCache, readStep } from '../decoding.ts';
+import { type LoadBundleOptions, loadBundle } from '../loading.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
 import { CompletionText } from './text.ts';
@@ -119,11 +114,7 @@ export interface GeneratorInfo {
   bosTokenId: number | null;
 }
 
-export interface LoadGeneratorOptions {
-  /** `fp32` loads `onnx/model.onnx`, `q8` loads `onnx/model_quantized.onnx`. Default `fp32`. */
-  dtype?: 'fp32' | 'q8';
-  /** ONNX Runtime intra-op threads; default all cores (see `sessionOptions`). */
-  threads?: number;
+export interface LoadGeneratorOptions extends LoadBundleOptions {
   /**
    * Prompt tokens per prompt-pass chunk. Default: as many as keep the chunk's logits
    * under 64 MiB (333 tokens for a 50k vocabulary, 110 for 150k).
@@ -215,7 +206,7 @@ interface ChoiceState {
 /**
  * Loads a causal-LM bundle (tokenizer + ONNX decoder with KV cache) from a local folder
  * (or a cached bundle, preferring its pre-optimised graph: `modelSource`). Nothing is
- * downloaded (`local_files_only`).
+ * downloaded (`loadBundle`).
  *
  * @example
  * const gen = await loadGenerator('/mnt/models/tiny-gpt2/1', { dtype: 'fp32' });
@@ -223,12 +214,7 @@ interface ChoiceState {
  * out.choices[0]; // => { index: 0, text: 'fixfixfixfixfix', tokenIds: [956, 956, 956, 956, 956], finishReason: 'length' }
  */
 export const loadGenerator = async (source: ModelSource, options: LoadGeneratorOptions = {}): Promise<Generator> => {
-  configureTransformers();
-  const { dir: bundleDir, dtype, session_options } = modelSource(source, options);
-  const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
-    AutoTokenizer.from_pretrained(bundleDir, { local_files_only: true }),
-    AutoModelForCausalLM.from_pretrained(bundleDir, { dtype, device: 'cpu', local_files_only: true, session_options }),
-  ]);
+  const { tokenizer, model } = await loadBundle(source, AutoModelForCausalLM, options);
   const config = model.config as unknown as CausalConfig;
   const generationConfig = (model.generation_config ?? {}) as unknown as CausalConfig;
   const eosTokenIds = asArray(generationConfig.eos_token_id ?? config.eos_token_id ?? tokenizer.eos_token_id);

@@ -1,24 +1,16 @@
-import {
-  AutoModelForSeq2SeqLM,
-  AutoTokenizer,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-} from '@huggingface/transformers';
+import { AutoModelForSeq2SeqLM, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { ValidationError } from '#runtime/errors.ts';
-import { configureTransformers, type ModelSource, modelSource } from '#runtime/onnx.ts';
+import type { ModelSource } from '#runtime/onnx.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
+import { type LoadBundleOptions, loadBundle } from '../loading.ts';
 import { beamSearch, type DecodeRow, type DecodeSettings, greedySearch } from './decode.ts';
 import { resolveLanguage } from './languages.ts';
 
-export interface LoadTranslatorOptions {
-  /** `fp32` loads `onnx/*.onnx`, `q8` loads `onnx/*_quantized.onnx`. Default `fp32`. */
-  dtype?: 'fp32' | 'q8';
+export interface LoadTranslatorOptions extends LoadBundleOptions {
   /** Sentences per decoder batch (times `numBeams` rows for beam search). Default 16. */
   batchSize?: number;
   /** Upper bound on new tokens per sentence; default from the generation config's `max_length`. */
   maxNewTokensCap?: number;
-  /** ONNX Runtime intra-op threads; default all cores (see `sessionOptions`). */
-  threads?: number;
 }
 
 export interface TranslateOptions {
@@ -160,7 +152,7 @@ const specialTemplate = (tokenizer: PreTrainedTokenizer): { prefix: number[]; su
  * Loads a translation bundle (tokenizer + ONNX encoder and merged decoder) from a local
  * folder (or a cached bundle, preferring its pre-optimised graphs: `modelSource`): NLLB-200,
  * M2M100 or Marian (opus-mt) exports in the transformers.js layout. Nothing is downloaded
- * (`local_files_only`).
+ * (`loadBundle`).
  *
  * @example
  * const translator = await loadTranslator('/mnt/models/nllb-200-distilled-600m/1', { dtype: 'q8' });
@@ -168,12 +160,7 @@ const specialTemplate = (tokenizer: PreTrainedTokenizer): { prefix: number[]; su
  * // => [{ text: 'Bonjour, le monde !', tokenIds: [2, 256057, ...] }]
  */
 export const loadTranslator = async (source: ModelSource, options: LoadTranslatorOptions = {}): Promise<Translator> => {
-  configureTransformers();
-  const { dir: bundleDir, dtype, session_options } = modelSource(source, options);
-  const [tokenizer, model]: [PreTrainedTokenizer, PreTrainedModel] = await Promise.all([
-    AutoTokenizer.from_pretrained(bundleDir, { local_files_only: true }),
-    AutoModelForSeq2SeqLM.from_pretrained(bundleDir, { dtype, device: 'cpu', local_files_only: true, session_options }),
-  ]);
+  const { dir: bundleDir, tokenizer, model } = await loadBundle(source, AutoModelForSeq2SeqLM, options);
   const config = model.config as unknown as ModelConfig;
   // Library defaults merged with config.json and generation_config.json.
   const gen = model._prepare_generation_config(null, {}) as unknown as GenerationFields;
