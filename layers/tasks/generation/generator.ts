@@ -1,8 +1,9 @@
 /**
  * Text generation with a causal LM (GPT-2, Qwen2, Llama, SmolLM ONNX exports in the
- * transformers.js layout) and its KV cache.
+ * transformers.js layout): the model wiring. Tokenizer, chat template, the forward pass
+ * with its KV cache, and loading; the decode loop over it is decode.ts.
  *
- * Why this file owns the decode loop instead of calling `model.generate()`: in
+ * Why the project owns the decode loop instead of calling `model.generate()`: in
  * transformers.js 4.3.1 `generate()` samples with `Math.random` and takes no sampler,
  * so a `seed` cannot make sampling reproducible; its top-p warper is never applied;
  * it has a `logits_processor` hook but no OpenAI-style presence/frequency penalty; and
@@ -10,20 +11,14 @@
  * decoding), with no deadline or abort between steps. Everything below the loop stays the library's:
  * tokenizer, chat template, `model.forward` (session feeds, the empty first cache,
  * `use_cache_branch` of merged decoders).
- *
- * Choices of an `n > 1` request share one prompt pass: the prompt's KV cache is copied
- * to `n` rows, the rows decode as one batch, and a finished row leaves the batch.
  */
 import { AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { oneOf, ValidationError } from '#runtime/errors.ts';
 import type { ModelSource } from '#runtime/onnx.ts';
 import { gatherRows, isIdentity, type KvCache, readStep } from '../decoding.ts';
 import { type LoadBundleOptions, loadBundle } from '../loading.ts';
+import { decodeLoop, type GenerationResult, type OnToken, type StepModel, type StepOutput } from './decode.ts';
 import { type GenerateOptions, type ResolvedOptions, resolveOptions } from './options.ts';
-import { applyPenalties, createRng, type Rng, sampleToken } from './sampling.ts';
-import { CompletionText } from './text.ts';
-
-export type FinishReason = 'stop' | 'length';
 
 export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -32,76 +27,6 @@ export interface ChatMessage {
   role: ChatRole;
   content: string;
 }
-
-/** Streamed text of one choice. The `text` of all deltas of a choice, joined, is its final `text`. */
-export interface TokenDelta {
-  /** The choice this delta belongs to (0..n-1). */
-  index: number;
-  /** New text; '' only on the last delta of a choice when nothing was left to send. */
-  text: string;
-  /** Tokens generated since the previous delta of this choice. */
-  tokenIds: number[];
-  /** Set on the last delta of the choice. */
-  finishReason?: FinishReason;
-}
-
-export interface Choice {
-  index: number;
-  /** The completion text, without the stop sequence that ended it. */
-  text: string;
-  /** Every generated token, including the end-of-sequence token or the tokens of the stop sequence. */
-  tokenIds: number[];
-  /** `stop`: end-of-sequence token or stop sequence. `length`: `maxTokens` or the deadline. */
-  finishReason: FinishReason;
-}
-
-export interface GenerationResult {
-  choices: Choice[];
-  /** Tokens of the prompt as the model read it (chat: after the chat template). */
-  promptTokens: number;
-  /** Sum over choices of `tokenIds.length`. */
-  completionTokens: number;
-  /** From the call to the first sampled token; null when no token was generated. */
-  timeToFirstTokenMs: number | null;
-  /** From the call to the last token. */
-  durationMs: number;
-  /** The seed the random streams used (the request's, or a random one): repeat it to reproduce. */
-  seed: number;
-}
-
-/**
- * Checks that a prompt of `promptTokens` leaves room for a completion (of `maxTokens`,
- * when given) in a context window of `contextLength`; returns the room. Throws the
- * `ValidationError` a caller must see before any token (and before a stream starts).
- *
- * @example
- * checkContext(256, 250, 4, 'prompt'); // => 6
- * checkContext(256, 250, 10, 'prompt'); // throws ValidationError: "This model's maximum context length is 256 tokens. …"
- */
-export const checkContext = (
-  contextLength: number,
-  promptTokens: number,
-  maxTokens: number | undefined,
-  promptParam: string,
-): number => {
-  const room = contextLength - promptTokens;
-  if (room < 1) {
-    throw new ValidationError(
-      `The ${promptParam} is ${promptTokens} tokens; this model's context window is ${contextLength} tokens, ` +
-        'which leaves no room for a completion. Shorten it.',
-      { param: promptParam },
-    );
-  }
-  if (maxTokens !== undefined && maxTokens > room) {
-    throw new ValidationError(
-      `This model's maximum context length is ${contextLength} tokens. However, you requested ` +
-        `${promptTokens + maxTokens} tokens (${promptTokens} in the ${promptParam}, ${maxTokens} in the ` +
-        `completion). Reduce the ${promptParam} or max_tokens (at most ${room} here).`,
-      { param: 'max_tokens' },
-    );
-  }
-  return room;
-};
 
 export interface GeneratorInfo {
   modelType: string;
@@ -121,8 +46,6 @@ export interface LoadGeneratorOptions extends LoadBundleOptions {
    */
   prefillChunkTokens?: number;
 }
-
-export type OnToken = (delta: TokenDelta) => void;
 
 export interface Generator {
   info(): GeneratorInfo;
@@ -186,22 +109,6 @@ const gatherCache = (cache: Cache, rows: readonly number[], batch: number): Cach
   }
   return out;
 };
-
-/** One choice while it decodes. */
-interface ChoiceState {
-  index: number;
-  rng: Rng;
-  text: CompletionText;
-  /** Every generated token (the end-of-sequence token too, which never reaches `text`). */
-  tokenIds: number[];
-  /** How often each token occurs in this completion (for the penalties). */
-  counts: Map<number, number>;
-  /** Tokens not yet reported through `onToken`. */
-  pending: number[];
-  finishReason?: FinishReason;
-  /** The cache row this choice continues. */
-  row: number;
-}
 
 /**
  * Loads a causal-LM bundle (tokenizer + ONNX decoder with KV cache) from a local folder
@@ -327,7 +234,7 @@ export const loadGenerator = async (source: ModelSource, options: LoadGeneratorO
     tokens: readonly (readonly number[])[],
     pastLength: number,
     cache: Cache | undefined,
-  ): Promise<{ logits: Float32Array[]; cache: Cache }> => {
+  ): Promise<StepOutput<Cache>> => {
     const rows = tokens.length;
     const length = tokens[0]?.length ?? 0;
     const ids = new BigInt64Array(rows * length);
@@ -359,8 +266,8 @@ export const loadGenerator = async (source: ModelSource, options: LoadGeneratorO
    * every position it is fed, and a long prompt at once would return prompt x vocabulary
    * floats (1000 tokens of a 150k vocabulary: 600 MB).
    */
-  const prefill = async (ids: readonly number[], signal?: AbortSignal) => {
-    let out: Awaited<ReturnType<typeof forward>> | undefined;
+  const prefill = async (ids: readonly number[], signal?: AbortSignal): Promise<StepOutput<Cache>> => {
+    let out: StepOutput<Cache> | undefined;
     for (let start = 0; start < ids.length; start += prefillChunk) {
       signal?.throwIfAborted();
       out = await forward([ids.slice(start, start + prefillChunk)], start, out?.cache);
@@ -369,116 +276,25 @@ export const loadGenerator = async (source: ModelSource, options: LoadGeneratorO
     return out;
   };
 
-  const run = async (
-    ids: number[],
-    opts: ResolvedOptions,
+  // The decode loop's view of the model: a step feeds each row its last token after
+  // gathering the cache rows the rows continue (none to gather when they stay in place).
+  const stepModel: StepModel<Cache> = {
+    prefill,
+    step: ({ tokens, rows, cacheRows, cache, pastLength }) =>
+      forward(
+        tokens.map((token) => [token]),
+        pastLength,
+        isIdentity(rows, cacheRows) ? cache : gatherCache(cache, rows, cacheRows),
+      ),
+  };
+
+  const run = (
+    promptIds: number[],
+    options: ResolvedOptions,
     promptParam: string,
     onToken: OnToken | undefined,
-  ): Promise<GenerationResult> => {
-    const started = performance.now();
-    const promptTokens = ids.length;
-    const room = checkContext(contextLength, promptTokens, opts.maxTokens, promptParam);
-    const maxTokens = opts.maxTokens ?? room;
-    const sampling = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
-    const choices: ChoiceState[] = Array.from({ length: opts.n }, (_, index) => ({
-      index,
-      rng: createRng(opts.seed, index),
-      text: new CompletionText(decode, opts.stop),
-      tokenIds: [],
-      counts: new Map(),
-      pending: [],
-      row: 0,
-    }));
-
-    let firstTokenAt: number | null = null;
-    let lastTokenAt = started;
-    /** Ends a choice; `delta` is text its last token made streamable and that was not sent yet. */
-    const finish = (choice: ChoiceState, reason: FinishReason, delta = ''): void => {
-      choice.finishReason = reason;
-      const text = delta + choice.text.flush();
-      onToken?.({ index: choice.index, text, tokenIds: choice.pending.splice(0), finishReason: reason });
-    };
-    const pastDeadline = (stepMs: number): boolean =>
-      opts.deadline !== undefined && Date.now() + stepMs >= opts.deadline;
-
-    opts.signal?.throwIfAborted();
-    let active = choices;
-    if (pastDeadline(0)) {
-      for (const choice of active) finish(choice, 'length');
-      active = [];
-    }
-    let batch = 1;
-    let stepStart = performance.now();
-    let out = active.length > 0 ? await prefill(ids, opts.signal) : undefined;
-    let pastLength = ids.length;
-    let stepMs = performance.now() - stepStart;
-    while (active.length > 0 && out) {
-      for (const choice of active) {
-        // Rows sharing one cache row (right after the prompt pass) each need their own copy.
-        const logits =
-          active.length > 1 && out.logits.length === 1
-            ? Float32Array.from(out.logits[0] as Float32Array)
-            : (out.logits[choice.row] as Float32Array);
-        applyPenalties(logits, choice.counts, opts.presencePenalty, opts.frequencyPenalty);
-        const token = sampleToken(logits, sampling, choice.rng);
-        choice.counts.set(token, (choice.counts.get(token) ?? 0) + 1);
-        choice.tokenIds.push(token);
-        choice.pending.push(token);
-        if (!opts.ignoreEos && eos.has(token)) {
-          // The end-of-sequence token is counted but never text, special token or not.
-          finish(choice, 'stop');
-          continue;
-        }
-        const { delta, stopped } = choice.text.push(token);
-        if (stopped) {
-          finish(choice, 'stop', delta);
-        } else if (choice.tokenIds.length >= maxTokens) {
-          finish(choice, 'length', delta);
-        } else if (delta !== '') {
-          onToken?.({ index: choice.index, text: delta, tokenIds: choice.pending.splice(0) });
-        }
-      }
-      lastTokenAt = performance.now();
-      firstTokenAt ??= lastTokenAt;
-      const running = active.filter((c) => c.finishReason === undefined);
-      if (running.length === 0) break;
-      opts.signal?.throwIfAborted();
-      if (pastDeadline(stepMs)) {
-        for (const choice of running) finish(choice, 'length');
-        break;
-      }
-      const rows = running.map((c) => c.row);
-      const cache = isIdentity(rows, batch) ? out.cache : gatherCache(out.cache, rows, batch);
-      running.forEach((c, i) => {
-        c.row = i;
-      });
-      batch = running.length;
-      stepStart = performance.now();
-      out = await forward(
-        running.map((c) => [c.tokenIds.at(-1) as number]),
-        pastLength,
-        cache,
-      );
-      pastLength += 1;
-      stepMs = performance.now() - stepStart;
-      active = running;
-    }
-
-    const results: Choice[] = choices.map((c) => ({
-      index: c.index,
-      text: c.text.final,
-      tokenIds: c.tokenIds,
-      finishReason: c.finishReason ?? 'length',
-    }));
-    return {
-      choices: results,
-      promptTokens,
-      completionTokens: results.reduce((sum, c) => sum + c.tokenIds.length, 0),
-      timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - started,
-      durationMs: lastTokenAt - started,
-      seed: opts.seed,
-    };
-  };
+  ): Promise<GenerationResult> =>
+    decodeLoop(stepModel, { promptIds, promptParam, contextLength, eosTokenIds: eos, decode, options, onToken });
 
   return {
     info: () => ({ ...info, eosTokenIds: [...eosTokenIds] }),

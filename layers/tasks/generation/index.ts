@@ -4,21 +4,28 @@
  * stop sequences, penalties, `n` choices, deadlines and token streaming.
  */
 export {
+  type Choice,
+  type DecodeRequest,
+  decodeLoop,
+  type FinishReason,
+  type GenerationResult,
+  type OnToken,
+  type StepInput,
+  type StepModel,
+  type StepOutput,
+  type TokenDelta,
+} from './decode.ts';
+export {
   CHAT_ROLES,
   type ChatMessage,
   type ChatRole,
-  type Choice,
-  checkContext,
-  type FinishReason,
-  type GenerationResult,
   type Generator,
   type GeneratorInfo,
   type LoadGeneratorOptions,
   loadGenerator,
-  type OnToken,
-  type TokenDelta,
 } from './generator.ts';
 export {
+  checkContext,
   type GenerateOptions,
   MAX_CHOICES,
   MAX_STOP_SEQUENCES,

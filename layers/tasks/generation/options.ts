@@ -148,3 +148,37 @@ export const resolveOptions = (opts: GenerateOptions = {}): ResolvedOptions => {
     signal: opts.signal,
   };
 };
+
+/**
+ * Checks that a prompt of `promptTokens` leaves room for a completion (of `maxTokens`,
+ * when given) in a context window of `contextLength`; returns the room. Throws the
+ * `ValidationError` a caller must see before any token (and before a stream starts).
+ *
+ * @example
+ * checkContext(256, 250, 4, 'prompt'); // => 6
+ * checkContext(256, 250, 10, 'prompt'); // throws ValidationError: "This model's maximum context length is 256 tokens. …"
+ */
+export const checkContext = (
+  contextLength: number,
+  promptTokens: number,
+  maxTokens: number | undefined,
+  promptParam: string,
+): number => {
+  const room = contextLength - promptTokens;
+  if (room < 1) {
+    throw new ValidationError(
+      `The ${promptParam} is ${promptTokens} tokens; this model's context window is ${contextLength} tokens, ` +
+        'which leaves no room for a completion. Shorten it.',
+      { param: promptParam },
+    );
+  }
+  if (maxTokens !== undefined && maxTokens > room) {
+    throw new ValidationError(
+      `This model's maximum context length is ${contextLength} tokens. However, you requested ` +
+        `${promptTokens + maxTokens} tokens (${promptTokens} in the ${promptParam}, ${maxTokens} in the ` +
+        `completion). Reduce the ${promptParam} or max_tokens (at most ${room} here).`,
+      { param: 'max_tokens' },
+    );
+  }
+  return room;
+};
