@@ -163,6 +163,16 @@ describe('translate rejects bad input with a 4xx that says what to fix', () => {
       { text: 'Hi', target_language: 'fr', num_beams: 99 },
       /num_beams: must be at most 8/,
     ],
+    // The request contract alone checks these ranges (the translator checks only what depends on the model).
+    ['no beams', '/v1/translate', { text: 'Hi', target_language: 'fr', num_beams: 0 }, /^num_beams: /],
+    ['fractional beams', '/v1/translate', { text: 'Hi', target_language: 'fr', num_beams: 1.5 }, /^num_beams: /],
+    ['no new tokens', '/v1/translate', { text: 'Hi', target_language: 'fr', max_new_tokens: 0 }, /^max_new_tokens: /],
+    [
+      'fractional new tokens',
+      '/v1/translate',
+      { text: 'Hi', target_language: 'fr', max_new_tokens: 2.5 },
+      /^max_new_tokens: /,
+    ],
     [
       'LibreTranslate html',
       '/translate',

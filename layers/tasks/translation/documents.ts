@@ -1,5 +1,5 @@
 import { findLanguage } from '#tasks/languages/index.ts';
-import { resolveLanguage } from './languages.ts';
+import { languageResolver } from './languages.ts';
 import type { TranslateOptions, Translator } from './translator.ts';
 
 export interface DocumentTranslation {
@@ -151,9 +151,7 @@ export const translateDocuments = async (
       `translateDocuments: ${options.source.length} source codes for ${texts.length} texts; give one per text.`,
     );
   }
-  const supported = translator.languages();
-  const resolve = (code: string, param: string) =>
-    supported.length > 0 ? resolveLanguage(code, supported, { param }) : code;
+  const resolve = languageResolver(translator.languages());
   const target = resolve(options.target, 'target_language');
   const sources = texts.map((_, i) =>
     resolve(typeof options.source === 'string' ? options.source : (options.source[i] ?? ''), 'source_language'),

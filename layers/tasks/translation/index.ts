@@ -5,6 +5,7 @@
  */
 export { type DocumentTranslation, localeFor, splitText, type TextPart, translateDocuments } from './documents.ts';
 export {
+  languageResolver,
   type ResolveLanguageOptions,
   resolveLanguage,
   type SupportedLanguage,

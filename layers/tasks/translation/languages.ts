@@ -61,6 +61,31 @@ export const resolveLanguage = (
   );
 };
 
+/**
+ * The one way the translate task resolves request codes against a model: `resolveLanguage`
+ * over the model's supported codes, remembering each (code, param) it resolved (a batch of
+ * detected sources repeats a few codes). A model that lists no languages (a fixed pair of
+ * unknown languages) takes every code as given.
+ *
+ * @example
+ * const resolve = languageResolver(['eng_Latn', 'fra_Latn']);
+ * resolve('fr', 'target_language'); // => 'fra_Latn'
+ * resolve('xx', 'source'); // throws ValidationError: source: Unsupported language code "xx". ...
+ * languageResolver([])('xx', 'source'); // => 'xx'
+ */
+export const languageResolver = (supported: readonly string[]): ((code: string, param: string) => string) => {
+  const resolved = new Map<string, string>();
+  return (code, param) => {
+    if (supported.length === 0) return code;
+    const key = `${param}\u0000${code}`;
+    const known = resolved.get(key);
+    if (known !== undefined) return known;
+    const flores = resolveLanguage(code, supported, { param });
+    resolved.set(key, flores);
+    return flores;
+  };
+};
+
 export interface SupportedLanguage {
   /** FLORES-200 code, what the API answers with. */
   code: string;

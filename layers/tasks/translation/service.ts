@@ -2,7 +2,7 @@ import { ValidationError } from '#runtime/errors.ts';
 import type { ModelRuntime } from '#runtime/models.ts';
 import { detect } from '#tasks/langid/service.ts';
 import { fromFasttextLabel } from '#tasks/languages/index.ts';
-import { loadTranslator, resolveLanguage, type Translator, translateDocuments } from './index.ts';
+import { languageResolver, loadTranslator, type Translator, translateDocuments } from './index.ts';
 
 export interface TranslateRequest {
   texts: string[];
@@ -50,8 +50,7 @@ export const loadTranslation = (runtime: ModelRuntime, ref: string) =>
 export const translate = async (runtime: ModelRuntime, req: TranslateRequest): Promise<TranslateOutcome> => {
   const loaded = await loadTranslation(runtime, req.model);
   const supported = loaded.value.languages();
-  const resolve = (code: string, param: string) =>
-    supported.length ? resolveLanguage(code, supported, { param }) : code;
+  const resolve = languageResolver(supported);
   const target = resolve(req.target, req.params.target);
   const auto = req.source === undefined || req.source.trim().toLowerCase() === 'auto';
   const detected = auto ? (await detect(runtime, req.detectModel, req.texts, 1)).results : undefined;

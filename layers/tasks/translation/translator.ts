@@ -4,7 +4,7 @@ import type { ModelSource } from '#runtime/onnx.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
 import { type LoadBundleOptions, loadBundle } from '../loading.ts';
 import { beamSearch, type DecodeRow, type DecodeSettings, greedySearch } from './decode.ts';
-import { resolveLanguage } from './languages.ts';
+import { languageResolver } from './languages.ts';
 
 export interface LoadTranslatorOptions extends LoadBundleOptions {
   /** Sentences per decoder batch (times `numBeams` rows for beam search). Default 16. */
@@ -22,9 +22,13 @@ export interface TranslateOptions {
   source: string | readonly string[];
   /** Target language, same forms as `source`. */
   target: string;
-  /** 1 or absent: greedy. More: beam search with that many beams. */
+  /**
+   * 1 or absent: greedy. More: beam search with that many beams, an integer up to
+   * {@link MAX_BEAMS}. The request contract checks this range (functions/translate), not
+   * the translator: it does not depend on the model.
+   */
   numBeams?: number;
-  /** Tightens the per-sentence bound on new tokens (see {@link Translator.maxNewTokensFor}). */
+  /** Tightens the per-sentence bound on new tokens (see {@link Translator.maxNewTokensFor}); a positive integer. */
   maxNewTokens?: number;
 }
 
@@ -82,6 +86,9 @@ export interface Translator {
    * Translates each text as one sequence (no sentence splitting: see
    * {@link translateDocuments} for long texts). Sorts by length into mini-batches,
    * pads each, and returns results in input order; batch output equals single output.
+   * Throws a `ValidationError` for what depends on this model: a language code it does
+   * not support (`languageResolver`), a pair a fixed-pair model does not translate, a text
+   * longer than its encoder window.
    */
   translate(texts: readonly string[], options: TranslateOptions): Promise<Translation[]>;
   dispose(): Promise<void>;
@@ -246,32 +253,10 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
 
   const translate = async (texts: readonly string[], opts: TranslateOptions): Promise<Translation[]> => {
     const numBeams = opts.numBeams ?? 1;
-    if (!Number.isInteger(numBeams) || numBeams < 1 || numBeams > MAX_BEAMS) {
-      throw new ValidationError(
-        `num_beams must be an integer from 1 to ${MAX_BEAMS} (1 = greedy search); got ${opts.numBeams}.`,
-        {
-          param: 'num_beams',
-        },
-      );
-    }
-    if (opts.maxNewTokens !== undefined && (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1)) {
-      throw new ValidationError(`max_new_tokens must be a positive integer; got ${opts.maxNewTokens}.`, {
-        param: 'max_new_tokens',
-      });
-    }
     if (typeof opts.source !== 'string' && opts.source.length !== texts.length) {
       throw new Error(`translate: ${opts.source.length} source codes for ${texts.length} texts; give one per text.`);
     }
-    const resolved = new Map<string, string>();
-    const resolve = (code: string, param: string): string => {
-      if (supported.length === 0) return code;
-      const key = `${param}\u0000${code}`;
-      const known = resolved.get(key);
-      if (known !== undefined) return known;
-      const flores = resolveLanguage(code, supported, { param });
-      resolved.set(key, flores);
-      return flores;
-    };
+    const resolve = languageResolver(supported);
     const target = resolve(opts.target, 'target_language');
     const sourceOf = (index: number): string => {
       const code = typeof opts.source === 'string' ? opts.source : (opts.source[index] as string);
