@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink, utimes } from 'node:fs/promises';
 
 /**
  * Takes an exclusive lock file (`open(..., 'wx')`: atomic on local disks and NFS/EFS), or
@@ -7,7 +7,7 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
  * or killed mid-work) and answers false: the caller tries again on its next round.
  *
  * @example
- * if (await tryLock('/mnt/models/m/.1.lock', 60_000)) try { ... } finally { await unlink(lock) }
+ * if (await tryLock('/mnt/models/m/.1.lock', 60_000)) try { ... } finally { await releaseLock(lock) }
  */
 export const tryLock = async (lockFile: string, staleMs: number): Promise<boolean> => {
   try {
@@ -31,4 +31,26 @@ export const tryLock = async (lockFile: string, staleMs: number): Promise<boolea
     }
     return false;
   }
+};
+
+/**
+ * Tells the others that the holder is alive (the lock's mtime is what `tryLock` judges).
+ * Best effort: a failed touch only risks a take-over after `staleMs`.
+ *
+ * @example
+ * onProgress = () => void touchLock(lock);
+ */
+export const touchLock = async (lockFile: string): Promise<void> => {
+  const now = new Date();
+  await utimes(lockFile, now, now).catch(() => undefined);
+};
+
+/**
+ * Gives the lock up. A lock already gone (broken as stale by another process) is not an error.
+ *
+ * @example
+ * await releaseLock('/mnt/models/m/.1.lock');
+ */
+export const releaseLock = async (lockFile: string): Promise<void> => {
+  await unlink(lockFile).catch(() => undefined);
 };
