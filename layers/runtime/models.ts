@@ -1,9 +1,10 @@
 import { AppError, errorMessage, ModelUnavailableError, oneOf, UnknownModelError } from './errors.ts';
+import type { LocalBundle } from './local-bundle.ts';
 import type { Manifest, Task } from './manifest.ts';
 import { type CacheEntryInfo, ModelCache } from './model-cache.ts';
 import type { OptimizedGraphs } from './optimized-graphs.ts';
 import type { Registry, ResolvedRef } from './registry.ts';
-import type { LocalBundle, ModelStore } from './store.ts';
+import type { ModelStore } from './store.ts';
 
 /** A model ready to serve: the loaded value plus which version answered and why. */
 export interface LoadedModel<T> extends ResolvedRef {

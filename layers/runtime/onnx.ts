@@ -1,7 +1,6 @@
 import { env } from '@huggingface/transformers';
-
+import type { LocalBundle } from './local-bundle.ts';
 import { sessionOptions } from './session-options.ts';
-import type { LocalBundle } from './store.ts';
 
 // Session options live in their own module so that a function without transformers.js
 // (detect, on onnxruntime-node alone) does not pay for importing it at cold start.

@@ -1,32 +1,15 @@
-import { access, mkdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { COMPLETE_MARKER, type Heartbeat, isComplete, publishOrWait } from './atomic-publish.ts';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
-import { tryLock } from './lock-file.ts';
+import type { LocalBundle } from './local-bundle.ts';
 import { changedFiles, MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
-import type { OptimizedCopy } from './optimized-graphs.ts';
 import type { Registry } from './registry.ts';
 
-/** A bundle that is complete and verified in the local cache. */
-export interface LocalBundle {
-  name: string;
-  version: string;
-  dir: string;
-  manifest: Manifest;
-  /**
-   * True when this call fetched the bundle and checked every file; false when it was found
-   * complete in the cache, where a file may have changed since (`verify` checks it).
-   */
-  fetched: boolean;
-  /**
-   * Set when the loader should open this environment's pre-optimised graphs instead of the
-   * bundle's own (`optimized-graphs.ts`): a bundle folder beside the cache's bundles.
-   */
-  optimized?: OptimizedCopy;
-}
-
-export const COMPLETE_MARKER = '.complete';
+export type { LocalBundle };
+// Where tests and tools have always found them.
+export { COMPLETE_MARKER };
 
 export interface ModelStoreOptions {
   registry: Registry;
@@ -42,13 +25,6 @@ export interface ModelStoreOptions {
   onProgress?: (file: string, done: number, total: number) => void;
 }
 
-/** True when the path exists (any kind of entry). */
-export const isPresent = async (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 const sizeOf = async (p: string): Promise<number | undefined> =>
   stat(p).then(
     (s) => s.size,
@@ -59,7 +35,7 @@ const sizeOf = async (p: string): Promise<number | undefined> =>
  * The model store: resolves a version to a verified local folder, fetching it from the
  * registry's object store (S3) into the cache (EFS) when it is missing.
  *
- * Guarantees (DESIGN.md, Contracts):
+ * Guarantees (DESIGN.md, Contracts), through the atomic-publish protocol (`atomic-publish.ts`):
  * - a bundle is visible only when complete: files go to a staging folder, every sha256
  *   is checked, `.complete` is written, then the folder is renamed into place (atomic);
  * - a checksum mismatch is never served: the file is deleted and the load fails;
@@ -125,7 +101,7 @@ export class ModelStore {
 
   /** True when the bundle is complete in the cache (no fetch). */
   async isCached(name: string, version: string): Promise<boolean> {
-    return isPresent(path.join(this.bundleDir(name, version), COMPLETE_MARKER));
+    return isComplete(this.bundleDir(name, version));
   }
 
   /** One call at a time per key within this process; the others share its result. */
@@ -157,83 +133,93 @@ export class ModelStore {
         `Model ${name}@${version} is not in the registry (${this.options.registry.store.description}).`,
       );
     }
-    const lockFile = path.join(this.options.cacheDir, name, `.${version}.lock`);
-    await mkdir(path.dirname(lockFile), { recursive: true });
-    const deadline = Date.now() + (this.options.waitTimeoutMs ?? 10 * 60_000);
-    for (;;) {
-      // A repair does not take the copy it was called about; it waits for the lock.
-      const ready = repair ? undefined : await this.cached(name, version);
-      if (ready) return ready;
-      if (await tryLock(lockFile, this.options.lockStaleMs ?? 60_000)) {
-        try {
-          const done = repair ? undefined : await this.cached(name, version);
-          if (done) return done;
-          await this.populate(manifest, dir, lockFile, repair);
-          return { name, version, dir, manifest, fetched: true };
-        } finally {
-          await unlink(lockFile).catch(() => undefined);
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for another process to fetch ${name}@${version} (lock ${lockFile}).`);
-      }
-      await sleep(this.options.pollMs ?? 200);
-    }
+    const outcome = await publishOrWait(
+      dir,
+      {
+        // A repair does not take the copy it was called about; it waits for the lock.
+        existing: () => (repair ? Promise.resolve(undefined) : this.cached(name, version)),
+        stage: (staging, heartbeat) => this.download(manifest, dir, staging, repair, heartbeat),
+        verify: (staging, heartbeat) => this.verifyStaged(manifest, staging, heartbeat),
+      },
+      // A stable staging folder (not random) so that a download cut off by a timeout
+      // resumes where it stopped on the next attempt; the lock makes it ours alone.
+      { lockStaleMs: this.options.lockStaleMs ?? 60_000, staging: 'resume' },
+      {
+        pollMs: this.options.pollMs ?? 200,
+        timeoutMs: this.options.waitTimeoutMs ?? 10 * 60_000,
+        activity: `fetch ${name}@${version}`,
+      },
+    );
+    return outcome.status === 'found' ? outcome.found : { name, version, dir, manifest, fetched: true };
   }
 
-  private async populate(manifest: Manifest, dir: string, lockFile: string, fromCached: boolean): Promise<void> {
-    const { name, version } = manifest;
-    // A stable staging folder (not random) so that a download cut off by a timeout
-    // resumes where it stopped on the next attempt; the lock makes it ours alone.
-    const staging = path.join(this.options.cacheDir, name, `.staging-${version}`);
+  /**
+   * Stages every file of the bundle, each continued from the bytes already there (a cut-off
+   * download resumes), then its manifest. A repair first makes the cached copy the staging
+   * folder, so that its intact files are kept.
+   */
+  private async download(
+    manifest: Manifest,
+    dir: string,
+    staging: string,
+    fromCached: boolean,
+    heartbeat: Heartbeat,
+  ): Promise<void> {
     if (fromCached) {
-      // Repair: the cached copy becomes the staging folder, so its intact files are kept
-      // (fetchVerified hashes each and downloads only those that fail).
       await rm(staging, { recursive: true, force: true });
       await rename(dir, staging).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
+      await mkdir(staging, { recursive: true });
     }
-    await mkdir(staging, { recursive: true });
     for (const file of manifest.files) {
       const dest = path.join(staging, file.path);
-      await this.fetchVerified(`${name}/${version}/${file.path}`, dest, file.sha256, file.bytes, lockFile);
+      const have = await sizeOf(dest);
+      if (have !== undefined && have > file.bytes) await rm(dest, { force: true });
+      if ((await sizeOf(dest)) !== file.bytes) await this.fetchFile(manifest, file.path, dest, file.bytes, heartbeat);
     }
     await writeFile(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    await writeFile(path.join(staging, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
   }
 
-  private async fetchVerified(
-    key: string,
-    dest: string,
-    sha256: string,
-    bytes: number,
-    lockFile: string,
-  ): Promise<void> {
-    const have = await sizeOf(dest);
-    if (have !== undefined && have > bytes) await rm(dest, { force: true });
-    // Up to two attempts: a resumed file that fails its checksum may have a bad prefix
-    // from an earlier attempt, so it is fetched again from zero once.
-    for (let attempt = 1; ; attempt++) {
-      if ((await sizeOf(dest)) !== bytes) {
-        const onProgress: ProgressFn = (done, total) => {
-          this.options.onProgress?.(key, done, total);
-          const now = new Date();
-          void utimes(lockFile, now, now).catch(() => undefined); // heartbeat: the lock is alive
-        };
-        await this.options.registry.store.download(key, dest, { bytes, onProgress });
-        this.fetchedFiles += 1;
-      }
-      const actual = await sha256File(dest);
-      if (actual === sha256) return;
+  /**
+   * Checks every staged file against its sha256. A file that fails is fetched once more
+   * from zero (a resumed file may have a bad prefix from an earlier attempt); when it fails
+   * again it is deleted and the fetch fails: a checksum mismatch is never published.
+   */
+  private async verifyStaged(manifest: Manifest, staging: string, heartbeat: Heartbeat): Promise<void> {
+    for (const file of manifest.files) {
+      const dest = path.join(staging, file.path);
+      if ((await sha256File(dest)) === file.sha256) continue;
       await rm(dest, { force: true });
-      if (attempt >= 2) {
-        throw new ChecksumMismatchError(
-          `Checksum mismatch for ${this.options.registry.store.description}/${key}: expected sha256 ${sha256}, got ${actual}. The file was deleted and will not be served; republish the bundle.`,
-        );
-      }
+      await this.fetchFile(manifest, file.path, dest, file.bytes, heartbeat);
+      const actual = await sha256File(dest);
+      if (actual === file.sha256) continue;
+      await rm(dest, { force: true });
+      throw new ChecksumMismatchError(
+        `Checksum mismatch for ${this.options.registry.store.description}/${this.keyOf(manifest, file.path)}: expected sha256 ${file.sha256}, got ${actual}. The file was deleted and will not be served; republish the bundle.`,
+      );
     }
+  }
+
+  /** The object store's key of a bundle file. */
+  private keyOf(manifest: Manifest, file: string): string {
+    return `${manifest.name}/${manifest.version}/${file}`;
+  }
+
+  /** Downloads one file into place (continuing a partial one), keeping the lock alive as bytes arrive. */
+  private async fetchFile(
+    manifest: Manifest,
+    file: string,
+    dest: string,
+    bytes: number,
+    heartbeat: Heartbeat,
+  ): Promise<void> {
+    const key = this.keyOf(manifest, file);
+    const onProgress: ProgressFn = (done, total) => {
+      this.options.onProgress?.(key, done, total);
+      void heartbeat();
+    };
+    await this.options.registry.store.download(key, dest, { bytes, onProgress });
+    this.fetchedFiles += 1;
   }
 }
