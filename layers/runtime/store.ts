@@ -184,12 +184,15 @@ export class ModelStore {
   /**
    * Checks every staged file against its sha256. A file that fails is fetched once more
    * from zero (a resumed file may have a bad prefix from an earlier attempt); when it fails
-   * again it is deleted and the fetch fails: a checksum mismatch is never published.
+   * again it is deleted and the fetch fails: a checksum mismatch is never published. The
+   * lock is touched after each file, so hashing a large bundle never looks like a dead holder.
    */
   private async verifyStaged(manifest: Manifest, staging: string, heartbeat: Heartbeat): Promise<void> {
     for (const file of manifest.files) {
       const dest = path.join(staging, file.path);
-      if ((await sha256File(dest)) === file.sha256) continue;
+      const intact = (await sha256File(dest)) === file.sha256;
+      await heartbeat();
+      if (intact) continue;
       await rm(dest, { force: true });
       await this.fetchFile(manifest, file.path, dest, file.bytes, heartbeat);
       const actual = await sha256File(dest);
