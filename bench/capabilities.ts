@@ -27,6 +27,7 @@ import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
+import { requireBenchInputs } from './inputs.ts';
 import {
   benchRegistry,
   buildFunctions,
@@ -40,6 +41,8 @@ import {
   runChild,
   WORK,
 } from './lib.ts';
+
+requireBenchInputs(['capabilities']);
 
 const RESULTS = path.join(ROOT, 'bench/results/capabilities.json');
 

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLangId } from '#tasks/langid/index.ts';
 import { BUNDLE, corpusLines, FASTTEXT_BIN, FTZ, hasFasttext } from '../test/unit/langid/reference.ts';
+import { BENCH_CORPUS, requireBenchInputs } from './inputs.ts';
 import { bundleColdEntry, median, ROOT, round, roundAll, runChild } from './lib.ts';
 
 const _WORK = path.join(ROOT, 'bench/work');
@@ -106,7 +107,8 @@ const main = async () => {
     return 1;
   }
   const wanted = Number(values.lines);
-  const all = corpusLines(1);
+  requireBenchInputs(['detect']);
+  const all = corpusLines(1, BENCH_CORPUS);
   const stride = Math.max(1, Math.floor(all.length / wanted));
   const lines = all.filter((_, i) => i % stride === 0).slice(0, wanted);
   const file = path.join(os.tmpdir(), `detect-bench-${process.pid}.txt`);

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { type GenerateOptions, type GenerationResult, type Generator, loadGenerator } from '#tasks/generation/index.ts';
+import { requireBenchInputs } from './inputs.ts';
 import {
   bundleColdEntry,
   machineInfo,
@@ -16,6 +17,8 @@ import {
   runChild,
   WORK,
 } from './lib.ts';
+
+requireBenchInputs(['generate']);
 
 const BUNDLE = path.join(WORK, 'distilgpt2-shape');
 const RESULTS = path.join(ROOT, 'bench/results/generate.json');

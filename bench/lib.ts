@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
 import { percentile } from '#predictions/analytics.ts';
 import { MANIFEST_FILE, type Task, writeManifest } from '#runtime/manifest.ts';
+import { BENCH_CORPUS, BENCH_MODELS } from './inputs.ts';
 
 /** Shared by the benchmarks: statistics, the decompressed bench models, cold-start children. */
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -21,11 +22,11 @@ export const median = (xs: number[]): number => {
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
- * Decompresses a model of `../shared/models/bench` (its `onnx/*.onnx.gz`) into
+ * Decompresses a bench model (BENCH_MODELS: `../shared/models/bench` by default; its `onnx/*.onnx.gz`) into
  * `bench/work/<name>` once (gitignored) and returns that folder.
  */
 export const prepareBenchModel = async (name: string): Promise<string> => {
-  const source = path.resolve(ROOT, '../shared/models/bench', name);
+  const source = path.join(BENCH_MODELS, name);
   const bundle = path.join(WORK, name);
   const marker = path.join(bundle, '.complete');
   if (existsSync(marker)) return bundle;
@@ -155,11 +156,11 @@ export const benchRegistry = async (name: string, task: Task): Promise<string> =
 };
 
 /**
- * English sentences of the shared corpus (`../shared/data/messages-parallel.tsv`), each
+ * English sentences of the corpus (BENCH_CORPUS: `../shared/data/messages-parallel.tsv` by default), each
  * once, in corpus order: distinct request bodies, so no answer comes from a cache.
  */
 export const corpusSentences = async (minWords = 4, maxWords = 40): Promise<string[]> => {
-  const tsv = await readFile(path.resolve(ROOT, '../shared/data/messages-parallel.tsv'), 'utf8');
+  const tsv = await readFile(BENCH_CORPUS, 'utf8');
   const seen = new Set<string>();
   for (const line of tsv.split('\n').slice(1)) {
     const english = line.split('\t')[2]?.trim();

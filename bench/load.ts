@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { loadLocalConfig } from '#local/config.ts';
 import type { InstanceStats } from '#local/instances.ts';
 import { onnxThreadsPerInstance, startLocalStack } from '#local/stack.ts';
+import { requireBenchInputs } from './inputs.ts';
 import {
   benchRegistry,
   buildFunctions,
@@ -41,6 +42,8 @@ import {
   runChild,
   WORK,
 } from './lib.ts';
+
+requireBenchInputs(['load']);
 
 const MODEL = 'distilbert-base-uncased-shape';
 const RESULTS = path.join(ROOT, 'bench/results/load.json');

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { requireBenchInputs } from './inputs.ts';
 import { buildFunctions } from './lib.ts';
 
 /**
@@ -18,6 +19,7 @@ if (unknown.length) {
   console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Choose from: ${ALL.join(', ')}.`);
   process.exit(2);
 }
+requireBenchInputs(names);
 buildFunctions();
 const env = { ...process.env, BENCH_FUNCTIONS_BUILT: '1' };
 let failed = 0;

@@ -21,7 +21,10 @@ import { parseArgs } from 'node:util';
 import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
 import { sessionOptions } from '#runtime/onnx.ts';
 import { loadTranslator, type Translator } from '#tasks/translation/index.ts';
+import { requireBenchInputs } from './inputs.ts';
 import { bundleColdEntry, machineInfo, median, prepareBenchModel, ROOT, round, runChild, WORK } from './lib.ts';
+
+requireBenchInputs(['translate']);
 
 const BUNDLE = path.join(WORK, 'opus-mt-en-de-shape');
 const RESULTS = path.join(ROOT, 'bench/results/translate.json');

@@ -3,24 +3,35 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LangIdModel } from '#tasks/langid/index.ts';
 
-/** Shared by the parity test and bench/detect.ts: the corpus, the real model, the reference binary. */
-export const CORPUS = fileURLToPath(new URL('../../../../shared/data/messages-parallel.tsv', import.meta.url));
+/**
+ * Shared by the language-id tests, bench/detect.ts and scripts/langid-golden.ts: the
+ * committed corpus sample, the golden file of fastText's answers for it, the real model,
+ * the reference binary. Everything here is inside the repository; a bigger corpus is
+ * passed in by path (bench/lib.ts's BENCH_CORPUS, the parity test's LANGID_CORPUS).
+ */
+export const CORPUS_SAMPLE = fileURLToPath(new URL('../../fixtures/corpus/messages-sample.tsv', import.meta.url));
+/** fastText's `predict-prob … 1` output for corpusLines() of the sample, as it printed it. */
+export const GOLDEN = fileURLToPath(new URL('../../fixtures/corpus/lid176-top1.txt', import.meta.url));
+export const GOLDEN_COMMAND = 'npx tsx scripts/langid-golden.ts';
 export const FTZ = fileURLToPath(
   new URL('../../../node_modules/fasttext.wasm.js/dist/fastText/models/lid.176.ftz', import.meta.url),
 );
 export const BUNDLE = fileURLToPath(new URL('../../fixtures/models/lid176/1', import.meta.url));
 export const FASTTEXT_BIN = 'fasttext';
 
-/** Whether Debian's `fasttext` binary is on PATH (CI installs it with apt). */
+/** Whether Debian's `fasttext` binary is on PATH (`apt-get install fasttext`; .ci/run installs it where apt exists). */
 export const hasFasttext = (): boolean => spawnSync(FASTTEXT_BIN, ['help'], { stdio: 'ignore' }).error === undefined;
 
 /**
- * Texts of the corpus (`english` and `translation` columns), every `stride`-th row, so the
+ * Texts of a corpus file (`english` and `translation` columns), every `stride`-th row, so a
  * sample is deterministic. Lines holding a literal `</s>` are left out: fastText ends a line
  * there and would answer twice for one input line, which breaks the line-by-line pairing.
+ *
+ * @example
+ * corpusLines().length; // => 4252 (both columns of the sample's 2,126 rows)
  */
-export const corpusLines = (stride = 1): string[] => {
-  const rows = readFileSync(CORPUS, 'utf8').split('\n').slice(1);
+export const corpusLines = (stride = 1, file = CORPUS_SAMPLE): string[] => {
+  const rows = readFileSync(file, 'utf8').split('\n').slice(1);
   const out: string[] = [];
   for (let r = 0; r < rows.length; r += stride) {
     const cols = (rows[r] ?? '').split('\t');
@@ -35,8 +46,14 @@ export interface Top1 {
   probability: number;
 }
 
-/** `fasttext predict-prob <model> - 1`, spawned once with all lines on stdin. */
-export const fasttextTop1 = (lines: readonly string[], model = FTZ): Top1[] => {
+/** One line of `fasttext predict-prob … 1` output: `__label__fr 0.99875`. */
+const parseTop1 = (line: string): Top1 => {
+  const [label = '', p = 'NaN'] = line.split(' ');
+  return { label: label.replace('__label__', ''), probability: Number(p) };
+};
+
+/** `fasttext predict-prob <model> - 1`, spawned once with all lines on stdin; its stdout as printed. */
+export const fasttextOutput = (lines: readonly string[], model = FTZ): string[] => {
   const run = spawnSync(FASTTEXT_BIN, ['predict-prob', model, '-', '1'], {
     input: `${lines.join('\n')}\n`,
     maxBuffer: 1 << 30,
@@ -45,11 +62,19 @@ export const fasttextTop1 = (lines: readonly string[], model = FTZ): Top1[] => {
   if (run.status !== 0) throw new Error(`fasttext predict-prob failed: ${run.stderr}`);
   const out = run.stdout.split('\n').slice(0, lines.length);
   if (out.length !== lines.length) throw new Error(`fasttext answered ${out.length} lines for ${lines.length}`);
-  return out.map((line) => {
-    const [label = '', p = 'NaN'] = line.split(' ');
-    return { label: label.replace('__label__', ''), probability: Number(p) };
-  });
+  return out;
 };
+
+/** fastText's top-1 for each line, run live. */
+export const fasttextTop1 = (lines: readonly string[], model = FTZ): Top1[] =>
+  fasttextOutput(lines, model).map(parseTop1);
+
+/** The golden file's top-1 for each of corpusLines() (fastText's answers, recorded by GOLDEN_COMMAND). */
+export const goldenTop1 = (): Top1[] =>
+  readFileSync(GOLDEN, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map(parseTop1);
 
 export interface Agreement {
   lines: number;
