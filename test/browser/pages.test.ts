@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -6,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { tempDir } from '../helpers/bundles.ts';
+import { chromiumForTests } from '../helpers/chromium.ts';
 import { post, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
 /**
- * The local pages in Debian's Chromium, driven by playwright-core: the docs render every
+ * The local pages in Chromium (Debian's where installed, else the one the npm package
+ * @sparticuz/chromium ships: test/helpers/chromium.ts), driven by playwright-core: the docs render every
  * route, one request per capability goes through the playground (a streamed chat reply
  * growing token by token), the metrics view shows what those requests recorded, every
  * page fits a phone's width, and no page asks anything of a host outside loopback.
@@ -21,8 +22,6 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = process.env.SKIP_BROWSER_TESTS === '1';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../artifacts');
 const WAIT_MS = 30_000;
 const TEST_TIMEOUT_MS = 90_000;
@@ -38,21 +37,13 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-if (SKIP) {
-  console.warn(
-    '\n**********************************************************************\n' +
-      '*  SKIP_BROWSER_TESTS=1: the browser tests of the local pages are SKIPPED.  *\n' +
-      '**********************************************************************\n',
-  );
-}
-
 const isLoopback = (url: string): boolean => {
   const u = new URL(url);
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return true; // data:, blob:, about:
   return u.hostname === '127.0.0.1' || u.hostname === 'localhost' || u.hostname === '[::1]';
 };
 
-describe.skipIf(SKIP)('local pages in Chromium', () => {
+describe('local pages in Chromium', () => {
   let api: LocalStack;
   let context: BrowserContext;
   let page: Page;
@@ -63,15 +54,14 @@ describe.skipIf(SKIP)('local pages in Chromium', () => {
   const text = async (selector: string) => (await page.locator(selector).textContent({ timeout: WAIT_MS })) ?? '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set SKIP_BROWSER_TESTS=1 to skip the browser tests.`,
-      );
-    }
+    const browser = await chromiumForTests();
     await mkdir(ARTIFACTS, { recursive: true });
     api = await startTestApi({}, { LOCAL_EMF_ECHO: 'false' });
     context = await chromium.launchPersistentContext(await tempDir('chromium-profile'), {
-      executablePath: CHROMIUM,
+      executablePath: browser.executablePath,
+      env: { ...process.env, ...browser.env },
+      // A set locale: under LANG=C the packaged Chromium reports "en-US@posix", which Intl (uPlot) refuses.
+      locale: 'en-US',
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
