@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigurationError } from '#runtime/errors.ts';
 
 /** The key `npm start` accepts when LOCAL_API_KEY is not set (documented in README). */
 export const DEFAULT_DEV_KEY = 'local-dev-key';
@@ -49,7 +50,7 @@ export const loadLocalConfig = (
 ): LocalConfig => {
   const parsed = LocalConfigSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(
+    throw new ConfigurationError(
       `Invalid local configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }

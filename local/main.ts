@@ -1,9 +1,23 @@
+import { ConfigurationError } from '#runtime/errors.ts';
 import { DEFAULT_DEV_KEY, loadLocalConfig } from './config.ts';
 import { startLocalStack } from './stack.ts';
 
-/** `npm start`: the local API on the embedded defaults. */
-const local = loadLocalConfig();
-const stack = await startLocalStack(local);
+/**
+ * `npm start`: the local API on the embedded defaults. A setting that cannot work (a
+ * MODELS_DIR that does not exist, a port in use, an invalid variable) stops it with its
+ * one-line message and exit code 1; anything else is a bug and shows its stack.
+ */
+const start = async () => {
+  try {
+    const local = loadLocalConfig();
+    return { local, stack: await startLocalStack(local) };
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    console.error(`npm start: ${error.message}`);
+    process.exit(1);
+  }
+};
+const { local, stack } = await start();
 const key = local.LOCAL_API_KEY.split(',')[0]?.split(':')[0];
 console.log(
   `Local API listening on ${stack.url}  (dynalite ${stack.dynamoEndpoint}, models ${stack.config.MODELS_DIR})`,

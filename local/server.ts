@@ -275,7 +275,14 @@ export const startLocalApi = async (
       );
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    // EADDRINUSE and the like arrive as an 'error' event, which would otherwise crash the process.
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     server,

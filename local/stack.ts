@@ -8,6 +8,7 @@ import dynalite from 'dynalite';
 import { type Capability, ROUTES } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
+import { ConfigurationError } from '#runtime/errors.ts';
 import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
 import { captureEmf, instrumentHandler, observeRequest, printAs } from './metrics.ts';
@@ -33,6 +34,9 @@ export interface LocalStack {
   close: () => Promise<void>;
 }
 
+/** The project root: the emulator always runs from its sources (local/), whatever the cwd. */
+const ROOT = path.resolve(import.meta.dirname, '..');
+
 /** The handler module of a function: its source, or its `npm run build` bundle. */
 const functionEntry = (root: string, fn: Capability, code: LocalConfig['LOCAL_FUNCTION_CODE']): string => {
   const entry =
@@ -40,7 +44,7 @@ const functionEntry = (root: string, fn: Capability, code: LocalConfig['LOCAL_FU
       ? path.join(root, 'dist/functions', fn, 'handler.mjs')
       : path.join(root, 'functions', fn, 'handler.ts');
   if (!existsSync(entry)) {
-    throw new Error(
+    throw new ConfigurationError(
       `LOCAL_FUNCTION_CODE=${code}: ${entry} is missing${code === 'dist' ? '; run `npm run build` first' : ''}.`,
     );
   }
@@ -113,6 +117,13 @@ export const startLocalStack = async (
       | 'ignore';
   } = {},
 ): Promise<LocalStack> => {
+  const { MODEL_BUCKET, MODELS_DIR } = loadConfig(env);
+  // Without a bucket, MODELS_DIR is the registry: a wrong path would answer every request "unknown model".
+  if (MODEL_BUCKET === undefined && !existsSync(MODELS_DIR)) {
+    throw new ConfigurationError(
+      `MODELS_DIR=${MODELS_DIR} does not exist: set MODELS_DIR to a folder of model bundles (<name>/<version>/), e.g. the default test/fixtures/models, or MODEL_BUCKET to an S3 registry.`,
+    );
+  }
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: db.endpoint });
   // The handlers read the configuration when first imported, which happens after this.
@@ -128,7 +139,7 @@ export const startLocalStack = async (
       pool = new InstancePool({
         fn,
         size: local.LOCAL_FUNCTION_CONCURRENCY,
-        entry: functionEntry(config.projectRoot, fn, local.LOCAL_FUNCTION_CODE),
+        entry: functionEntry(ROOT, fn, local.LOCAL_FUNCTION_CODE),
         env: {
           // Each Lambda instance has vCPUs of its own; here the instances share the machine's.
           ONNX_THREADS: String(onnxThreadsPerInstance(local.LOCAL_FUNCTION_CONCURRENCY)),
@@ -165,6 +176,13 @@ export const startLocalStack = async (
       }),
     intercept: pages,
     onRequest: (res, route, method) => observeRequest(res, route, method, metrics),
+  }).catch(async (error: NodeJS.ErrnoException) => {
+    await db.close();
+    if (error.code !== 'EADDRINUSE') throw error;
+    throw new ConfigurationError(
+      `Port ${local.PORT} on ${local.HOST} is already in use: stop what is listening there, or pick another port with PORT=<port> (PORT=0 takes a free one).`,
+      { cause: error },
+    );
   });
   return {
     url: api.url,

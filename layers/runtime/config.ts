@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigurationError } from './errors.ts';
 
 /**
  * Configuration, read once from the environment and validated at init: a wrong value
@@ -12,13 +13,39 @@ const bool = z
   .optional();
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Powertools Logger's levels. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+/** Other spellings people write (Python's logging and Powertools for Python, Lambda's own FATAL). */
+const LOG_LEVEL_ALIASES: Record<string, (typeof LOG_LEVELS)[number]> = {
+  WARNING: 'WARN',
+  FATAL: 'CRITICAL',
+  OFF: 'SILENT',
+  NONE: 'SILENT',
+};
+/**
+ * LOG_LEVEL, case-insensitive, as one of Powertools' levels.
+ *
+ * @example
+ * loadConfig({ LOG_LEVEL: 'warning' }).LOG_LEVEL; // => 'WARN'
+ */
+const logLevel = z
+  .string()
+  .transform((v) => {
+    const upper = v.trim().toUpperCase();
+    return LOG_LEVEL_ALIASES[upper] ?? upper;
+  })
+  .pipe(
+    z.enum(LOG_LEVELS, {
+      error: `must be one of ${[...LOG_LEVELS, ...Object.keys(LOG_LEVEL_ALIASES)].join(', ')} (any case)`,
+    }),
+  );
+
 export const ConfigSchema = z.object({
   STAGE: z.string().default('local'),
   SERVICE_NAME: z.string().default('hf-serve'),
   METRICS_NAMESPACE: z.string().default('HfServe'),
-  LOG_LEVEL: z
-    .enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'])
-    .default('INFO'),
+  /** Powertools' levels in any case, and the other usual spellings (WARNING, FATAL, …): see logLevel. */
+  LOG_LEVEL: logLevel.default('INFO'),
   /** Registry root in S3 (production). When unset, MODELS_DIR is the registry. */
   MODEL_BUCKET: z.string().optional(),
   MODEL_PREFIX: z.string().default('models'),
@@ -70,32 +97,27 @@ export const ConfigSchema = z.object({
   DEADLINE_MARGIN_MS: int(0, 60_000).default(1500),
 });
 
-export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string };
-
-/** The project root: the folder above `layers/`, so relative defaults work from any cwd. */
-const projectRoot = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
+export type Config = z.infer<typeof ConfigSchema>;
 
 /**
  * Parses an environment (default: `process.env`). Relative paths are taken from the
- * project root locally; in Lambda they are absolute (`/mnt/models`).
+ * working directory, as a shell user expects, whether the code runs from its sources, from
+ * an esbuild bundle (whose own folder is `dist/functions/<name>/`) or in the image, where
+ * the cwd is LAMBDA_TASK_ROOT and the paths are absolute (`/mnt/models`). `npm start` and
+ * `npm test` run in the project root, where the defaults point into the repository.
  *
  * @example
  * loadConfig({ MAX_TEXT_CHARS: '100' }).MAX_TEXT_CHARS; // => 100
+ * loadConfig({ MODELS_DIR: 'models' }, '/srv/app').MODELS_DIR; // => '/srv/app/models'
  */
-export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+export const loadConfig = (env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config => {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid configuration in environment variables: ${problems}`);
+    throw new ConfigurationError(`Invalid configuration in environment variables: ${problems}`);
   }
   const c = parsed.data;
-  const root = env.LAMBDA_TASK_ROOT ? process.cwd() : projectRoot;
-  return {
-    ...c,
-    MODELS_DIR: path.resolve(root, c.MODELS_DIR),
-    MODEL_CACHE_DIR: path.resolve(root, c.MODEL_CACHE_DIR),
-    projectRoot: root,
-  };
+  return { ...c, MODELS_DIR: path.resolve(cwd, c.MODELS_DIR), MODEL_CACHE_DIR: path.resolve(cwd, c.MODEL_CACHE_DIR) };
 };
 
 /**

@@ -102,6 +102,19 @@ export class DeadlineExceededError extends AppError {
   }
 }
 
+/**
+ * A setting that cannot work: an invalid environment variable, a folder that does not
+ * exist, a port in use. Not an HTTP error: it stops a cold start or `npm start`, and its
+ * message (which names the setting and how to fix it) is all a person needs, so the
+ * local emulator prints it without a stack trace.
+ */
+export class ConfigurationError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+  }
+}
+
 /** Formats a list of valid options the way error messages show them. */
 export const oneOf = (values: readonly string[], max = 20): string => {
   const shown = values.slice(0, max).map((v) => JSON.stringify(v));

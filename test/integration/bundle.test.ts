@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
 import { tempDir } from '../helpers/bundles.ts';
+import { post, startTestApi } from '../helpers/local-api.ts';
 
 const run = promisify(execFile);
 const BUILD_TIMEOUT_MS = 120_000;
@@ -59,4 +60,28 @@ describe('function bundles (npm run build)', () => {
     expect(body.label).toBe(golden.cases[0].label);
     expect(body.score).toBeCloseTo(golden.cases[0].scores[body.label], 4);
   });
+
+  it(
+    'serves the default MODELS_DIR through the emulator with LOCAL_FUNCTION_CODE=dist (relative to the cwd, not the bundle)',
+    async () => {
+      // Prepare: MODELS_DIR unset, so the default relative path test/fixtures/models applies.
+      const { MODELS_DIR: _unset, ...env } = process.env;
+      const api = await startTestApi(env as Record<string, string>, {
+        LOCAL_FUNCTION_CONCURRENCY: '1',
+        LOCAL_FUNCTION_CODE: 'dist',
+        LOCAL_EMF_ECHO: 'false',
+      });
+      try {
+        // Act
+        const res = await post(api, '/v1/predict', { text: 'I love this product' });
+        // Assess
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.model).toMatchObject({ name: 'tiny-distilbert-sentiment', version: '1' });
+        expect(api.pools.get('predict')?.stats.started).toBe(1);
+      } finally {
+        await api.close();
+      }
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });
