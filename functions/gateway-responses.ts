@@ -1,3 +1,5 @@
+import { CORS_ALLOW_HEADERS } from '#http/cors.ts';
+
 /**
  * Bodies API Gateway itself sends (before any function runs), in the product's error
  * envelope rather than API Gateway's bare `{"message":"Forbidden"}`. The CDK stack sets
@@ -51,7 +53,8 @@ export const gatewayResponseTemplate = (type: GatewayResponseType): string => {
  */
 export const CORS_PREFLIGHT = {
   allowMethods: ['GET', 'POST', 'OPTIONS'],
-  allowHeaders: ['Content-Type', 'X-Api-Key', 'X-Request-Id'],
+  /** The same list the routes answer with (layers/http/cors.ts). */
+  allowHeaders: CORS_ALLOW_HEADERS,
   maxAgeSeconds: 3600,
 } as const;
 

@@ -1,6 +1,5 @@
 import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -10,8 +9,10 @@ import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
+import { CORS_ALLOW_HEADERS } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
+import { logMetrics } from './log-metrics.ts';
 import { requestIdHeader } from './request-id.ts';
 import type { ApiEvent, ApiResult, RouteHandler } from './types.ts';
 
@@ -26,6 +27,15 @@ export interface ApiRoute {
 }
 
 const routeKey = (method: string, resource: string): string => `${method} ${resource}`;
+
+/**
+ * @middy/http-security-headers' defaults, less its `Reporting-Endpoints` header, which it
+ * sends empty when no endpoint is configured (none is). Its code skips an option set to
+ * false; its types omit this option, hence the intersection.
+ */
+const SECURITY_HEADERS: Parameters<typeof httpSecurityHeaders>[0] & { reportingEndpoints: false } = {
+  reportingEndpoints: false,
+};
 
 /**
  * The Middy stack every capability's function shares: header normalisation, Powertools
@@ -57,8 +67,8 @@ export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {
     .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
-    .use(httpCors({ origins, origin: origins[0] ?? '*', headers: 'content-type,x-api-key,authorization' }))
-    .use(httpSecurityHeaders())
+    .use(httpCors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
+    .use(httpSecurityHeaders(SECURITY_HEADERS))
     .use(requestIdHeader())
     .use(
       errorEnvelope({

@@ -78,8 +78,9 @@ export const errorEnvelope = (opts: Partial<typeof defaults> = {}): ApiMiddlewar
     if (request.response && request.response.statusCode < 400 && !request.error) return;
     const requestId = requestIdOf(request.event, request.context.awsRequestId);
     const info = describeError(request.error);
+    // `reason`, not `message`: Powertools reserves `message` (the line's own) and drops it with a warning.
     if (info.expose)
-      options.logger.info('client error', { status: info.status, code: info.code, message: info.message });
+      options.logger.info('client error', { status: info.status, code: info.code, reason: info.message });
     else options.logger.error('request failed', request.error as Error);
     const message = info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
     const body =
