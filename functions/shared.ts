@@ -65,10 +65,3 @@ export const modelField = () =>
     .min(1)
     .optional()
     .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias".' });
-
-/** Process start to first answer, measured once per container. */
-let coldStartMs: number | undefined;
-export const markAnswered = (): void => {
-  coldStartMs ??= Math.round(process.uptime() * 1000);
-};
-export const coldStart = (): number | undefined => coldStartMs;

@@ -5,7 +5,7 @@ import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
-import { AppError, UnknownModelError } from '#runtime/errors.ts';
+import { AppError, InvalidModelRefError, UnknownModelError } from '#runtime/errors.ts';
 import type { LoadedModel } from '#runtime/models.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import {
@@ -44,8 +44,8 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
   try {
     return await modelRuntime().load<Generator>(ref, 'text-generation', (b) => loadGenerator(b));
   } catch (error) {
-    // OpenAI answers an unknown model with 404 model_not_found.
-    if (error instanceof UnknownModelError)
+    // OpenAI answers an unknown model with 404 model_not_found; a malformed one stays a 400 naming `model`.
+    if (error instanceof UnknownModelError && !(error instanceof InvalidModelRefError))
       throw new AppError(404, 'model_not_found', error.message, { param: 'model' });
     throw error;
   }

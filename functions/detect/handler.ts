@@ -7,7 +7,6 @@ import { inputFields, predictionLog, requestFields } from '#predictions/index.ts
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { detect } from '#tasks/langid/service.ts';
-import { markAnswered } from '../shared.ts';
 import { detectRequests } from './contract.ts';
 
 const run = async (event: ApiEvent, texts: string[], k: number, model?: string) => {
@@ -31,7 +30,6 @@ const run = async (event: ApiEvent, texts: string[], k: number, model?: string) 
       output: { language: r.language, flores: r.flores, confidence: r.confidence },
     })),
   );
-  markAnswered();
   return { ...out, requestId: base.requestId };
 };
 

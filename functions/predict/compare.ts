@@ -4,7 +4,9 @@ import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
 import { predictionLog, requestFields } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
+import { ValidationError } from '#runtime/errors.ts';
 import { parseModelRef } from '#runtime/registry.ts';
+import { modelRuntime } from '#storage/model-runtime.ts';
 import { classifyTexts, publicResult, recordOf, servedModel } from './classify.ts';
 import { predictRequests } from './contract.ts';
 
@@ -17,6 +19,15 @@ export const compareRoute = async (event: ApiEvent): Promise<ApiResult> => {
   const texts = body.texts ?? [body.text!];
   const name = body.model ?? parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
   const [refA, refB] = body.versions.map((v) => `${name}@${v}`) as [string, string];
+  // Two names for one version ("1" and "prod" while prod is 1) would compare a model with itself.
+  // An alias counts as its own version here: its canary share is a per-request draw.
+  const never = () => 1;
+  const registry = modelRuntime().registry;
+  const [versionA, versionB] = await Promise.all([registry.resolve(refA, never), registry.resolve(refB, never)]);
+  if (versionA.version === versionB.version) {
+    const message = `${JSON.stringify(body.versions[0])} and ${JSON.stringify(body.versions[1])} are both ${name}@${versionA.version}; name two different versions`;
+    throw new ValidationError(`versions: ${message}`, { details: [{ field: 'versions', message }] });
+  }
   const [a, b] = await Promise.all([classifyTexts(refA, texts), classifyTexts(refB, texts)]);
   const comparisonId = randomUUID();
   const base = requestFields(event.requestContext);

@@ -135,7 +135,10 @@ const EnsembleInfo = {
 const Health = z.object({ status: z.literal('ok') });
 const Status = z.object({
   stage: z.string(),
-  coldStartMs: z.number().nullable().meta({ description: 'Process start to first answer; null before one.' }),
+  coldStartMs: z.number().nullable().meta({
+    description:
+      "The instance's cold start: its init plus its first invocation, without the idle time between; null before one.",
+  }),
   uptimeSeconds: z.number(),
   memory: z.record(z.string(), z.number()).meta({ description: "Node's process.memoryUsage(), bytes." }),
   models: z.array(

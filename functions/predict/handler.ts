@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import { httpApi } from '#http/api.ts';
+import { coldStart } from '#http/cold-start.ts';
 import { json } from '#http/response.ts';
 import { parseInput } from '#http/validate.ts';
 import { resultCache } from '#predictions/cache.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { inferenceCounter } from '#tasks/classification/predict.ts';
-import { coldStart, markAnswered } from '../shared.ts';
 import { summaryRoute, timeseriesRoute } from './analytics.ts';
 import { classifyAndLog } from './classify.ts';
 import { compareRoute } from './compare.ts';
@@ -16,13 +16,10 @@ import { ensembleAndLog } from './ensemble.ts';
 type Batch = z.infer<ReturnType<typeof predictRequests>['Batch']>;
 
 /** One model or an ensemble over texts; both log their records. */
-const answer = async (event: Parameters<typeof classifyAndLog>[0], texts: string[], body: Batch) => {
-  const out = body.ensemble
-    ? await ensembleAndLog(event, texts, body.ensemble)
-    : await classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
-  markAnswered();
-  return out;
-};
+const answer = (event: Parameters<typeof classifyAndLog>[0], texts: string[], body: Batch) =>
+  body.ensemble
+    ? ensembleAndLog(event, texts, body.ensemble)
+    : classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
 
 export const handler = httpApi([
   { method: 'GET', path: '/health', handler: async () => json({ status: 'ok' }) },

@@ -6,7 +6,6 @@ import { modelRuntime } from '#storage/model-runtime.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
 import { supportedLanguages } from '#tasks/translation/index.ts';
 import { loadTranslation, type TranslateRequest, translate } from '#tasks/translation/service.ts';
-import { markAnswered } from '../shared.ts';
 
 /** Translates, logs one record per text and counts characters and language pairs. */
 export const run = async (
@@ -38,7 +37,6 @@ export const run = async (
       output: { source: t.source, target: out.target, detected: t.detected, outputLength: t.text.length },
     })),
   );
-  markAnswered();
   return { ...out, requestId: base.requestId };
 };
 

@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
+import { coldStartTimer } from './cold-start.ts';
 import { CORS_ALLOW_HEADERS } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
@@ -64,6 +65,7 @@ export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {
       throw new DeadlineExceededError('The request took too long and was stopped; send fewer or shorter texts.');
     },
   })
+    .use(coldStartTimer())
     .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())

@@ -78,6 +78,13 @@ export class UnknownModelError extends AppError {
   }
 }
 
+/**
+ * A model reference that can never name a model (not `name`, `name@version` or
+ * `name@alias`): a 400 on every route, also where an unknown but well-formed model is a
+ * 404 (OpenAI's routes).
+ */
+export class InvalidModelRefError extends UnknownModelError {}
+
 /** The model exists but cannot be loaded right now (fetch failed, cache busy). */
 export class ModelUnavailableError extends AppError {
   constructor(message: string, options: AppErrorOptions & { retryAfterSeconds?: number } = {}) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { oneOf, UnknownModelError } from './errors.ts';
+import { InvalidModelRefError, oneOf, UnknownModelError } from './errors.ts';
 import { MANIFEST_FILE, type Manifest, NAME_PATTERN, parseManifest, type Task, VERSION_PATTERN } from './manifest.ts';
 import type { ObjectStore } from './object-store.ts';
 
@@ -52,7 +52,7 @@ export const parseModelRef = (ref: string): { name: string; selector?: string } 
   const name = at === -1 ? ref : ref.slice(0, at);
   const selector = at === -1 ? undefined : ref.slice(at + 1);
   if (!NAME_PATTERN.test(name) || (selector !== undefined && !VERSION_PATTERN.test(selector))) {
-    throw new UnknownModelError(
+    throw new InvalidModelRefError(
       `Invalid model reference ${JSON.stringify(ref)}: use "name", "name@version" or "name@alias" (lowercase name, e.g. "tiny-distilbert-sentiment@prod").`,
     );
   }
