@@ -25,6 +25,13 @@ import {
 import { HubClient } from '../hub.ts';
 import { createProgress } from '../progress.ts';
 
+/**
+ * Where pull and import write without --out: a folder git ignores and Biome skips
+ * (.data/), so an imported model never lands in the source tree, in lint or in
+ * `npm run format`.
+ */
+export const DEFAULT_OUT = '.data/registry';
+
 export const PULL_HELP = `Usage: models pull <hub-id> --revision <rev> --task <task> [options]
 
 Downloads exactly the files <task> needs from the Hugging Face Hub into
@@ -34,7 +41,8 @@ Options:
   --revision <rev>    branch, tag or commit to pull (required)
   --task <task>       text-classification | translation | text-generation (required)
   --dtype <dtype>     fp32 (onnx/model.onnx) | q8 (onnx/model_quantized.onnx); default fp32
-  --out <dir>         registry folder to write into; default ./models
+  --out <dir>         registry folder to write into; default ${DEFAULT_OUT} (gitignored;
+                      serve it with MODELS_DIR=${DEFAULT_OUT} npm start)
   --name <name>       bundle name; default the repository name, lowercased
   --version <v>       bundle version; default the first 12 characters of the commit sha
   --endpoint <url>    Hub endpoint; default $HF_ENDPOINT or https://huggingface.co
@@ -47,11 +55,12 @@ Copies exactly the files <task> needs from a local folder (transformers.js layou
 into <out>/<name>/<version>/ and writes manifest.json.
 
 Options:
-  --task <task>       text-classification | translation | text-generation | language-identification
+  --task <task>       text-classification | translation | text-generation | language-identification (required)
   --name <name>       bundle name (required)
   --version <v>       bundle version (required)
   --dtype <dtype>     fp32 | q8; default fp32
-  --out <dir>         registry folder to write into; default ./models
+  --out <dir>         registry folder to write into; default ${DEFAULT_OUT} (gitignored;
+                      serve it with MODELS_DIR=${DEFAULT_OUT} npm start)
   --debug             print the cause chain of an error`;
 
 const checkName = (command: string, name: string): string => {
@@ -163,7 +172,7 @@ export const runPull = async (argv: string[], deps: Deps): Promise<number> => {
     );
   }
   const files = [...wanted.required, ...wanted.optional.filter((f) => available.includes(f))];
-  const dir = await freshBundleDir('pull', values.out ?? 'models', name, version);
+  const dir = await freshBundleDir('pull', values.out ?? DEFAULT_OUT, name, version);
   deps.io.err(`pull: ${repo}@${requestedRevision} -> ${sha}, ${files.length} files -> ${dir}`);
   const progress = createProgress(deps.io);
   try {
@@ -220,7 +229,7 @@ export const runImport = async (argv: string[], deps: Deps): Promise<number> => 
   }
   const files = [...wanted.required];
   for (const f of wanted.optional) if (await present(f)) files.push(f);
-  const dir = await freshBundleDir('import', values.out ?? 'models', name, version);
+  const dir = await freshBundleDir('import', values.out ?? DEFAULT_OUT, name, version);
   try {
     for (const file of files) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });

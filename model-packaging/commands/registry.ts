@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -20,11 +21,15 @@ const S3_OPTIONS = {
   region: { type: 'string' },
 } as const satisfies Options;
 
-const S3_HELP = `  --bucket <b>        S3 bucket of the registry (required)
+/** The S3 options' help; `bucket` says when --bucket is required. */
+const s3Help = (bucket: string) => `  --bucket <b>        S3 bucket of the registry (${bucket})
   --prefix <p>        key prefix of the registry; default "models"
   --endpoint <url>    S3-compatible endpoint (s3rver: http://127.0.0.1:4569); default AWS
   --region <r>        AWS region; default us-east-1
   --debug             print the cause chain of an error`;
+const S3_HELP = s3Help('required');
+const S3_OR_DIR_HELP = `  --dir <folder>      a local registry folder (<name>/<version>/) instead of S3
+${s3Help('required unless --dir is given')}`;
 
 export const PUBLISH_HELP = `Usage: models publish <bundle-dir> --bucket <b> [options]
 
@@ -35,7 +40,7 @@ to overwrite an existing version.
 Options:
 ${S3_HELP}`;
 
-export const ALIAS_HELP = `Usage: models alias set <alias> <name>@<version> --bucket <b> [--canary <version> --weight <w>] [options]
+export const ALIAS_HELP = `Usage: models alias set <alias> <name>@<version> (--bucket <b> | --dir <folder>) [--canary <version> --weight <w>] [options]
 
 Points <alias> (e.g. prod) of model <name> at <version>; with --canary, the share
 --weight (0..1) of the alias's traffic goes to the canary version.
@@ -43,15 +48,14 @@ Points <alias> (e.g. prod) of model <name> at <version>; with --canary, the shar
 Options:
   --canary <version>  canary version (must exist)
   --weight <w>        canary share, 0..1 (required with --canary)
-${S3_HELP}`;
+${S3_OR_DIR_HELP}`;
 
 export const LIST_HELP = `Usage: models list (--bucket <b> | --dir <folder>) [options]
 
 Lists the registry's models: name, task, versions, aliases.
 
 Options:
-  --dir <folder>      a local registry folder (<name>/<version>/) instead of S3
-${S3_HELP}`;
+${S3_OR_DIR_HELP}`;
 
 export const WARM_HELP = `Usage: models warm <name>@<version|alias> --cache <dir> (--bucket <b> | --dir <folder>) [options]
 
@@ -62,9 +66,8 @@ ONNX Runtime, architecture and CPU use them), then prints the bundle folder.
 
 Options:
   --cache <dir>       cache folder (the EFS mount in production) (required)
-  --dir <folder>      a local registry folder instead of S3
   --skip-optimize     do not build the pre-optimised graphs
-${S3_HELP}`;
+${S3_OR_DIR_HELP}`;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN']);
 
@@ -129,6 +132,24 @@ const storeFor = (
       `${command}: missing --bucket (or --dir for a local registry). Run "models ${command} --help" for usage.`,
     );
   return s3Store(command, values);
+};
+
+/** Writes `<name>/aliases.json`: to S3, or into the --dir folder atomically (a reader never sees half a file). */
+const writeAliases = async (store: ObjectStore, dir: string | undefined, name: string, body: string): Promise<void> => {
+  if (store instanceof S3ObjectStore) {
+    await store.client.send(
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: store.key(`${name}/${ALIASES_FILE}`),
+        Body: body,
+        ContentType: 'application/json',
+      }),
+    );
+    return;
+  }
+  const file = path.resolve(dir ?? '.', name, ALIASES_FILE);
+  await writeFile(`${file}.tmp`, body);
+  await rename(`${file}.tmp`, file);
 };
 
 /** Fails early with a clear line when the bucket is missing or the endpoint unreachable. */
@@ -228,6 +249,7 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
 export const runAlias = async (argv: string[], deps: Deps): Promise<number> => {
   const { values, positionals } = parse('alias', argv, {
     ...S3_OPTIONS,
+    dir: { type: 'string' },
     canary: { type: 'string' },
     weight: { type: 'string' },
   });
@@ -259,8 +281,8 @@ export const runAlias = async (argv: string[], deps: Deps): Promise<number> => {
     throw new UsageError(
       `alias set: invalid alias ${JSON.stringify(alias)}: use lowercase letters, digits and "-" (e.g. prod, canary).`,
     );
-  const store = s3Store('alias set', values);
-  await checkBucket(store, 'alias set');
+  const store = storeFor('alias set', values);
+  if (store instanceof S3ObjectStore) await checkBucket(store, 'alias set');
   const registry = new Registry(store, { ttlMs: 0 });
   try {
     const versions = await registry.versions(name);
@@ -272,14 +294,7 @@ export const runAlias = async (argv: string[], deps: Deps): Promise<number> => {
       }
     }
     const aliases = { ...(await registry.aliases(name)), ...entry.data };
-    await store.client.send(
-      new PutObjectCommand({
-        Bucket: store.bucket,
-        Key: store.key(`${name}/${ALIASES_FILE}`),
-        Body: `${JSON.stringify(aliases, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
+    await writeAliases(store, values.dir, name, `${JSON.stringify(aliases, null, 2)}\n`);
   } catch (error) {
     return explain(error, `alias set ${store.description}`);
   }

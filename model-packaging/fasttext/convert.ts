@@ -77,7 +77,7 @@ export async function convertFasttext(
   });
 }
 
-const USAGE = `usage: convert-fasttext <file.ftz|file.bin> <out-bundle> [--name lid176] [--version 1]
+const USAGE = `Usage: models convert-fasttext <file.ftz|file.bin> <out-bundle> [--name lid176] [--version 1]
 
 Converts a supervised fastText model (hierarchical softmax, e.g. lid.176.ftz) into an ONNX
 language-identification bundle: onnx/model.onnx, featurizer.json, manifest.json.`;

@@ -94,7 +94,7 @@ describe('convertFasttext', () => {
     log.mockRestore();
     // Assess
     expect([help, missing, notModel, noArgs, badName]).toEqual([0, 1, 1, 2, 2]);
-    expect(logs[0]).toMatch(/^usage: convert-fasttext/);
+    expect(logs[0]).toMatch(/^Usage: models convert-fasttext/);
     expect(errors[0]).toBe('convert-fasttext: no such file: /nonexistent/lid.ftz');
     expect(errors[1]).toMatch(/is not a readable fastText model: not a fastText model/);
     expect(errors[2]).toMatch(/expected exactly two arguments/);
