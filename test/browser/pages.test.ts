@@ -110,6 +110,65 @@ describe('local pages in Chromium', () => {
   );
 
   it(
+    'draws the version badges at /docs with readable contrast (WCAG AA, 4.5:1)',
+    async () => {
+      await page.goto(`${api.url}/docs`);
+      await page.locator('.info .title small pre').first().waitFor({ timeout: WAIT_MS });
+
+      // Text colour against the first opaque background behind it, from the computed styles.
+      const badges = await page.locator('.info .title small pre').evaluateAll((elements) => {
+        // Runs in the page; this project's TypeScript has no DOM types, so the little it uses is named here.
+        interface Node {
+          parentElement: Node | null;
+          textContent: string | null;
+        }
+        const nodes = elements as unknown as Node[];
+        const style = (
+          globalThis as unknown as { getComputedStyle: (n: Node) => { color: string; backgroundColor: string } }
+        ).getComputedStyle;
+        const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = ([r = 0, g = 0, b = 0]: number[]) => {
+          const lin = (v: number) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+        };
+        return nodes.map((node) => {
+          let bg: number[] = [255, 255, 255];
+          for (let el: Node | null = node; el; el = el.parentElement) {
+            const c = rgb(style(el).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] === 1)) {
+              bg = c.slice(0, 3);
+              break;
+            }
+          }
+          const [a, b] = [luminance(rgb(style(node).color)), luminance(bg)].sort((x, y) => y - x);
+          return { text: node.textContent?.trim(), contrast: ((a ?? 0) + 0.05) / ((b ?? 0) + 0.05) };
+        });
+      });
+
+      expect(badges.map((b) => b.text)).toEqual(expect.arrayContaining(['0.1.0']));
+      for (const badge of badges) expect(badge.contrast, badge.text).toBeGreaterThanOrEqual(4.5);
+      await page.locator('.info').screenshot({ path: path.join(ARTIFACTS, 'docs-badges.png') });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'says on the playground that the bundled models are random-weight fixtures, and how to import a real one',
+    async () => {
+      await page.goto(`${api.url}/`);
+
+      const notice = page.locator('#fixtures-notice');
+      await notice.waitFor({ timeout: WAIT_MS });
+      expect(await notice.isVisible()).toBe(true);
+      const said = (await notice.textContent()) ?? '';
+      expect(said).toMatch(/random-weight test\s+fixtures/);
+      expect(said).toContain('npm run models -- import');
+      expect(said).toContain('MODELS_DIR=.data/registry npm start');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'translates with the languages listed by /v1/languages, once the key is entered',
     async () => {
       await page.goto(`${api.url}/`);
