@@ -8,32 +8,25 @@ import {
 } from 'zod-openapi';
 import { config } from '#runtime/config.ts';
 import pkg from '../package.json' with { type: 'json' };
-import { completionsOperations } from './completions/contract.ts';
-import { ErrorEnvelope, OpenAIError, type OperationDoc, type Operations, routeKey } from './contract.ts';
-import { detectOperations } from './detect/contract.ts';
-import { predictOperations } from './predict/contract.ts';
-import { ROUTES, type RouteDef } from './routes.ts';
-import { translateOperations } from './translate/contract.ts';
+import { CAPABILITY_SPECS, type Capability, ROUTES, type RouteDef } from './routes.ts';
+import { ErrorEnvelope, OpenAIError } from './schemas.ts';
+import { type RouteSpec, routeKey } from './spec.ts';
 
 export type OpenApiDocument = oas31.OpenAPIObject;
 
-/** Every capability's route documentation, keyed like the route table. */
-export const operations = (): Operations => ({
-  ...predictOperations(),
-  ...detectOperations(),
-  ...translateOperations(),
-  ...completionsOperations(),
-});
+/** Every route's spec, keyed `"<METHOD> <path>"` like the route table. */
+export const routeSpecs = (): ReadonlyMap<string, RouteSpec> =>
+  new Map(
+    CAPABILITY_SPECS.flatMap((c) =>
+      Object.values(c.routes).map((spec): [string, RouteSpec] => [routeKey(spec.method, spec.path), spec]),
+    ),
+  );
 
-const TAGS: oas31.TagObject[] = [
-  {
-    name: 'predict',
-    description: 'Text classification: versions, aliases and canaries, A/B compare, ensembles, analytics.',
-  },
-  { name: 'detect', description: 'Language identification (fastText lid.176 as ONNX).' },
-  { name: 'translate', description: 'Translation between FLORES-200 languages, source detected when not given.' },
-  { name: 'completions', description: 'OpenAI-compatible text generation and chat, with SSE streaming.' },
-];
+/** The order the document presents the capabilities' tags in (the route table orders the paths). */
+const TAG_ORDER: readonly Capability[] = ['predict', 'detect', 'translate', 'completions'];
+
+const tags = (): oas31.TagObject[] =>
+  TAG_ORDER.map((name) => ({ name, description: CAPABILITY_SPECS.find((c) => c.name === name)!.description }));
 
 const description = (): string => {
   const c = config();
@@ -59,10 +52,10 @@ const operationId = (route: RouteDef): string =>
 const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 /** The error answers a route can give, in the shape its function answers errors (gateway errors are always the envelope). */
-const errorResponses = (route: RouteDef, doc: OperationDoc): ZodOpenApiResponsesObject => {
+const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObject => {
   const shape = route.errorShape === 'openai' ? OpenAIError : ErrorEnvelope;
   const out: ZodOpenApiResponsesObject = {};
-  if (doc.body || doc.query || doc.path) {
+  if (doc.body || doc.query || doc.params) {
     out['400'] = {
       description: 'The request is invalid; the message says how to fix it.',
       content: jsonContent(shape),
@@ -71,7 +64,7 @@ const errorResponses = (route: RouteDef, doc: OperationDoc): ZodOpenApiResponses
   if (route.apiKeyRequired) {
     out['403'] = { description: 'Missing or invalid API key (x-api-key).', content: jsonContent(ErrorEnvelope) };
   }
-  if (route.errorShape === 'openai' && (doc.body || doc.path)) {
+  if (route.errorShape === 'openai' && (doc.body || doc.params)) {
     out['404'] = { description: 'No such model (`model_not_found`).', content: jsonContent(shape) };
   }
   if (doc.body) {
@@ -99,8 +92,8 @@ const errorResponses = (route: RouteDef, doc: OperationDoc): ZodOpenApiResponses
   return out;
 };
 
-const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObject => {
-  const examples = doc.examples ?? {};
+const operation = (route: RouteDef, doc: RouteSpec): ZodOpenApiOperationObject => {
+  const examples = doc.examples?.() ?? {};
   const ok: ZodOpenApiResponsesObject['200'] = {
     description: 'OK',
     content: {
@@ -115,8 +108,13 @@ const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObjec
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     ...(route.apiKeyRequired ? {} : { security: [] }),
-    ...(doc.query || doc.path
-      ? { requestParams: { ...(doc.query ? { query: doc.query } : {}), ...(doc.path ? { path: doc.path } : {}) } }
+    ...(doc.query || doc.params
+      ? {
+          requestParams: {
+            ...(doc.query ? { query: doc.query() } : {}),
+            ...(doc.params ? { path: doc.params() } : {}),
+          },
+        }
       : {}),
     ...(doc.body
       ? {
@@ -124,10 +122,10 @@ const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObjec
             required: true,
             content: {
               'application/json': {
-                schema: doc.body,
+                schema: doc.body(),
                 examples,
               },
-              ...(doc.form ? { 'application/x-www-form-urlencoded': { schema: doc.body } } : {}),
+              ...(doc.form ? { 'application/x-www-form-urlencoded': { schema: doc.body() } } : {}),
             },
           },
         }
@@ -137,11 +135,11 @@ const operation = (route: RouteDef, doc: OperationDoc): ZodOpenApiOperationObjec
 };
 
 /** Parameter examples by example name, so a GET's named example is one complete request. */
-const addParameterExamples = (document: OpenApiDocument, docs: Operations): void => {
+const addParameterExamples = (document: OpenApiDocument, docs: ReadonlyMap<string, RouteSpec>): void => {
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const method of ['get', 'post'] as const) {
       const op = item[method];
-      const examples = docs[routeKey(method.toUpperCase(), path)]?.examples;
+      const examples = docs.get(routeKey(method.toUpperCase(), path))?.examples?.();
       if (!op?.parameters || !examples) continue;
       for (const p of op.parameters as oas31.ParameterObject[]) {
         const named = Object.entries(examples).filter(([, e]) => e.value[p.name] !== undefined);
@@ -155,7 +153,7 @@ const addParameterExamples = (document: OpenApiDocument, docs: Operations): void
 
 /**
  * The OpenAPI 3.1 document of the API: every route of the route table, built from the
- * same zod schemas the handlers validate with (limits from the current configuration).
+ * same zod schemas the handlers validate with (the route specs) (limits from the current configuration).
  * Served by the local API at `/openapi.json`; `npm run build` writes it to
  * `dist/openapi.json` and `docs/openapi.json` for API Gateway import or a client generator.
  *
@@ -163,18 +161,18 @@ const addParameterExamples = (document: OpenApiDocument, docs: Operations): void
  * openApiDocument().paths?.['/v1/predict']?.post?.operationId; // => 'postV1Predict'
  */
 export const openApiDocument = (routes: readonly RouteDef[] = ROUTES): OpenApiDocument => {
-  const docs = operations();
+  const docs = routeSpecs();
   const paths: ZodOpenApiPathsObject = {};
   for (const route of routes) {
     const key = routeKey(route.method, route.path);
-    const doc = docs[key];
-    if (!doc) throw new Error(`${key} has no documentation: add it to functions/${route.fn}/contract.ts.`);
+    const doc = docs.get(key);
+    if (!doc) throw new Error(`${key} has no route spec: add it to functions/${route.fn}/routes.ts.`);
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route, doc) };
   }
   const document = createDocument({
     openapi: '3.1.0',
     info: { title: 'hf-serve', version: pkg.version, description: description() },
-    tags: TAGS,
+    tags: tags(),
     security: [{ apiKey: [] }],
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },

@@ -1,55 +1,51 @@
+import { completions } from './completions/routes.ts';
+import { detect } from './detect/routes.ts';
+import { predict } from './predict/routes.ts';
+import type { ErrorShape, HttpMethod } from './spec.ts';
+import { translate } from './translate/routes.ts';
+
 /**
- * The one route table. The local API Gateway emulator (`local/`) and the CDK REST API
- * (`infra/`) are both built from it, so a route cannot exist in one and not the other.
- *
- * `path` uses API Gateway's resource syntax (`/v1/models/{id}`); `fn` names the
- * capability whose Lambda function serves it (one function per capability, routing
- * inside the handler with @middy/http-router).
+ * The one capability table: each capability's route specs (`functions/<capability>/routes.ts`),
+ * in the order the routes are listed (the OpenAPI document follows it). The local API
+ * Gateway emulator (`local/`) and the CDK REST API (`infra/`) are both built from it, so a
+ * route cannot exist in one and not the other. A new capability is a new folder and one
+ * line here.
  */
-export const CAPABILITIES = ['predict', 'detect', 'translate', 'completions'] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+export const CAPABILITY_SPECS = [predict, completions, detect, translate] as const;
 
-export type HttpMethod = 'GET' | 'POST';
+export type Capability = (typeof CAPABILITY_SPECS)[number]['name'];
+export const CAPABILITIES: readonly Capability[] = CAPABILITY_SPECS.map((c) => c.name);
 
+/** A route as the emulator and the infrastructure see it: where it is and which function serves it. */
 export interface RouteDef {
   method: HttpMethod;
+  /** API Gateway resource syntax: `/v1/models/{id}`. */
   path: string;
+  /** The capability whose Lambda function serves it (one function per capability). */
   fn: Capability;
-  /** false only for the health check: every other route needs `x-api-key`. */
+  /** false only for the health check. */
   apiKeyRequired: boolean;
   /** Served through Lambda response streaming (SSE) when the request asks for it. */
   streaming?: boolean;
   /** Error shape used by this route: OpenAI routes answer in OpenAI's error format. */
-  errorShape?: 'default' | 'openai';
+  errorShape?: ErrorShape;
+  /** The body may also be form-encoded. */
+  form?: boolean;
 }
 
-const route = (method: HttpMethod, path: string, fn: Capability, extra: Partial<RouteDef> = {}): RouteDef => ({
-  method,
-  path,
-  fn,
-  apiKeyRequired: true,
-  ...extra,
-});
-
-export const ROUTES: readonly RouteDef[] = [
-  route('GET', '/health', 'predict', { apiKeyRequired: false }),
-  route('GET', '/v1/status', 'predict'),
-  route('POST', '/v1/predict', 'predict'),
-  route('POST', '/v1/predict/batch', 'predict'),
-  route('POST', '/v1/predict/compare', 'predict'),
-  route('GET', '/v1/analytics/summary', 'predict'),
-  route('GET', '/v1/analytics/timeseries', 'predict'),
-  route('GET', '/v1/models', 'completions', { streaming: true, errorShape: 'openai' }),
-  route('GET', '/v1/models/{id}', 'completions', { streaming: true, errorShape: 'openai' }),
-  route('POST', '/v1/completions', 'completions', { streaming: true, errorShape: 'openai' }),
-  route('POST', '/v1/chat/completions', 'completions', { streaming: true, errorShape: 'openai' }),
-  route('POST', '/v1/detect', 'detect'),
-  route('POST', '/detect', 'detect'),
-  route('POST', '/v1/translate', 'translate'),
-  route('GET', '/v1/languages', 'translate'),
-  route('POST', '/translate', 'translate'),
-  route('GET', '/languages', 'translate'),
-];
+export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability) =>
+  Object.values(capability.routes).map(
+    (spec): RouteDef => ({
+      method: spec.method,
+      path: spec.path,
+      fn: capability.name,
+      apiKeyRequired: spec.auth !== 'none',
+      ...('streaming' in spec && spec.streaming ? { streaming: true } : {}),
+      ...('errorShape' in spec && spec.errorShape ? { errorShape: spec.errorShape } : {}),
+      ...('form' in spec && spec.form ? { form: true } : {}),
+    }),
+  ),
+);
 
 /** Routes served by one capability's function. */
 export const routesOf = (fn: Capability): RouteDef[] => ROUTES.filter((r) => r.fn === fn);

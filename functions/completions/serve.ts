@@ -1,11 +1,13 @@
 import type { Context } from 'aws-lambda';
+import { callerMessage, describeError, logError, openAIErrorBody } from '#http/error-envelope.ts';
+import { requestIdOf } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
 import { sseStream } from '#http/sse.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
-import { MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { predictionLog, requestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
-import { AppError, InvalidModelRefError, UnknownModelError } from '#runtime/errors.ts';
+import { InvalidModelRefError, ModelNotFoundError, UnknownModelError } from '#runtime/errors.ts';
 import type { LoadedModel } from '#runtime/models.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import {
@@ -45,8 +47,9 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
     return await modelRuntime().load<Generator>(ref, 'text-generation', (b) => loadGenerator(b));
   } catch (error) {
     // OpenAI answers an unknown model with 404 model_not_found; a malformed one stays a 400 naming `model`.
-    if (error instanceof UnknownModelError && !(error instanceof InvalidModelRefError))
-      throw new AppError(404, 'model_not_found', error.message, { param: 'model' });
+    if (error instanceof UnknownModelError && !(error instanceof InvalidModelRefError)) {
+      throw new ModelNotFoundError(error.message, { cause: error });
+    }
     throw error;
   }
 };
@@ -61,30 +64,28 @@ const record = async (
   loaded: LoadedModel<Generator>,
   results: GenerationResult[],
 ) => {
-  const base = requestFields(event.requestContext);
   const completion = results.reduce((n, r) => n + r.completionTokens, 0);
   const duration = results.reduce((n, r) => n + r.durationMs, 0);
   metrics.addMetric(MetricName.TokensGenerated, MetricUnit.Count, completion);
   const ttft = results[0]?.timeToFirstTokenMs;
   if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
   if (duration > 0) metrics.addMetric(MetricName.TokensPerSecond, MetricUnit.Count, (completion * 1000) / duration);
+  const records = requestRecords('completions', event.requestContext);
   await predictionLog().write(
-    results.map((r, index) => ({
-      ...base,
-      ...inputFields(job.prompts[index] ?? ''),
-      capability: 'completions',
-      model: loaded.name,
-      version: loaded.version,
-      index,
-      latencyMs: Math.round(r.durationMs),
-      output: {
-        kind: job.kind,
-        promptTokens: r.promptTokens,
-        completionTokens: r.completionTokens,
-        finishReasons: r.choices.map((c) => c.finishReason),
-        timeToFirstTokenMs: r.timeToFirstTokenMs === null ? null : Math.round(r.timeToFirstTokenMs),
-      },
-    })),
+    results.map((r, index) =>
+      records.record(job.prompts[index] ?? '', index, {
+        model: loaded.name,
+        version: loaded.version,
+        latencyMs: Math.round(r.durationMs),
+        output: {
+          kind: job.kind,
+          promptTokens: r.promptTokens,
+          completionTokens: r.completionTokens,
+          finishReasons: r.choices.map((c) => c.finishReason),
+          timeToFirstTokenMs: r.timeToFirstTokenMs === null ? null : Math.round(r.timeToFirstTokenMs),
+        },
+      }),
+    ),
   );
 };
 
@@ -157,14 +158,12 @@ export const serve = async (event: ApiEvent, context: Context, job: GenerationJo
       await record(event, job, loaded, results);
       if (job.includeUsage) send(chunk([], { usage: totals(results) }));
     },
-    (error) => ({
-      error: {
-        message: error instanceof AppError && error.expose ? error.message : 'Generation failed.',
-        type: 'server_error',
-        param: null,
-        code: error instanceof AppError ? error.code : 'internal_error',
-      },
-    }),
+    // The status line has gone out: the error is the stream's last event, in OpenAI's shape.
+    (error) => {
+      const info = describeError(error);
+      logError(logger, info, error);
+      return openAIErrorBody(info, callerMessage(info, requestIdOf(event, context.awsRequestId)));
+    },
   );
   return {
     statusCode: 200,

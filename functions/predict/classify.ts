@@ -1,7 +1,7 @@
 import type { ApiEvent } from '#http/types.ts';
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
-import { inputFields, type PredictionRecord, predictionLog, requestFields } from '#predictions/index.ts';
+import { type AnswerFields, predictionLog, requestRecords } from '#predictions/index.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import {
@@ -58,24 +58,14 @@ export const classifyTexts = async (
 /** A result as the API answers it (the cache tier stays internal). */
 export const publicResult = ({ source: _source, ...r }: PredictResult) => r;
 
-/** The record of one text's answer; `extra` adds compare/ensemble fields. */
-export const recordOf = (
-  base: ReturnType<typeof requestFields>,
-  out: PredictOutcome,
-  texts: string[],
-  index: number,
-  extra: Partial<PredictionRecord> = {},
-): PredictionRecord => {
+/** What the record of text `index` says of its answer; `extra` adds compare/ensemble fields. */
+export const answerOf = (out: PredictOutcome, index: number, extra: Partial<AnswerFields> = {}): AnswerFields => {
   const r = out.results[index]!;
   return {
-    ...base,
-    ...inputFields(texts[index]!),
-    capability: 'predict',
     model: out.model.name,
     version: out.model.version,
     alias: out.model.alias,
     canary: out.model.canary,
-    index,
     latencyMs: Math.round(out.latencyMs),
     cached: r.cached,
     output: { label: r.label, score: r.score },
@@ -86,7 +76,7 @@ export const recordOf = (
 /** `/v1/predict` and `/v1/predict/batch` with one model: classify, log one record per text. */
 export const classifyAndLog = async (event: ApiEvent, texts: string[], ref: string) => {
   const out = await classifyTexts(ref, texts);
-  const base = requestFields(event.requestContext);
-  await predictionLog().write(texts.map((_, i) => recordOf(base, out, texts, i)));
-  return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: base.requestId };
+  const records = requestRecords('predict', event.requestContext);
+  await predictionLog().write(texts.map((text, i) => records.record(text, i, answerOf(out, i))));
+  return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: records.requestId };
 };

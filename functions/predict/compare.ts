@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { json } from '#http/response.ts';
-import type { ApiEvent, ApiResult } from '#http/types.ts';
-import { parseInput } from '#http/validate.ts';
-import { predictionLog, requestFields } from '#predictions/index.ts';
+import { predictionLog, requestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
-import { classifyTexts, publicResult, recordOf, servedModel } from './classify.ts';
-import { predictRequests } from './contract.ts';
+import type { RouteHandlerOf } from '../bind.ts';
+import { answerOf, classifyTexts, publicResult, servedModel } from './classify.ts';
+import type { predict } from './routes.ts';
 
 /**
  * `POST /v1/predict/compare`: both versions of one model answer every text; each pair
  * says whether the top labels agree. Records of both sides share a `comparisonId`.
  */
-export const compareRoute = async (event: ApiEvent): Promise<ApiResult> => {
-  const body = parseInput(predictRequests().Compare, event.body);
+export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async ({ body, event }) => {
   const texts = body.texts ?? [body.text!];
   const name = body.model ?? parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
   const [refA, refB] = body.versions.map((v) => `${name}@${v}`) as [string, string];
@@ -30,10 +28,10 @@ export const compareRoute = async (event: ApiEvent): Promise<ApiResult> => {
   }
   const [a, b] = await Promise.all([classifyTexts(refA, texts), classifyTexts(refB, texts)]);
   const comparisonId = randomUUID();
-  const base = requestFields(event.requestContext);
+  const records = requestRecords('predict', event.requestContext);
   await predictionLog().write([
-    ...texts.map((_, i) => recordOf(base, a, texts, i, { comparisonId, side: 'a', part: 'a' })),
-    ...texts.map((_, i) => recordOf(base, b, texts, i, { comparisonId, side: 'b', part: 'b' })),
+    ...texts.map((text, i) => records.record(text, i, answerOf(a, i, { comparisonId, side: 'a', part: 'a' }))),
+    ...texts.map((text, i) => records.record(text, i, answerOf(b, i, { comparisonId, side: 'b', part: 'b' }))),
   ]);
   const results = texts.map((_, i) => ({
     a: publicResult(a.results[i]!),
@@ -46,6 +44,6 @@ export const compareRoute = async (event: ApiEvent): Promise<ApiResult> => {
     versions: { a: servedModel(a.model, refA), b: servedModel(b.model, refB) },
     results,
     agreementRate: results.filter((r) => r.agree).length / results.length,
-    requestId: base.requestId,
+    requestId: records.requestId,
   });
 };

@@ -1,9 +1,9 @@
 import type { ApiEvent } from '#http/types.ts';
-import { type PredictionRecord, predictionLog, requestFields } from '#predictions/index.ts';
+import { predictionLog, requestRecords } from '#predictions/index.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { predictEnsemble } from '#tasks/classification/ensemble.ts';
-import { classifyTexts, publicResult, recordOf } from './classify.ts';
-import type { EnsembleSpec } from './contract.ts';
+import { answerOf, classifyTexts, publicResult } from './classify.ts';
+import type { EnsembleSpec } from './schemas.ts';
 
 /**
  * An ensemble over texts (`layers/tasks/classification/ensemble.ts` does the work; each
@@ -15,23 +15,23 @@ export const ensembleAndLog = async (event: ApiEvent, texts: string[], spec: Ens
     classifyTexts(ref, texts, { resolved }),
   );
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
-  const base = requestFields(event.requestContext);
-  const records: PredictionRecord[] = [
+  const records = requestRecords('predict', event.requestContext);
+  const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');
+  await predictionLog().write([
     ...answered.flatMap((m) =>
-      texts.map((_, t) => recordOf(base, m.out, texts, t, { part: `m${m.index}`, ensembleMember: m.index })),
+      texts.map((text, t) =>
+        records.record(text, t, answerOf(m.out, t, { part: `m${m.index}`, ensembleMember: m.index })),
+      ),
     ),
-    ...out.results.map((r, t) => ({
-      ...recordOf(base, answered[0]!.out, texts, t),
-      model: 'ensemble',
-      version: answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+'),
-      alias: undefined,
-      canary: undefined,
-      cached: undefined,
-      latencyMs: Math.round(out.latencyMs),
-      output: { label: r.label, score: r.score, method: spec.method },
-    })),
-  ];
-  await predictionLog().write(records);
+    ...out.results.map((r, t) =>
+      records.record(texts[t]!, t, {
+        model: 'ensemble',
+        version,
+        latencyMs: Math.round(out.latencyMs),
+        output: { label: r.label, score: r.score, method: spec.method },
+      }),
+    ),
+  ]);
   return {
     results: out.results.map((r, t) => ({
       ...r,
@@ -43,6 +43,6 @@ export const ensembleAndLog = async (event: ApiEvent, texts: string[], spec: Ens
     })),
     ensemble: { method: spec.method, members: spec.members, weights: out.weights },
     excluded: out.excluded,
-    requestId: base.requestId,
+    requestId: records.requestId,
   };
 };

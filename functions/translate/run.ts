@@ -1,6 +1,6 @@
 import type { ApiEvent } from '#http/types.ts';
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { inputFields, predictionLog, requestFields } from '#predictions/index.ts';
+import { predictionLog, requestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
@@ -8,7 +8,7 @@ import { supportedLanguages } from '#tasks/translation/index.ts';
 import { loadTranslation, type TranslateRequest, translate } from '#tasks/translation/service.ts';
 
 /** Translates, logs one record per text and counts characters and language pairs. */
-export const run = async (
+export const translateAndLog = async (
   event: ApiEvent,
   req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string },
 ) => {
@@ -24,20 +24,18 @@ export const run = async (
     'pair',
     out.translations.map((t) => `${t.source}>${out.target}`),
   );
-  const base = requestFields(event.requestContext);
+  const records = requestRecords('translate', event.requestContext);
   await predictionLog().write(
-    out.translations.map((t, index) => ({
-      ...base,
-      ...inputFields(req.texts[index]!),
-      capability: 'translate',
-      model: out.model.name,
-      version: out.model.version,
-      index,
-      latencyMs: Math.round(out.inferenceMs),
-      output: { source: t.source, target: out.target, detected: t.detected, outputLength: t.text.length },
-    })),
+    out.translations.map((t, index) =>
+      records.record(req.texts[index]!, index, {
+        model: out.model.name,
+        version: out.model.version,
+        latencyMs: Math.round(out.inferenceMs),
+        output: { source: t.source, target: out.target, detected: t.detected, outputLength: t.text.length },
+      }),
+    ),
   );
-  return { ...out, requestId: base.requestId };
+  return { ...out, requestId: records.requestId };
 };
 
 export const languages = async () =>

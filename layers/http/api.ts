@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
-import { coldStartTimer } from './cold-start.ts';
+import { coldStartClock, coldStartMiddleware } from './cold-start.ts';
 import { CORS_ALLOW_HEADERS } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
@@ -49,7 +49,14 @@ const SECURITY_HEADERS: Parameters<typeof httpSecurityHeaders>[0] & { reportingE
  * @example
  * export const handler = httpApi([{ method: 'GET', path: '/health', handler: async () => json({ status: 'ok' }) }]);
  */
-export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {}) => {
+export const httpApi = (
+  routes: ApiRoute[],
+  options: {
+    streaming?: boolean;
+    /** The function's cold-start clock (one per function); made here when the caller has none. */
+    coldStart?: ReturnType<typeof coldStartClock>;
+  } = {},
+) => {
   const shapes = new Map(routes.map((r) => [routeKey(r.method, r.path), r.errorShape ?? 'default']));
   const forms = new Set(routes.filter((r) => r.form).map((r) => routeKey(r.method, r.path)));
   const origins = listOf(config().CORS_ORIGINS);
@@ -65,7 +72,7 @@ export const httpApi = (routes: ApiRoute[], options: { streaming?: boolean } = {
       throw new DeadlineExceededError('The request took too long and was stopped; send fewer or shorter texts.');
     },
   })
-    .use(coldStartTimer())
+    .use(coldStartMiddleware(options.coldStart ?? coldStartClock()))
     .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())

@@ -8,33 +8,55 @@ import type { ApiMiddleware, ApiRequest } from './types.ts';
  */
 export const FUNCTION_INIT_MARK = 'hf-serve:function-init';
 
-let coldStartMs: number | undefined;
+/** One function's cold start, in milliseconds; undefined until its first invocation has finished. */
+export interface ColdStart {
+  readonly ms: number | undefined;
+}
+
+/** Milliseconds on the process's performance clock: now, and when the function's init began. */
+export interface InitClock {
+  now: () => number;
+  initStart: () => number;
+}
+
+const PROCESS_CLOCK: InitClock = {
+  now: () => performance.now(),
+  initStart: () => performance.getEntriesByName(FUNCTION_INIT_MARK).at(-1)?.startTime ?? 0,
+};
 
 /**
- * The cold start as the first caller of an instance waits for it: the init (process start,
- * or the emulator's mark, to the handler built) plus the first invocation's duration.
- * Time the instance sat idle between its init and its first request is not counted.
- * Undefined until an invocation has finished.
+ * One function's cold start as the first caller of an instance waits for it: the init
+ * (process start, or the emulator's mark, to this clock's creation when the handler is
+ * built) plus the first invocation's duration. Time the instance sat idle between its init
+ * and its first request is not counted. Each function builds its own clock, so functions
+ * that share a process (the local emulator) each have theirs.
  *
  * @example
- * coldStart(); // => 412 (ms) after the first invocation; undefined before
+ * const clock = coldStartClock(); // at the end of init; clock.ms === undefined until the first invocation ends
  */
-export const coldStart = (): number | undefined => coldStartMs;
-
-/**
- * Measures coldStart(): created when the handler is built (the end of init), it times the
- * first invocation from its first middleware to its last. Use it first in the stack.
- */
-export const coldStartTimer = (): ApiMiddleware => {
-  const initStart = performance.getEntriesByName(FUNCTION_INIT_MARK).at(-1)?.startTime ?? 0;
-  const initMs = performance.now() - initStart;
+export const coldStartClock = (
+  clock: InitClock = PROCESS_CLOCK,
+): ColdStart & { start: (request: ApiRequest) => void; finish: (request: ApiRequest) => void } => {
+  const initMs = clock.now() - clock.initStart();
   const started = new WeakMap<ApiRequest, number>();
-  const coldStartTimerBefore = async (request: ApiRequest): Promise<void> => {
-    if (coldStartMs === undefined) started.set(request, performance.now());
+  let ms: number | undefined;
+  return {
+    get ms() {
+      return ms;
+    },
+    start(request) {
+      if (ms === undefined) started.set(request, clock.now());
+    },
+    finish(request) {
+      const at = started.get(request);
+      if (at !== undefined && ms === undefined) ms = Math.round(initMs + clock.now() - at);
+    },
   };
-  const coldStartTimerAfter = async (request: ApiRequest): Promise<void> => {
-    const at = started.get(request);
-    if (at !== undefined && coldStartMs === undefined) coldStartMs = Math.round(initMs + performance.now() - at);
-  };
-  return { before: coldStartTimerBefore, after: coldStartTimerAfter, onError: coldStartTimerAfter };
+};
+
+/** Times the function's first invocation on its clock: use it first in the stack, so it spans every middleware. */
+export const coldStartMiddleware = (clock: ReturnType<typeof coldStartClock>): ApiMiddleware => {
+  const coldStartBefore = async (request: ApiRequest): Promise<void> => clock.start(request);
+  const coldStartAfter = async (request: ApiRequest): Promise<void> => clock.finish(request);
+  return { before: coldStartBefore, after: coldStartAfter, onError: coldStartAfter };
 };

@@ -66,6 +66,34 @@ export const describeError = (
 };
 
 /**
+ * OpenAI's error body `{"error":{"message","type","param","code"}}` for an error already
+ * described; `type` follows the status (OpenAI's types), whether the error is answered as
+ * the response or as the last event of a stream whose status line has already gone out.
+ *
+ * @example
+ * openAIErrorBody(describeError(new ValidationError('n: too big', { param: 'n' })), 'n: too big');
+ * // => { error: { message: 'n: too big', type: 'invalid_request_error', param: 'n', code: 'validation_error' } }
+ */
+export const openAIErrorBody = (info: ReturnType<typeof describeError>, message: string) => ({
+  error: { message, type: OPENAI_TYPE(info.status), param: info.param ?? null, code: info.code },
+});
+
+/** The message a caller sees: a client error's own, or a generic one with the request id to quote. */
+export const callerMessage = (info: ReturnType<typeof describeError>, requestId: string): string =>
+  info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
+
+/** Logs an error as the envelope does: client errors at info, server errors whole. */
+export const logError = (
+  log: Pick<Logger, 'error' | 'info'>,
+  info: ReturnType<typeof describeError>,
+  error: unknown,
+): void => {
+  // `reason`, not `message`: Powertools reserves `message` (the line's own) and drops it with a warning.
+  if (info.expose) log.info('client error', { status: info.status, code: info.code, reason: info.message });
+  else log.error('request failed', error as Error);
+};
+
+/**
  * Turns every error into the JSON envelope of DESIGN.md (Contracts):
  * `{"error":{"code","message","requestId","details"?}}`, or OpenAI's
  * `{"error":{"message","type","param","code"}}` on the OpenAI routes. Client errors
@@ -78,14 +106,11 @@ export const errorEnvelope = (opts: Partial<typeof defaults> = {}): ApiMiddlewar
     if (request.response && request.response.statusCode < 400 && !request.error) return;
     const requestId = requestIdOf(request.event, request.context.awsRequestId);
     const info = describeError(request.error);
-    // `reason`, not `message`: Powertools reserves `message` (the line's own) and drops it with a warning.
-    if (info.expose)
-      options.logger.info('client error', { status: info.status, code: info.code, reason: info.message });
-    else options.logger.error('request failed', request.error as Error);
-    const message = info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
+    logError(options.logger, info, request.error);
+    const message = callerMessage(info, requestId);
     const body =
       options.shapeOf(request.event) === 'openai'
-        ? { error: { message, type: OPENAI_TYPE(info.status), param: info.param ?? null, code: info.code } }
+        ? openAIErrorBody(info, message)
         : {
             error: {
               code: info.code,

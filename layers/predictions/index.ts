@@ -3,9 +3,9 @@ import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/inde
 import { config } from '#runtime/config.ts';
 import { pendingCacheWrites } from './cache.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
-import { hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
+import { type AnswerFields, hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
-export { PredictionLog, type PredictionRecord } from './log.ts';
+export { type AnswerFields, PredictionLog, type PredictionRecord } from './log.ts';
 
 let shared: PredictionLog | undefined;
 /** The process-wide prediction log, built from the configuration on first use. */
@@ -24,7 +24,7 @@ export const predictionLog = (): PredictionLog => {
 };
 
 /** What every record of one request shares: who asked, when, under which request id. */
-export const requestFields = (
+const requestFields = (
   requestContext: Pick<APIGatewayEventRequestContext, 'requestId' | 'identity'>,
 ): Pick<PredictionRecord, 'requestId' | 'timestamp' | 'apiKeyIdHash'> => ({
   requestId: requestContext.requestId,
@@ -33,8 +33,34 @@ export const requestFields = (
 });
 
 /** The input as the log keeps it: hash and length, and the text itself only if the stage opts in. */
-export const inputFields = (text: string): Pick<PredictionRecord, 'inputHash' | 'inputLength' | 'input'> => ({
+const inputFields = (text: string): Pick<PredictionRecord, 'inputHash' | 'inputLength' | 'input'> => ({
   inputHash: sha256Hex(text),
   inputLength: text.length,
   ...(config().STORE_RAW_INPUTS ? { input: text } : {}),
 });
+
+/** The records of one request: every one shares its capability, request id, time and key. */
+export interface RequestRecords {
+  requestId: string;
+  /** The record of the answer to `input`, item `index` of the request. */
+  record: (input: string, index: number, answer: AnswerFields) => PredictionRecord;
+}
+
+/**
+ * The one builder of prediction records (DESIGN.md, Contracts), for every capability.
+ *
+ * @example
+ * const records = requestRecords('detect', event.requestContext);
+ * records.record('Bonjour', 0, { model: 'lid176', version: '1', latencyMs: 1, output: { language: 'fr' } });
+ * // => { requestId, timestamp, apiKeyIdHash, inputHash, inputLength: 7, capability: 'detect', index: 0, model: 'lid176', … }
+ */
+export const requestRecords = (
+  capability: PredictionRecord['capability'],
+  requestContext: Pick<APIGatewayEventRequestContext, 'requestId' | 'identity'>,
+): RequestRecords => {
+  const base = requestFields(requestContext);
+  return {
+    requestId: base.requestId,
+    record: (input, index, answer) => ({ ...base, ...inputFields(input), capability, index, ...answer }),
+  };
+};

@@ -5,24 +5,13 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import type { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
-/** One prediction, as DESIGN.md (Contracts) describes the log record. */
-export interface PredictionRecord {
-  capability: 'predict' | 'detect' | 'translate' | 'completions';
+/** What a prediction record says of its answer (the rest is the request's and the input's). */
+export interface AnswerFields {
   model: string;
   version: string;
-  requestId: string;
-  /** Position of the item in a batch request (0 for single requests). */
-  index: number;
-  /** ISO 8601, UTC. */
-  timestamp: string;
   latencyMs: number;
   /** What the model answered, summarised: label/score, language, token counts. */
   output: Record<string, unknown>;
-  inputHash: string;
-  inputLength: number;
-  /** The raw input, only when the stage opts in (STORE_RAW_INPUTS). */
-  input?: string;
-  apiKeyIdHash?: string;
   alias?: string;
   canary?: boolean;
   /** True when the answer came from the result cache (no inference). */
@@ -36,6 +25,21 @@ export interface PredictionRecord {
    */
   part?: string;
   [extra: string]: unknown;
+}
+
+/** One prediction, as DESIGN.md (Contracts) describes the log record. */
+export interface PredictionRecord extends AnswerFields {
+  capability: 'predict' | 'detect' | 'translate' | 'completions';
+  requestId: string;
+  /** Position of the item in a batch request (0 for single requests). */
+  index: number;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+  inputHash: string;
+  inputLength: number;
+  /** The raw input, only when the stage opts in (STORE_RAW_INPUTS). */
+  input?: string;
+  apiKeyIdHash?: string;
 }
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');

@@ -85,6 +85,13 @@ export class UnknownModelError extends AppError {
  */
 export class InvalidModelRefError extends UnknownModelError {}
 
+/** A model an OpenAI-compatible route does not serve: OpenAI answers 404 `model_not_found`. */
+export class ModelNotFoundError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super(404, 'model_not_found', message, { param: 'model', ...options });
+  }
+}
+
 /** The model exists but cannot be loaded right now (fetch failed, cache busy). */
 export class ModelUnavailableError extends AppError {
   constructor(message: string, options: AppErrorOptions & { retryAfterSeconds?: number } = {}) {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { ErrorEnvelope, OpenAIError, routeKey } from '#functions/contract.ts';
-import { type OpenApiDocument, openApiDocument, operations } from '#functions/openapi.ts';
+import { type OpenApiDocument, openApiDocument, routeSpecs } from '#functions/openapi.ts';
 import { ROUTES } from '#functions/routes.ts';
+import { ErrorEnvelope, OpenAIError } from '#functions/schemas.ts';
+import { routeKey } from '#functions/spec.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
@@ -108,7 +109,7 @@ describe('OpenAPI document against the real handlers', () => {
   });
 
   it('accepts every documented example, and answers in the documented response schema', async () => {
-    const docs = operations();
+    const docs = routeSpecs();
 
     for (const call of callsOf(served)) {
       const where = `${call.key} example ${call.example}`;
@@ -117,7 +118,7 @@ describe('OpenAPI document against the real handlers', () => {
 
       expect(res.status, `${where}: ${text.slice(0, 300)}`).toBeGreaterThanOrEqual(200);
       expect(res.status, `${where}: ${text.slice(0, 300)}`).toBeLessThan(300);
-      const doc = docs[call.key]!;
+      const doc = docs.get(call.key)!;
       if (call.stream) {
         expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
         const events = sseEvents(text);
@@ -130,7 +131,7 @@ describe('OpenAPI document against the real handlers', () => {
   });
 
   it('accepts the LibreTranslate examples form-encoded too, as documented', async () => {
-    const formRoutes = callsOf(served).filter((c) => operations()[c.key]?.form);
+    const formRoutes = callsOf(served).filter((c) => routeSpecs().get(c.key)?.form);
     expect(formRoutes.map((c) => c.key).sort()).toEqual(['POST /detect', 'POST /translate']);
 
     for (const call of formRoutes) {
@@ -142,7 +143,7 @@ describe('OpenAPI document against the real handlers', () => {
       });
 
       expect(res.status, call.key).toBe(200);
-      expectExactly(operations()[call.key]!.response, await res.json(), call.key);
+      expectExactly(routeSpecs().get(call.key)!.response, await res.json(), call.key);
     }
   });
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApiDocument, openApiJson, operations } from '#functions/openapi.ts';
-import { predictRequests } from '#functions/predict/contract.ts';
+import { openApiDocument, openApiJson, routeSpecs } from '#functions/openapi.ts';
+import { predictRequests } from '#functions/predict/schemas.ts';
 import { ROUTES, type RouteDef } from '#functions/routes.ts';
 import { type Config, config, loadConfig, setConfig } from '#runtime/config.ts';
 
@@ -65,11 +65,11 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('refuses a route that has no documentation, naming where to add it', () => {
+  it('refuses a route that has no route spec, naming where to add it', () => {
     const undocumented: RouteDef = { method: 'GET', path: '/v1/undocumented', fn: 'predict', apiKeyRequired: true };
 
     expect(() => openApiDocument([...ROUTES, undocumented])).toThrow(
-      'GET /v1/undocumented has no documentation: add it to functions/predict/contract.ts.',
+      'GET /v1/undocumented has no route spec: add it to functions/predict/routes.ts.',
     );
   });
 
@@ -82,7 +82,7 @@ describe('OpenAPI document', () => {
         'application/json'
       ]?.schema ?? {}) as { properties: Record<string, { maxLength?: number; maxItems?: number }> };
 
-    expect(operations()['POST /v1/predict']?.body).toBe(predictRequests().Single);
+    expect(routeSpecs().get('POST /v1/predict')?.body?.()).toBe(predictRequests().Single);
     expect(body('/v1/predict').properties.text?.maxLength).toBe(120);
     expect(body('/v1/predict/batch').properties.texts?.maxItems).toBe(7);
   });

@@ -1,8 +1,16 @@
 import { z } from 'zod';
-import { LibreDetection, ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
+import {
+  LibreDetection,
+  ModelVersion,
+  modelField,
+  oneTextOrTexts,
+  perConfig,
+  RequestId,
+  textField,
+  textsField,
+} from '../schemas.ts';
 
-/** Request and response schemas of the detect function's routes, and their documentation. */
+/** Request and response schemas of the detect function's routes (`routes.ts` says which route takes which). */
 
 export const detectRequests = perConfig(() => ({
   Detect: oneTextOrTexts(
@@ -39,35 +47,10 @@ const Detection = {
 const DetectResult = z
   .object({ ...Detection, alternatives: z.array(z.object(Detection)).meta({ description: 'Most probable first.' }) })
   .meta({ id: 'DetectResult' });
-const Detect = z
+export const Detect = z
   .union([
     DetectResult.extend({ model: ModelVersion, requestId: RequestId }),
     z.object({ results: z.array(DetectResult), model: ModelVersion, requestId: RequestId }),
   ])
   .meta({ id: 'DetectResponse', description: 'One result for `text`; `results` in input order for `texts`.' });
-const LibreDetect = z.array(LibreDetection).meta({ id: 'LibreDetectResponse' });
-
-export const detectOperations = (): Operations => {
-  const r = detectRequests();
-  return {
-    'POST /v1/detect': {
-      summary: 'Identify the language of one or several texts (top-k with confidence)',
-      body: r.Detect,
-      response: Detect,
-      examples: {
-        text: { summary: 'One text', value: { text: 'Bonjour tout le monde, comment allez-vous ?' } },
-        texts: {
-          summary: 'Several texts, top 2',
-          value: { texts: ['Bonjour tout le monde', 'Guten Morgen'], top_k: 2 },
-        },
-      },
-    },
-    'POST /detect': {
-      summary: 'LibreTranslate-compatible detection (JSON or form-encoded)',
-      body: r.LibreDetect,
-      form: true,
-      response: LibreDetect,
-      examples: { q: { summary: 'One text', value: { q: 'Buenos días a todos' } } },
-    },
-  };
-};
+export const LibreDetect = z.array(LibreDetection).meta({ id: 'LibreDetectResponse' });

@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import { MAX_BEAMS } from '#tasks/translation/index.ts';
-import { LibreDetection, ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
+import {
+  LibreDetection,
+  ModelVersion,
+  modelField,
+  oneTextOrTexts,
+  perConfig,
+  RequestId,
+  textField,
+  textsField,
+} from '../schemas.ts';
 
-/** Request and response schemas of the translate function's routes, and their documentation. */
+/** Request and response schemas of the translate function's routes (`routes.ts` says which route takes which). */
 
 const code = (error: string, description: string) => z.string({ error }).min(1).meta({ description });
 const floresFirst = 'must be a language code such as "fra_Latn", "fr" or "fra"';
@@ -53,7 +61,7 @@ export const translateRequests = perConfig(() => ({
 }));
 
 const Detected = z.object({ language: z.string(), confidence: z.number() });
-const Translate = z
+export const Translate = z
   .object({
     translations: z.array(
       z.object({
@@ -69,7 +77,7 @@ const Translate = z
     requestId: RequestId,
   })
   .meta({ id: 'TranslateResponse' });
-const Language = z
+export const Language = z
   .object({
     code: z.string().meta({ description: 'FLORES-200' }),
     name: z.string(),
@@ -78,47 +86,11 @@ const Language = z
     iso639_3: z.string().optional(),
   })
   .meta({ id: 'Language' });
-const LibreTranslate = z
+export const LibreTranslate = z
   .object({
     translatedText: z.union([z.string(), z.array(z.string())]),
     detectedLanguage: z.union([LibreDetection, z.array(LibreDetection)]).optional(),
   })
   .meta({ id: 'LibreTranslateResponse' });
-
-export const translateOperations = (): Operations => {
-  const r = translateRequests();
-  return {
-    'POST /v1/translate': {
-      summary: 'Translate one or several texts (source detected when not given)',
-      body: r.Translate,
-      response: Translate,
-      examples: {
-        auto: { summary: 'Detect the source', value: { text: 'Hello, how are you?', target_language: 'fra_Latn' } },
-        codes: {
-          summary: 'ISO codes, two texts, beam search',
-          value: {
-            texts: ['Good morning.', 'See you soon.'],
-            source_language: 'en',
-            target_language: 'sw',
-            num_beams: 2,
-          },
-        },
-      },
-    },
-    'GET /v1/languages': {
-      summary: "The languages the model's tokenizer has tokens for",
-      response: z.object({ languages: z.array(Language) }),
-    },
-    'POST /translate': {
-      summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',
-      body: r.Libre,
-      form: true,
-      response: LibreTranslate,
-      examples: { q: { summary: 'Auto source', value: { q: 'Hello world', source: 'auto', target: 'es' } } },
-    },
-    'GET /languages': {
-      summary: 'LibreTranslate-compatible language list',
-      response: z.array(z.object({ code: z.string(), name: z.string(), targets: z.array(z.string()) })),
-    },
-  };
-};
+export const Languages = z.object({ languages: z.array(Language) });
+export const LibreLanguages = z.array(z.object({ code: z.string(), name: z.string(), targets: z.array(z.string()) }));

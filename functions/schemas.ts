@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { type Config, config } from '#runtime/config.ts';
 
 /**
+ * Schemas every capability shares: the error envelopes, the model and request-id fields of
+ * answers, and the input fields built from the configured limits.
+ */
+
+/**
  * Builds a value once per configuration: the handlers and the OpenAPI document
  * (`functions/openapi.ts`) get the very same schema objects, and a test or the emulator
  * that replaces the configuration gets schemas with its limits.
@@ -65,3 +70,47 @@ export const modelField = () =>
     .min(1)
     .optional()
     .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias".' });
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'Stable machine-readable code: validation_error, unknown_model, …' }),
+      message: z.string().meta({ description: 'What went wrong and how to fix the request (4xx).' }),
+      requestId: z.string().meta({ description: 'Quote it when reporting a problem.' }),
+      details: z.unknown().optional().meta({
+        description: 'validation_error: every problem as [{field, message}]; other codes: context such as suggestions.',
+      }),
+    }),
+  })
+  .meta({
+    id: 'Error',
+    description: 'The error envelope of every route but the OpenAI-compatible ones, and of API Gateway itself.',
+  });
+
+export const OpenAIError = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().meta({ description: 'invalid_request_error, not_found_error, server_error, …' }),
+      param: z.string().nullable().meta({ description: 'The request field at fault.' }),
+      code: z.string().nullable(),
+    }),
+  })
+  .meta({ id: 'OpenAIError', description: "OpenAI's error shape, answered by /v1/models and the completions routes." });
+
+/** A model as the answers name it. */
+export const ModelVersion = z
+  .object({ name: z.string(), version: z.string() })
+  .meta({ id: 'ModelVersion', description: 'The model and the version that answered.' });
+
+export const RequestId = z
+  .string()
+  .meta({ description: "API Gateway's request id; the prediction log is keyed by it." });
+
+/** A detected language as the LibreTranslate-compatible routes answer it. */
+export const LibreDetection = z
+  .object({
+    language: z.string().meta({ description: 'ISO 639-1 where the language has one.' }),
+    confidence: z.number().meta({ description: 'Percent, 0..100.' }),
+  })
+  .meta({ id: 'LibreDetection' });

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import { BUCKET_SIZES, type BucketSize } from '#predictions/analytics.ts';
-import { config } from '#runtime/config.ts';
 import { oneOf } from '#runtime/errors.ts';
 import { VERSION_PATTERN } from '#runtime/manifest.ts';
-import { parseModelRef } from '#runtime/registry.ts';
 import { VOTING_METHODS, type VotingMethod } from '#tasks/classification/ensemble.ts';
-import { ModelVersion, type Operations, RequestId } from '../contract.ts';
-import { modelField, oneTextOrTexts, perConfig, textField, textsField } from '../shared.ts';
+import { ModelVersion, modelField, oneTextOrTexts, perConfig, RequestId, textField, textsField } from '../schemas.ts';
 
-/** Request and response schemas of the predict function's routes, and their documentation. */
+/** Request and response schemas of the predict function's routes (`routes.ts` says which route takes which). */
 
 const MAX_PAGE_BUCKETS = 744; // 31 days of hours: one page can always hold a whole range
 
@@ -132,8 +129,8 @@ const EnsembleInfo = {
   requestId: RequestId,
 };
 
-const Health = z.object({ status: z.literal('ok') });
-const Status = z.object({
+export const Health = z.object({ status: z.literal('ok') });
+export const Status = z.object({
   stage: z.string(),
   coldStartMs: z.number().nullable().meta({
     description:
@@ -165,16 +162,16 @@ const Status = z.object({
     .nullable(),
   inference: z.object({ calls: z.number(), texts: z.number() }),
 });
-const Predict = z
+export const Predict = z
   .union([PredictResult.extend({ model: ServedModel, requestId: RequestId }), EnsembleResult.extend(EnsembleInfo)])
   .meta({ id: 'PredictResponse' });
-const PredictBatch = z
+export const PredictBatch = z
   .union([
     z.object({ results: z.array(PredictResult), model: ServedModel, requestId: RequestId }),
     z.object({ results: z.array(EnsembleResult), ...EnsembleInfo }),
   ])
   .meta({ id: 'PredictBatchResponse' });
-const Compare = z
+export const Compare = z
   .object({
     comparisonId: z.string().meta({ description: 'Shared by the prediction records of both sides.' }),
     model: z.string(),
@@ -185,7 +182,7 @@ const Compare = z
   })
   .meta({ id: 'CompareResponse' });
 const Window = { model: z.string(), from: z.string(), to: z.string() };
-const Summary = z
+export const Summary = z
   .object({
     ...Window,
     total: z.number(),
@@ -203,7 +200,7 @@ const Summary = z
     partitionsQueried: z.number(),
   })
   .meta({ id: 'AnalyticsSummary' });
-const Timeseries = z
+export const Timeseries = z
   .object({
     ...Window,
     bucket: z.enum(BUCKET_SIZES as [BucketSize, ...BucketSize[]]),
@@ -211,62 +208,3 @@ const Timeseries = z
     nextToken: z.string().optional().meta({ description: 'Present when more buckets follow: pass it back.' }),
   })
   .meta({ id: 'AnalyticsTimeseries' });
-
-const RANGE = { from: '2026-11-22', to: '2026-11-23' };
-
-export const predictOperations = (): Operations => {
-  const r = predictRequests();
-  const MODEL = parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
-  return {
-    'GET /health': { summary: 'Liveness (no API key)', response: Health },
-    'GET /v1/status': {
-      summary: 'Loaded models, cold start, memory and cache counters of this container',
-      response: Status,
-    },
-    'POST /v1/predict': {
-      summary: 'Classify one text (one model, or an ensemble)',
-      body: r.Single,
-      response: Predict,
-      examples: {
-        text: { summary: 'One text, the default model', value: { text: 'I love this product, it works perfectly!' } },
-        canary: {
-          summary: 'Through an alias with a canary split',
-          value: { text: 'Great!', model: `${MODEL}@canary` },
-        },
-        ensemble: {
-          summary: 'Two versions as a soft-voting ensemble',
-          value: { text: 'Not bad at all', ensemble: { members: [`${MODEL}@1`, `${MODEL}@2`], method: 'soft' } },
-        },
-      },
-    },
-    'POST /v1/predict/batch': {
-      summary: 'Classify several texts (answers in input order)',
-      body: r.Batch,
-      response: PredictBatch,
-      examples: { texts: { summary: 'Two texts', value: { texts: ['I love it', 'It broke after a day'] } } },
-    },
-    'POST /v1/predict/compare': {
-      summary: 'A/B: two versions of one model answer the same texts',
-      body: r.Compare,
-      response: Compare,
-      examples: {
-        versions: {
-          summary: 'Version 1 against version 2',
-          value: { text: 'I love it', model: MODEL, versions: ['1', '2'] },
-        },
-      },
-    },
-    'GET /v1/analytics/summary': {
-      summary: 'Counts by label and version, confidence histogram, latency percentiles, agreement, cache hit rate',
-      query: r.Summary,
-      response: Summary,
-      examples: { day: { summary: 'One day of the default model', value: { model: MODEL, ...RANGE } } },
-    },
-    'GET /v1/analytics/timeseries': {
-      summary: 'Prediction counts per hour or day (and label), paginated',
-      query: r.Timeseries,
-      response: Timeseries,
-      examples: { hourly: { summary: 'Hourly buckets of one day', value: { model: MODEL, bucket: 'hour', ...RANGE } } },
-    },
-  };
-};

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { config } from '#runtime/config.ts';
+import { perConfig } from '../schemas.ts';
+
+/**
+ * OpenAI's request and response shapes (`routes.ts` says which route takes which) for `/v1/completions` and
+ * `/v1/chat/completions`, so the official clients work unchanged. Fields OpenAI
+ * accepts but this server cannot honour (logprobs, echo, tools, …) are refused with a
+ * 400 naming the field rather than silently ignored.
+ */
+const cap = () => config();
+
+const stop = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)], {
+    error: 'must be a string or a list of up to 4 non-empty strings',
+  })
+  .nullish()
+  .transform((s) => (s == null ? [] : typeof s === 'string' ? [s] : s));
+
+const samplingFields = () => ({
+  model: z
+    .string({ error: 'is required: a model id from GET /v1/models' })
+    .min(1, 'is required: a model id from GET /v1/models'),
+  temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
+  top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
+  top_k: z
+    .number()
+    .int()
+    .min(0)
+    .nullish()
+    .meta({ description: "Not in OpenAI's API; accepted as an extension (0 = off)." }),
+  n: z
+    .number()
+    .int()
+    .min(1, 'must be at least 1')
+    .max(cap().MAX_CHOICES, `must be at most ${cap().MAX_CHOICES} on this server`)
+    .nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  stop,
+  presence_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
+  frequency_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
+  seed: z.number().int().nullish().meta({ description: 'The same seed, prompt and options reproduce a text.' }),
+  user: z.string().nullish(),
+  max_tokens: z
+    .number()
+    .int()
+    .min(1, 'must be at least 1')
+    .max(cap().MAX_TOKENS_CAP, `must be at most ${cap().MAX_TOKENS_CAP} on this server`)
+    .nullish(),
+});
+
+const unsupported = (names: string[]) =>
+  Object.fromEntries(
+    names.map((n) => [
+      n,
+      z
+        .unknown()
+        .optional()
+        .refine((v) => v == null || v === false, `is not supported by this server; remove it`)
+        .meta({ description: 'Not supported by this server: leave it out (null or false are accepted).' }),
+    ]),
+  );
+
+export const CompletionRequest = perConfig(() =>
+  z.object({
+    ...samplingFields(),
+    prompt: z.union(
+      [
+        z.string(),
+        z
+          .array(z.string())
+          .min(1, 'must not be an empty list')
+          .max(cap().MAX_PROMPTS, `must hold at most ${cap().MAX_PROMPTS} prompts`),
+      ],
+      { error: 'must be a string or a list of strings' },
+    ),
+    ...unsupported(['logprobs', 'echo', 'suffix', 'logit_bias']),
+    best_of: z.number().int().min(1).max(1, 'must be 1 on this server').nullish(),
+  }),
+);
+
+const contentPart = z.object({ type: z.literal('text'), text: z.string() });
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant'], {
+    error: 'must be one of "system", "developer", "user", "assistant"',
+  }),
+  content: z.union([z.string(), z.array(contentPart).min(1)], { error: 'must be a string or a list of text parts' }),
+  name: z.string().optional(),
+});
+
+export const ChatRequest = perConfig(() =>
+  z.object({
+    ...samplingFields(),
+    messages: z.array(ChatMessage, { error: 'must be a list of messages' }).min(1, 'must hold at least one message'),
+    max_completion_tokens: samplingFields().max_tokens,
+    ...unsupported([
+      'logprobs',
+      'top_logprobs',
+      'tools',
+      'tool_choice',
+      'functions',
+      'function_call',
+      'logit_bias',
+      'audio',
+    ]),
+    response_format: z
+      .object({ type: z.literal('text', { error: 'only {"type":"text"} is supported on this server' }) })
+      .nullish(),
+  }),
+);
+
+export type CompletionRequest = z.infer<ReturnType<typeof CompletionRequest>>;
+export type ChatRequest = z.infer<ReturnType<typeof ChatRequest>>;
+
+export const ModelObject = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    created: z.number().meta({ description: 'Unix seconds.' }),
+    owned_by: z.string(),
+    version: z.string().meta({ description: 'Not in OpenAI’s object: the version the id resolves to.' }),
+  })
+  .meta({ id: 'Model' });
+const FinishReason = z.enum(['stop', 'length']).nullable();
+const Usage = z
+  .object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() })
+  .meta({ id: 'Usage' });
+const Envelope = {
+  id: z.string(),
+  created: z.number(),
+  model: z.string().meta({ description: 'name@version that answered.' }),
+  system_fingerprint: z.null(),
+};
+export const Completion = z
+  .object({
+    ...Envelope,
+    object: z.literal('text_completion'),
+    choices: z.array(
+      z.object({ index: z.number(), text: z.string(), logprobs: z.null(), finish_reason: FinishReason }),
+    ),
+    usage: Usage,
+  })
+  .meta({ id: 'Completion' });
+export const ChatCompletion = z
+  .object({
+    ...Envelope,
+    object: z.literal('chat.completion'),
+    choices: z.array(
+      z.object({
+        index: z.number(),
+        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        logprobs: z.null(),
+        finish_reason: FinishReason,
+      }),
+    ),
+    usage: Usage,
+  })
+  .meta({ id: 'ChatCompletion' });
+/** A streamed chunk of a completion: the same object, usage only on the last chunk. */
+export const CompletionChunk = Completion.extend({
+  usage: Usage.nullable().optional().meta({ description: 'With stream_options.include_usage; the last chunk.' }),
+}).meta({ id: 'CompletionChunk' });
+export const ChatCompletionChunk = z
+  .object({
+    ...Envelope,
+    object: z.literal('chat.completion.chunk'),
+    choices: z.array(
+      z.object({
+        index: z.number(),
+        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        logprobs: z.null(),
+        finish_reason: FinishReason,
+      }),
+    ),
+    usage: Usage.nullable().optional().meta({ description: 'With stream_options.include_usage; the last chunk.' }),
+  })
+  .meta({ id: 'ChatCompletionChunk' });
+
+export const ModelList = z.object({ object: z.literal('list'), data: z.array(ModelObject) });
+export const ModelParams = z.object({ id: z.string().meta({ description: 'name, name@version or name@alias' }) });

@@ -1,0 +1,15 @@
+import type { ApiEvent } from '#http/types.ts';
+import { config } from '#runtime/config.ts';
+import { classifyAndLog } from './classify.ts';
+import { ensembleAndLog } from './ensemble.ts';
+import type { EnsembleSpec } from './schemas.ts';
+
+/** `/v1/predict` and `/v1/predict/batch`: one model (the default one unless named) or an ensemble; both log their records. */
+export const classifyOrEnsemble = (
+  event: ApiEvent,
+  texts: string[],
+  body: { model?: string | undefined; ensemble?: EnsembleSpec | undefined },
+) =>
+  body.ensemble
+    ? ensembleAndLog(event, texts, body.ensemble)
+    : classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);

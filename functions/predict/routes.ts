@@ -1,0 +1,78 @@
+import { config } from '#runtime/config.ts';
+import { parseModelRef } from '#runtime/registry.ts';
+import { defineCapability } from '../spec.ts';
+import { Compare, Health, Predict, PredictBatch, predictRequests, Status, Summary, Timeseries } from './schemas.ts';
+
+const MODEL = () => parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
+const RANGE = { from: '2026-11-22', to: '2026-11-23' };
+
+/** The predict function's routes: text classification, versions and canaries, A/B compare, ensembles, analytics. */
+export const predict = defineCapability('predict', {
+  description: 'Text classification: versions, aliases and canaries, A/B compare, ensembles, analytics.',
+  routes: {
+    health: { method: 'GET', path: '/health', auth: 'none', summary: 'Liveness (no API key)', response: Health },
+    status: {
+      method: 'GET',
+      path: '/v1/status',
+      summary: 'Loaded models, cold start, memory and cache counters of this container',
+      response: Status,
+    },
+    predict: {
+      method: 'POST',
+      path: '/v1/predict',
+      summary: 'Classify one text (one model, or an ensemble)',
+      body: () => predictRequests().Single,
+      response: Predict,
+      examples: () => ({
+        text: { summary: 'One text, the default model', value: { text: 'I love this product, it works perfectly!' } },
+        canary: {
+          summary: 'Through an alias with a canary split',
+          value: { text: 'Great!', model: `${MODEL()}@canary` },
+        },
+        ensemble: {
+          summary: 'Two versions as a soft-voting ensemble',
+          value: { text: 'Not bad at all', ensemble: { members: [`${MODEL()}@1`, `${MODEL()}@2`], method: 'soft' } },
+        },
+      }),
+    },
+    batch: {
+      method: 'POST',
+      path: '/v1/predict/batch',
+      summary: 'Classify several texts (answers in input order)',
+      body: () => predictRequests().Batch,
+      response: PredictBatch,
+      examples: () => ({ texts: { summary: 'Two texts', value: { texts: ['I love it', 'It broke after a day'] } } }),
+    },
+    compare: {
+      method: 'POST',
+      path: '/v1/predict/compare',
+      summary: 'A/B: two versions of one model answer the same texts',
+      body: () => predictRequests().Compare,
+      response: Compare,
+      examples: () => ({
+        versions: {
+          summary: 'Version 1 against version 2',
+          value: { text: 'I love it', model: MODEL(), versions: ['1', '2'] },
+        },
+      }),
+    },
+    summary: {
+      method: 'GET',
+      path: '/v1/analytics/summary',
+      summary: 'Counts by label and version, confidence histogram, latency percentiles, agreement, cache hit rate',
+      query: () => predictRequests().Summary,
+      response: Summary,
+      examples: () => ({ day: { summary: 'One day of the default model', value: { model: MODEL(), ...RANGE } } }),
+    },
+    timeseries: {
+      method: 'GET',
+      path: '/v1/analytics/timeseries',
+      summary: 'Prediction counts per hour or day (and label), paginated',
+      query: () => predictRequests().Timeseries,
+      response: Timeseries,
+      examples: () => ({
+        hourly: { summary: 'Hourly buckets of one day', value: { model: MODEL(), bucket: 'hour', ...RANGE } },
+      }),
+    },
+  },
+});

@@ -1,0 +1,49 @@
+import { defineCapability } from '../spec.ts';
+import { Languages, LibreLanguages, LibreTranslate, Translate, translateRequests } from './schemas.ts';
+
+/** The translate function's routes: translation, the language list, and LibreTranslate's two. */
+export const translate = defineCapability('translate', {
+  description: 'Translation between FLORES-200 languages, source detected when not given.',
+  routes: {
+    translate: {
+      method: 'POST',
+      path: '/v1/translate',
+      summary: 'Translate one or several texts (source detected when not given)',
+      body: () => translateRequests().Translate,
+      response: Translate,
+      examples: () => ({
+        auto: { summary: 'Detect the source', value: { text: 'Hello, how are you?', target_language: 'fra_Latn' } },
+        codes: {
+          summary: 'ISO codes, two texts, beam search',
+          value: {
+            texts: ['Good morning.', 'See you soon.'],
+            source_language: 'en',
+            target_language: 'sw',
+            num_beams: 2,
+          },
+        },
+      }),
+    },
+    languages: {
+      method: 'GET',
+      path: '/v1/languages',
+      summary: "The languages the model's tokenizer has tokens for",
+      response: Languages,
+    },
+    libreTranslate: {
+      method: 'POST',
+      path: '/translate',
+      summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',
+      form: true,
+      body: () => translateRequests().Libre,
+      response: LibreTranslate,
+      examples: () => ({ q: { summary: 'Auto source', value: { q: 'Hello world', source: 'auto', target: 'es' } } }),
+    },
+    libreLanguages: {
+      method: 'GET',
+      path: '/languages',
+      summary: 'LibreTranslate-compatible language list',
+      response: LibreLanguages,
+    },
+  },
+});

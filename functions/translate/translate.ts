@@ -1,0 +1,30 @@
+import { json } from '#http/response.ts';
+import type { RouteHandlerOf } from '../bind.ts';
+import type { translate } from './routes.ts';
+import { translateAndLog } from './run.ts';
+
+/** `POST /v1/translate`: one text or several, source given or detected per text. */
+export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> = async ({ body: b, event }) => {
+  const out = await translateAndLog(event, {
+    texts: b.texts ?? [b.text!],
+    target: b.target_language,
+    source: b.source_language,
+    numBeams: b.num_beams,
+    maxNewTokens: b.max_new_tokens,
+    splitSentences: b.split_sentences,
+    model: b.model,
+    params: { source: 'source_language', target: 'target_language' },
+  });
+  const translations = out.translations.map(({ source, tokenIds, ...t }) => ({
+    ...t,
+    source_language: source,
+    ...(b.include_token_ids ? { token_ids: tokenIds } : {}),
+  }));
+  return json({
+    translations,
+    target_language: out.target,
+    model: out.model,
+    characters: out.characters,
+    requestId: out.requestId,
+  });
+};

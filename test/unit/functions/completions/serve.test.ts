@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+import type { Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { type GenerationJob, serve } from '#functions/completions/serve.ts';
+import type { ApiEvent } from '#http/types.ts';
+import { DeadlineExceededError, ValidationError } from '#runtime/errors.ts';
+import type { TokenDelta } from '#tasks/generation/index.ts';
+
+const context = { awsRequestId: 'aws-1', getRemainingTimeInMillis: () => 20_000 } as unknown as Context;
+const event = { requestContext: { requestId: 'req-7' } } as unknown as ApiEvent;
+
+/** A streamed completion job on the fixture model whose run sends one token, then fails with `error`. */
+const failingJob = (error: Error): GenerationJob => ({
+  kind: 'completion',
+  model: 'tiny-gpt2',
+  prompts: ['Hello'],
+  options: { maxTokens: 4 },
+  stream: true,
+  includeUsage: false,
+  validate: () => undefined,
+  run: async (_gen, _options, onToken?: (d: TokenDelta) => void) => {
+    onToken?.({ index: 0, text: 'Hi', tokenIds: [] });
+    throw error;
+  },
+});
+
+const events = async (body: Readable): Promise<string[]> => {
+  let text = '';
+  for await (const chunk of body) text += String(chunk);
+  return text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((e) => e.replace(/^data: /, ''));
+};
+
+describe('serve: an error after the stream has started', () => {
+  it.each([
+    [new DeadlineExceededError('Out of time.'), 'server_error', 'deadline_exceeded', 'quote request id req-7'],
+    [new ValidationError('n: too large', { param: 'n' }), 'invalid_request_error', 'validation_error', 'n: too large'],
+    [new Error('onnx exploded'), 'server_error', 'internal_error', 'Internal error; quote request id req-7'],
+  ])('ends with an OpenAI error event typed by its status (%s)', async (error, type, code, message) => {
+    const result = await serve(event, context, failingJob(error));
+    const sent = await events(result.body as unknown as Readable);
+
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(sent[0]!).choices[0].text).toBe('Hi');
+    expect(sent.at(-1)).toBe('[DONE]');
+    const last = JSON.parse(sent.at(-2)!) as { error: Record<string, unknown> };
+    expect(last.error).toMatchObject({ type, code });
+    expect(last.error.message).toContain(message);
+    expect(JSON.stringify(last)).not.toContain('onnx exploded');
+  });
+});
