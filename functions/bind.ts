@@ -4,6 +4,7 @@ import { type ApiRoute, httpApi } from '#http/api.ts';
 import { type ColdStart, coldStartClock } from '#http/cold-start.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
+import { type RequestRecords, requestRecords } from '#predictions/index.ts';
 import type { CapabilitySpec, RouteSpec, RouteSpecs } from './spec.ts';
 
 type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [P in K]: () => infer Z extends z.ZodType }
@@ -19,6 +20,8 @@ export interface RouteRequest<S extends RouteSpec = RouteSpec> {
   context: Context;
   /** This function's cold start (one per function, whatever else shares the process). */
   coldStart: ColdStart;
+  /** The builder of this request's prediction records (capability, request id, key; timestamp at the call). */
+  records: () => RequestRecords;
 }
 
 export type RouteHandlerOf<S extends RouteSpec> = (request: RouteRequest<S>) => Promise<ApiResult>;
@@ -55,6 +58,7 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
         event,
         context,
         coldStart,
+        records: () => requestRecords(capability.name, event.requestContext),
       } as RouteRequest),
   }));
   return httpApi(routes, { streaming: specs.some(([, spec]) => spec.streaming), coldStart });

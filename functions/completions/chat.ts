@@ -34,5 +34,5 @@ export const chatJob = (r: ChatRequest): GenerationJob => {
 };
 
 /** `POST /v1/chat/completions`: OpenAI's chat completion over the model's chat template. */
-export const chatRoute: RouteHandlerOf<typeof completions.routes.chat> = ({ body, event, context }) =>
-  serve(event, context, chatJob(body));
+export const chatRoute: RouteHandlerOf<typeof completions.routes.chat> = (request) =>
+  serve(request, chatJob(request.body));

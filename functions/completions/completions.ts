@@ -25,5 +25,5 @@ export const completionJob = (r: CompletionRequest): GenerationJob => {
 };
 
 /** `POST /v1/completions`: OpenAI's text completion, one JSON answer or SSE chunks. */
-export const completionsRoute: RouteHandlerOf<typeof completions.routes.completions> = ({ body, event, context }) =>
-  serve(event, context, completionJob(body));
+export const completionsRoute: RouteHandlerOf<typeof completions.routes.completions> = (request) =>
+  serve(request, completionJob(request.body));

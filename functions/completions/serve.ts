@@ -1,11 +1,10 @@
-import type { Context } from 'aws-lambda';
 import { callerMessage, describeError, logError, openAIErrorBody } from '#http/error-envelope.ts';
 import { requestIdOf } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
 import { sseStream } from '#http/sse.ts';
-import type { ApiEvent, ApiResult } from '#http/types.ts';
+import type { ApiResult } from '#http/types.ts';
 import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { predictionLog, requestRecords } from '#predictions/index.ts';
+import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { InvalidModelRefError, ModelNotFoundError, UnknownModelError } from '#runtime/errors.ts';
 import type { LoadedModel } from '#runtime/models.ts';
@@ -17,6 +16,7 @@ import {
   loadGenerator,
   type TokenDelta,
 } from '#tasks/generation/index.ts';
+import type { RouteRequest } from '../bind.ts';
 import { completionId, nowSeconds, usage } from './openai.ts';
 
 /** What one OpenAI request asks the generator for, whatever its route. */
@@ -55,11 +55,11 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
 };
 
 /** Epoch ms before which generation must stop so the answer beats the function timeout. */
-const deadlineOf = (context: Context): number =>
+const deadlineOf = (context: RouteRequest['context']): number =>
   Date.now() + context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS * 2;
 
 const record = async (
-  event: ApiEvent,
+  records: () => RequestRecords,
   job: GenerationJob,
   loaded: LoadedModel<Generator>,
   results: GenerationResult[],
@@ -70,10 +70,10 @@ const record = async (
   const ttft = results[0]?.timeToFirstTokenMs;
   if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
   if (duration > 0) metrics.addMetric(MetricName.TokensPerSecond, MetricUnit.Count, (completion * 1000) / duration);
-  const records = requestRecords('completions', event.requestContext);
+  const log = records();
   await predictionLog().write(
     results.map((r, index) =>
-      records.record(job.prompts[index] ?? '', index, {
+      log.record(job.prompts[index] ?? '', index, {
         model: loaded.name,
         version: loaded.version,
         latencyMs: Math.round(r.durationMs),
@@ -93,7 +93,10 @@ const record = async (
  * Runs a completions or chat job and answers as OpenAI does: one JSON object, or (with
  * `stream`) Server-Sent Events chunk by chunk as tokens are generated.
  */
-export const serve = async (event: ApiEvent, context: Context, job: GenerationJob): Promise<ApiResult> => {
+export const serve = async (
+  { event, context, records }: Pick<RouteRequest, 'event' | 'context' | 'records'>,
+  job: GenerationJob,
+): Promise<ApiResult> => {
   const loaded = await loadModel(job.model);
   const id = completionId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
   const created = nowSeconds();
@@ -119,7 +122,7 @@ export const serve = async (event: ApiEvent, context: Context, job: GenerationJo
   if (!job.stream) {
     const results: GenerationResult[] = [];
     for (let p = 0; p < job.prompts.length; p++) results.push(await job.run(loaded.value, options, undefined, p));
-    await record(event, job, loaded, results);
+    await record(records, job, loaded, results);
     const choices = results.flatMap((r, p) => r.choices.map((c) => choiceOf(p, c)));
     return json({ id, object, created, model, system_fingerprint: null, choices, usage: totals(results) });
   }
@@ -155,7 +158,7 @@ export const serve = async (event: ApiEvent, context: Context, job: GenerationJo
         };
         results.push(await job.run(loaded.value, options, onToken, p));
       }
-      await record(event, job, loaded, results);
+      await record(records, job, loaded, results);
       if (job.includeUsage) send(chunk([], { usage: totals(results) }));
     },
     // The status line has gone out: the error is the stream's last event, in OpenAI's shape.

@@ -1,12 +1,11 @@
-import type { ApiEvent } from '#http/types.ts';
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { predictionLog, requestRecords } from '#predictions/index.ts';
+import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { detect } from '#tasks/langid/service.ts';
 
 /** Detects the languages of texts (top `k` each), logs one record per text and counts languages. */
-export const detectAndLog = async (event: ApiEvent, texts: string[], k: number, model?: string) => {
+export const detectAndLog = async (records: () => RequestRecords, texts: string[], k: number, model?: string) => {
   const out = await detect(modelRuntime(), model ?? config().DEFAULT_DETECT_MODEL, texts, k);
   metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
   countEach(
@@ -14,10 +13,10 @@ export const detectAndLog = async (event: ApiEvent, texts: string[], k: number, 
     'language',
     out.results.map((r) => r.language),
   );
-  const records = requestRecords('detect', event.requestContext);
+  const log = records();
   await predictionLog().write(
     out.results.map((r, index) =>
-      records.record(texts[index]!, index, {
+      log.record(texts[index]!, index, {
         model: out.model.name,
         version: out.model.version,
         latencyMs: Math.round(out.inferenceMs),
@@ -25,5 +24,5 @@ export const detectAndLog = async (event: ApiEvent, texts: string[], k: number, 
       }),
     ),
   );
-  return { ...out, requestId: records.requestId };
+  return { ...out, requestId: log.requestId };
 };

@@ -1,4 +1,4 @@
-import type { ApiEvent } from '#http/types.ts';
+import type { RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { classifyAndLog } from './classify.ts';
 import { ensembleAndLog } from './ensemble.ts';
@@ -6,10 +6,10 @@ import type { EnsembleSpec } from './schemas.ts';
 
 /** `/v1/predict` and `/v1/predict/batch`: one model (the default one unless named) or an ensemble; both log their records. */
 export const classifyOrEnsemble = (
-  event: ApiEvent,
+  records: () => RequestRecords,
   texts: string[],
   body: { model?: string | undefined; ensemble?: EnsembleSpec | undefined },
 ) =>
   body.ensemble
-    ? ensembleAndLog(event, texts, body.ensemble)
-    : classifyAndLog(event, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
+    ? ensembleAndLog(records, texts, body.ensemble)
+    : classifyAndLog(records, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);

@@ -1,7 +1,6 @@
-import type { ApiEvent } from '#http/types.ts';
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
-import { type AnswerFields, predictionLog, requestRecords } from '#predictions/index.ts';
+import { type AnswerFields, predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import {
@@ -74,9 +73,9 @@ export const answerOf = (out: PredictOutcome, index: number, extra: Partial<Answ
 };
 
 /** `/v1/predict` and `/v1/predict/batch` with one model: classify, log one record per text. */
-export const classifyAndLog = async (event: ApiEvent, texts: string[], ref: string) => {
+export const classifyAndLog = async (records: () => RequestRecords, texts: string[], ref: string) => {
   const out = await classifyTexts(ref, texts);
-  const records = requestRecords('predict', event.requestContext);
-  await predictionLog().write(texts.map((text, i) => records.record(text, i, answerOf(out, i))));
-  return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: records.requestId };
+  const log = records();
+  await predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
+  return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { json } from '#http/response.ts';
-import { predictionLog, requestRecords } from '#predictions/index.ts';
+import { predictionLog } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import { parseModelRef } from '#runtime/registry.ts';
@@ -13,7 +13,7 @@ import type { predict } from './routes.ts';
  * `POST /v1/predict/compare`: both versions of one model answer every text; each pair
  * says whether the top labels agree. Records of both sides share a `comparisonId`.
  */
-export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async ({ body, event }) => {
+export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async ({ body, records }) => {
   const texts = body.texts ?? [body.text!];
   const name = body.model ?? parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
   const [refA, refB] = body.versions.map((v) => `${name}@${v}`) as [string, string];
@@ -28,10 +28,10 @@ export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async
   }
   const [a, b] = await Promise.all([classifyTexts(refA, texts), classifyTexts(refB, texts)]);
   const comparisonId = randomUUID();
-  const records = requestRecords('predict', event.requestContext);
+  const log = records();
   await predictionLog().write([
-    ...texts.map((text, i) => records.record(text, i, answerOf(a, i, { comparisonId, side: 'a', part: 'a' }))),
-    ...texts.map((text, i) => records.record(text, i, answerOf(b, i, { comparisonId, side: 'b', part: 'b' }))),
+    ...texts.map((text, i) => log.record(text, i, answerOf(a, i, { comparisonId, side: 'a', part: 'a' }))),
+    ...texts.map((text, i) => log.record(text, i, answerOf(b, i, { comparisonId, side: 'b', part: 'b' }))),
   ]);
   const results = texts.map((_, i) => ({
     a: publicResult(a.results[i]!),
@@ -44,6 +44,6 @@ export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async
     versions: { a: servedModel(a.model, refA), b: servedModel(b.model, refB) },
     results,
     agreementRate: results.filter((r) => r.agree).length / results.length,
-    requestId: records.requestId,
+    requestId: log.requestId,
   });
 };

@@ -1,5 +1,4 @@
-import type { ApiEvent } from '#http/types.ts';
-import { predictionLog, requestRecords } from '#predictions/index.ts';
+import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { predictEnsemble } from '#tasks/classification/ensemble.ts';
 import { answerOf, classifyTexts, publicResult } from './classify.ts';
@@ -10,21 +9,19 @@ import type { EnsembleSpec } from './schemas.ts';
  * member goes through the result cache). Logs one record per member answer (`part`
  * `m<i>`) and one per combined answer under the model name `ensemble`.
  */
-export const ensembleAndLog = async (event: ApiEvent, texts: string[], spec: EnsembleSpec) => {
+export const ensembleAndLog = async (records: () => RequestRecords, texts: string[], spec: EnsembleSpec) => {
   const out = await predictEnsemble(modelRuntime(), spec, texts, (ref, resolved) =>
     classifyTexts(ref, texts, { resolved }),
   );
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
-  const records = requestRecords('predict', event.requestContext);
+  const log = records();
   const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');
   await predictionLog().write([
     ...answered.flatMap((m) =>
-      texts.map((text, t) =>
-        records.record(text, t, answerOf(m.out, t, { part: `m${m.index}`, ensembleMember: m.index })),
-      ),
+      texts.map((text, t) => log.record(text, t, answerOf(m.out, t, { part: `m${m.index}`, ensembleMember: m.index }))),
     ),
     ...out.results.map((r, t) =>
-      records.record(texts[t]!, t, {
+      log.record(texts[t]!, t, {
         model: 'ensemble',
         version,
         latencyMs: Math.round(out.latencyMs),
@@ -43,6 +40,6 @@ export const ensembleAndLog = async (event: ApiEvent, texts: string[], spec: Ens
     })),
     ensemble: { method: spec.method, members: spec.members, weights: out.weights },
     excluded: out.excluded,
-    requestId: records.requestId,
+    requestId: log.requestId,
   };
 };

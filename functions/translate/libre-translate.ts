@@ -6,10 +6,10 @@ import { libreCode, translateAndLog } from './run.ts';
 /** LibreTranslate's `POST /translate`, so existing LibreTranslate clients work unchanged. */
 export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTranslate> = async ({
   body: b,
-  event,
+  records,
 }) => {
   const single = !Array.isArray(b.q);
-  const out = await translateAndLog(event, {
+  const out = await translateAndLog(records, {
     texts: Array.isArray(b.q) ? b.q : [b.q],
     target: b.target,
     source: b.source,

@@ -1,6 +1,5 @@
-import type { ApiEvent } from '#http/types.ts';
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { predictionLog, requestRecords } from '#predictions/index.ts';
+import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
@@ -9,7 +8,7 @@ import { loadTranslation, type TranslateRequest, translate } from '#tasks/transl
 
 /** Translates, logs one record per text and counts characters and language pairs. */
 export const translateAndLog = async (
-  event: ApiEvent,
+  records: () => RequestRecords,
   req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string },
 ) => {
   const out = await translate(modelRuntime(), {
@@ -24,10 +23,10 @@ export const translateAndLog = async (
     'pair',
     out.translations.map((t) => `${t.source}>${out.target}`),
   );
-  const records = requestRecords('translate', event.requestContext);
+  const log = records();
   await predictionLog().write(
     out.translations.map((t, index) =>
-      records.record(req.texts[index]!, index, {
+      log.record(req.texts[index]!, index, {
         model: out.model.name,
         version: out.model.version,
         latencyMs: Math.round(out.inferenceMs),
@@ -35,7 +34,7 @@ export const translateAndLog = async (
       }),
     ),
   );
-  return { ...out, requestId: records.requestId };
+  return { ...out, requestId: log.requestId };
 };
 
 export const languages = async () =>

@@ -4,8 +4,8 @@ import type { translate } from './routes.ts';
 import { translateAndLog } from './run.ts';
 
 /** `POST /v1/translate`: one text or several, source given or detected per text. */
-export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> = async ({ body: b, event }) => {
-  const out = await translateAndLog(event, {
+export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> = async ({ body: b, records }) => {
+  const out = await translateAndLog(records, {
     texts: b.texts ?? [b.text!],
     target: b.target_language,
     source: b.source_language,

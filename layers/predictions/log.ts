@@ -29,7 +29,8 @@ export interface AnswerFields {
 
 /** One prediction, as DESIGN.md (Contracts) describes the log record. */
 export interface PredictionRecord extends AnswerFields {
-  capability: 'predict' | 'detect' | 'translate' | 'completions';
+  /** The capability that answered (its name in functions/routes.ts). */
+  capability: string;
   requestId: string;
   /** Position of the item in a batch request (0 for single requests). */
   index: number;

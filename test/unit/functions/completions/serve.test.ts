@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { type GenerationJob, serve } from '#functions/completions/serve.ts';
 import type { ApiEvent } from '#http/types.ts';
+import { requestRecords } from '#predictions/index.ts';
 import { DeadlineExceededError, ValidationError } from '#runtime/errors.ts';
 import type { TokenDelta } from '#tasks/generation/index.ts';
 
@@ -39,7 +40,10 @@ describe('serve: an error after the stream has started', () => {
     [new ValidationError('n: too large', { param: 'n' }), 'invalid_request_error', 'validation_error', 'n: too large'],
     [new Error('onnx exploded'), 'server_error', 'internal_error', 'Internal error; quote request id req-7'],
   ])('ends with an OpenAI error event typed by its status (%s)', async (error, type, code, message) => {
-    const result = await serve(event, context, failingJob(error));
+    const result = await serve(
+      { event, context, records: () => requestRecords('completions', event.requestContext) },
+      failingJob(error),
+    );
     const sent = await events(result.body as unknown as Readable);
 
     expect(result.statusCode).toBe(200);
