@@ -38,8 +38,12 @@ export interface StageConfig {
   readonly metricsNamespace: string;
   readonly architecture: 'arm64' | 'x86_64';
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** Settings per function; capabilities without routes get no function at all. */
-  readonly functions: Readonly<Record<FunctionName, FunctionSettings>>;
+  /**
+   * Settings per function (capabilities without routes get no function at all); a
+   * capability not named here gets `defaultFunction`, so a new one deploys before it is sized.
+   */
+  readonly functions: Readonly<Partial<Record<Capability, FunctionSettings>> & { warm: FunctionSettings }>;
+  readonly defaultFunction: FunctionSettings;
   readonly usagePlans: readonly UsagePlanTier[];
   readonly waf: {
     /**
@@ -100,6 +104,7 @@ const dev: StageConfig = {
     completions: { memoryMb: 3008, timeoutSeconds: 120 },
     warm: { memoryMb: 1024, timeoutSeconds: 900 },
   },
+  defaultFunction: buffered(2048),
   usagePlans: [
     { name: 'free', rateLimit: 2, burstLimit: 5, quota: { limit: 1_000, period: 'DAY' } },
     { name: 'pro', rateLimit: 20, burstLimit: 40, quota: { limit: 100_000, period: 'DAY' } },
@@ -127,6 +132,7 @@ const staging: StageConfig = {
     completions: { memoryMb: 3008, timeoutSeconds: 120, reservedConcurrency: 10 },
     warm: { memoryMb: 1024, timeoutSeconds: 900, reservedConcurrency: 2 },
   },
+  defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
   waf: { maxBodyBytes: 65_536, ratePer5MinPerIp: 2_000 },
   logRetentionDays: 30,
   alarms: { functionErrors: 5, p95DurationOfTimeout: 0.7, throttles: 5, api5xx: 5 },
@@ -146,6 +152,7 @@ const prod: StageConfig = {
     completions: { memoryMb: 4096, timeoutSeconds: 300, reservedConcurrency: 50, provisionedConcurrency: 1 },
     warm: { memoryMb: 1024, timeoutSeconds: 900, reservedConcurrency: 2 },
   },
+  defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
   usagePlans: [
     { name: 'free', rateLimit: 5, burstLimit: 10, quota: { limit: 10_000, period: 'MONTH' } },
     { name: 'pro', rateLimit: 50, burstLimit: 100, quota: { limit: 5_000_000, period: 'MONTH' } },
@@ -166,6 +173,15 @@ export const API_GATEWAY_MAX_TIMEOUT_SECONDS = 29;
 export const WAF_MAX_INSPECTED_BODY_BYTES = 65_536;
 
 /**
+ * A function's settings in a stage: its own, or the stage's default for a capability not sized yet.
+ *
+ * @example
+ * functionSettings(stageConfig('dev'), 'detect').memoryMb; // => 1024
+ */
+export const functionSettings = (config: StageConfig, name: FunctionName): FunctionSettings =>
+  config.functions[name] ?? config.defaultFunction;
+
+/**
  * The configuration of a stage, checked: a typo in `-c stage=` lists the valid
  * stages, and a setting API Gateway or WAF would reject fails at synth, not deploy.
  *
@@ -183,7 +199,7 @@ export const stageConfig = (name: string | undefined, overrides: Partial<StageCo
       `waf.maxBodyBytes ${config.waf.maxBodyBytes} exceeds what WAF can inspect for API Gateway (${WAF_MAX_INSPECTED_BODY_BYTES}).`,
     );
   }
-  for (const [fn, s] of Object.entries(config.functions)) {
+  for (const [fn, s] of [...Object.entries(config.functions), ['defaultFunction', config.defaultFunction] as const]) {
     if (
       s.provisionedConcurrency &&
       s.reservedConcurrency !== undefined &&

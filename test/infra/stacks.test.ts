@@ -5,7 +5,7 @@ import { ROUTES } from '#functions/routes.ts';
 import { apiPanels, functionPanels } from '#observability/dashboard.ts';
 import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS } from '#predictions/schema.ts';
 import { Network } from '../../infra/lib/constructs/network.ts';
-import { STAGE_NAMES, STAGES, stageConfig } from '../../infra/lib/stages.ts';
+import { type FunctionName, functionSettings, STAGE_NAMES, STAGES, stageConfig } from '../../infra/lib/stages.ts';
 import { resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
 
 const capabilitiesWithRoutes = [...new Set(ROUTES.map((r) => r.fn))];
@@ -115,7 +115,7 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
 
     expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'warm'].sort());
     for (const [name, p] of fns) {
-      const settings = config.functions[name as keyof typeof config.functions];
+      const settings = functionSettings(config, name as FunctionName);
       expect(p.Architectures).toEqual(['arm64']);
       expect(p.TracingConfig).toEqual({ Mode: 'Active' });
       expect(p.MemorySize).toBe(settings.memoryMb);
@@ -159,7 +159,7 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
       .filter((n) => n !== undefined)
       .sort();
     const expected = [...capabilitiesWithRoutes, 'warm' as const]
-      .map((n) => config.functions[n].provisionedConcurrency)
+      .map((n) => functionSettings(config, n).provisionedConcurrency)
       .filter((n) => n !== undefined)
       .sort();
     expect(provisioned).toEqual(expected);

@@ -7,7 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ConfigSchema } from '#runtime/config.ts';
 import { functionImage, lambdaArchitecture } from '../image.ts';
-import type { FunctionName, FunctionSettings, StageConfig } from '../stages.ts';
+import { type FunctionName, type FunctionSettings, functionSettings, type StageConfig } from '../stages.ts';
 import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 
 /** Only variables the runtime configuration knows can be set (a typo fails the type check). */
@@ -44,7 +44,7 @@ export class InferenceFunction extends Construct {
   constructor(scope: Construct, id: string, props: InferenceFunctionProps) {
     super(scope, id);
     const { name, config, vpc, modelStore } = props;
-    this.settings = props.settings ?? config.functions[name];
+    this.settings = props.settings ?? functionSettings(config, name);
     this.serviceName = `${config.serviceName}-${name}`;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
