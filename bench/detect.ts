@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLangId } from '#tasks/langid/index.ts';
-import { BUNDLE, corpusLines, FASTTEXT_BIN, FTZ, hasFasttext } from '../test/unit/langid/reference.ts';
+import { BUNDLE, corpusLines, FASTTEXT_BIN, FTZ, hasFasttext } from '../test/helpers/langid-reference.ts';
 import { BENCH_CORPUS, requireBenchInputs } from './inputs.ts';
 import { bundleColdEntry, median, ROOT, round, roundAll, runChild } from './lib.ts';
 

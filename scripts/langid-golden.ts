@@ -8,7 +8,7 @@ import {
   GOLDEN,
   GOLDEN_COMMAND,
   hasFasttext,
-} from '../test/unit/langid/reference.ts';
+} from '../test/helpers/langid-reference.ts';
 
 /**
  * `npx tsx scripts/langid-golden.ts`: records native fastText's answers for the committed

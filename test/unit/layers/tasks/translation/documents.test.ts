@@ -11,12 +11,12 @@ import {
   translateDocuments,
 } from '#tasks/translation/index.ts';
 
-const BUNDLE = path.resolve(import.meta.dirname, '../../fixtures/models/tiny-nllb/1');
+const BUNDLE = path.resolve(import.meta.dirname, '../../../../fixtures/models/tiny-nllb/1');
 const LOAD_TIMEOUT_MS = 30_000;
 const LONG_TEST_TIMEOUT_MS = 60_000;
 // English UI messages from shared/data/messages-parallel.tsv (gettext catalogs).
 const sentences = JSON.parse(
-  readFileSync(path.join(import.meta.dirname, 'english-sentences.json'), 'utf8'),
+  readFileSync(path.join(import.meta.dirname, '../../../../fixtures/english-sentences.json'), 'utf8'),
 ) as string[];
 
 /** Counts one token per whitespace-separated word plus two special tokens (like `[lang] ... </s>`). */

@@ -1,6 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoResultStore } from '#predictions/cache.ts';
 import type { ModelRuntime } from '#runtime/models.ts';
 import {
   Lru,
@@ -12,15 +10,7 @@ import {
 } from '#runtime/result-cache.ts';
 import type { Classification, Classifier } from '#tasks/classification/index.ts';
 import { inferenceCounter, predict } from '#tasks/classification/predict.ts';
-
-const answer = (label: string, score: number): Classification => ({
-  label,
-  score,
-  scores: [
-    { label, score },
-    { label: label === 'POSITIVE' ? 'NEGATIVE' : 'POSITIVE', score: 1 - score },
-  ],
-});
+import { answer } from '../../../helpers/classification.ts';
 
 const mapStore = () => {
   const data = new Map<string, Classification>();
@@ -225,38 +215,5 @@ describe('predict through the cache', () => {
 
     expect(seen).toEqual(['same', 'other']);
     expect(out.results[0]).toEqual(out.results[1]);
-  });
-});
-
-describe('DynamoResultStore', () => {
-  const NOW = Date.parse('2026-11-22T10:00:00Z');
-
-  it('writes items with a TTL and skips expired ones on read (DynamoDB deletes lazily)', async () => {
-    const items: Record<string, unknown>[] = [];
-    const client = {
-      send: async (command: unknown) => {
-        if (command instanceof BatchWriteCommand) {
-          for (const r of Object.values(command.input.RequestItems!)[0]!) items.push(r.PutRequest!.Item!);
-          return {};
-        }
-        if (command instanceof BatchGetCommand) {
-          const keys = Object.values(command.input.RequestItems!)[0]!.Keys!.map((k) => k.cacheKey);
-          return { Responses: { cache: items.filter((i) => keys.includes(i.cacheKey)) } };
-        }
-        throw new Error('unexpected command');
-      },
-    } as unknown as DynamoDBDocumentClient;
-    let now = NOW;
-    const store = new DynamoResultStore({ client, table: 'cache', ttlSeconds: 60, now: () => now });
-
-    await store.putMany([['k', answer('POSITIVE', 0.8)]]);
-    const fresh = await store.getMany(['k', 'missing']);
-    now = NOW + 61_000;
-    const stale = await store.getMany(['k']);
-
-    expect(items[0]).toMatchObject({ cacheKey: 'k', expiresAt: NOW / 1000 + 60 });
-    expect(fresh.get('k')).toEqual(answer('POSITIVE', 0.8));
-    expect(fresh.has('missing')).toBe(false);
-    expect(stale.size).toBe(0);
   });
 });

@@ -9,14 +9,14 @@ import type { LangIdModel } from '#tasks/langid/index.ts';
  * the reference binary. Everything here is inside the repository; a bigger corpus is
  * passed in by path (bench/lib.ts's BENCH_CORPUS, the parity test's LANGID_CORPUS).
  */
-export const CORPUS_SAMPLE = fileURLToPath(new URL('../../fixtures/corpus/messages-sample.tsv', import.meta.url));
+export const CORPUS_SAMPLE = fileURLToPath(new URL('../fixtures/corpus/messages-sample.tsv', import.meta.url));
 /** fastText's `predict-prob … 1` output for corpusLines() of the sample, as it printed it. */
-export const GOLDEN = fileURLToPath(new URL('../../fixtures/corpus/lid176-top1.txt', import.meta.url));
+export const GOLDEN = fileURLToPath(new URL('../fixtures/corpus/lid176-top1.txt', import.meta.url));
 export const GOLDEN_COMMAND = 'npx tsx scripts/langid-golden.ts';
 export const FTZ = fileURLToPath(
-  new URL('../../../node_modules/fasttext.wasm.js/dist/fastText/models/lid.176.ftz', import.meta.url),
+  new URL('../../node_modules/fasttext.wasm.js/dist/fastText/models/lid.176.ftz', import.meta.url),
 );
-export const BUNDLE = fileURLToPath(new URL('../../fixtures/models/lid176/1', import.meta.url));
+export const BUNDLE = fileURLToPath(new URL('../fixtures/models/lid176/1', import.meta.url));
 export const FASTTEXT_BIN = 'fasttext';
 
 /** Whether Debian's `fasttext` binary is on PATH (`apt-get install fasttext`; .ci/run installs it where apt exists). */

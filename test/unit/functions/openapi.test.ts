@@ -90,7 +90,7 @@ describe('OpenAPI document', () => {
   it('is committed up to date in docs/openapi.json (npm run openapi rewrites it)', async () => {
     setConfig(loadConfig({}));
 
-    const committed = await readFile(new URL('../../docs/openapi.json', import.meta.url), 'utf8');
+    const committed = await readFile(new URL('../../../docs/openapi.json', import.meta.url), 'utf8');
 
     expect(committed, 'docs/openapi.json is stale: run npm run openapi').toBe(openApiJson());
   });

@@ -11,7 +11,7 @@ const LID176 =
 /** NLLB-200's FLORES-200 codes, read from the tokenizer the translate capability uses. */
 const nllbCodes = (): string[] => {
   const config = JSON.parse(
-    readFileSync(new URL('../../fixtures/models/tiny-nllb/1/tokenizer_config.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../../../fixtures/models/tiny-nllb/1/tokenizer_config.json', import.meta.url), 'utf8'),
   ) as { additional_special_tokens: string[] };
   return config.additional_special_tokens;
 };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertFasttext, readFasttext } from '#packaging/fasttext/index.ts';
 import { loadLangId } from '#tasks/langid/index.ts';
-import { corpusLines, FASTTEXT_BIN, hasFasttext } from './reference.ts';
+import { corpusLines, FASTTEXT_BIN, hasFasttext } from '../../../helpers/langid-reference.ts';
 
 /**
  * The converter on model shapes lid.176 does not have: a dense `.bin` with word bigrams and an

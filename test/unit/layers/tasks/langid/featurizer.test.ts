@@ -9,7 +9,7 @@ import {
   type LangIdModel,
   loadLangId,
 } from '#tasks/langid/index.ts';
-import { BUNDLE } from './reference.ts';
+import { BUNDLE } from '../../../../helpers/langid-reference.ts';
 
 const LOAD_TIMEOUT_MS = 10_000;
 

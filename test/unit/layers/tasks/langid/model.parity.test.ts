@@ -10,7 +10,7 @@ import {
   GOLDEN_COMMAND,
   goldenTop1,
   hasFasttext,
-} from './reference.ts';
+} from '../../../../helpers/langid-reference.ts';
 
 /**
  * Parity with Debian's `fasttext predict-prob` (issue 3) on the committed corpus sample
@@ -30,7 +30,7 @@ const MAX_PROBABILITY_DIFF = 1e-4;
 /** fastText prints 6 significant digits: a live answer and the golden one agree to that. */
 const PRINTED_PRECISION = 1e-5;
 const PARITY_TIMEOUT_MS = FULL ? 600_000 : 60_000;
-const RESULTS = new URL('../../../bench/results/detect-parity.json', import.meta.url);
+const RESULTS = new URL('../../../../../bench/results/detect-parity.json', import.meta.url);
 const binary = hasFasttext();
 
 describe('lid.176 ONNX parity with fasttext predict-prob', () => {
@@ -96,7 +96,7 @@ describe('lid.176 ONNX parity with fasttext predict-prob', () => {
       );
       writeFileSync(
         RESULTS,
-        `${JSON.stringify({ ...figures, disagreements, date: new Date().toISOString(), machine: os.cpus()[0]?.model, command: `LANGID_PARITY_FULL=1 LANGID_CORPUS=${FULL_CORPUS} npx vitest run test/unit/langid/parity.test.ts` }, null, 2)}\n`,
+        `${JSON.stringify({ ...figures, disagreements, date: new Date().toISOString(), machine: os.cpus()[0]?.model, command: `LANGID_PARITY_FULL=1 LANGID_CORPUS=${FULL_CORPUS} npx vitest run test/unit/layers/tasks/langid/model.parity.test.ts` }, null, 2)}\n`,
       );
       expect(result.agreement, JSON.stringify(disagreements.slice(0, 5))).toBeGreaterThanOrEqual(MIN_AGREEMENT);
       expect(result.maxProbabilityDiff).toBeLessThanOrEqual(MAX_PROBABILITY_DIFF);

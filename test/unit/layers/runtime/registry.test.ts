@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { UnknownModelError } from '#runtime/errors.ts';
 import { FsObjectStore } from '#runtime/object-store.ts';
 import { compareVersions, parseModelRef, Registry } from '#runtime/registry.ts';
-import { makeBundle, tempDir } from '../../helpers/bundles.ts';
+import { makeBundle, tempDir } from '../../../helpers/bundles.ts';
 
 const setup = async () => {
   const root = await tempDir('reg');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildHuffmanPaths, convertFasttext, readFasttext, runConvertFasttext } from '#packaging/fasttext/index.ts';
 import { readManifest, sha256File } from '#runtime/manifest.ts';
-import { BUNDLE, FTZ } from './reference.ts';
+import { BUNDLE, FTZ } from '../../../helpers/langid-reference.ts';
 
 const CONVERT_TIMEOUT_MS = 30_000;
 

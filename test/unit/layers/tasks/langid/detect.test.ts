@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectLanguages, type LangIdModel, loadLangId, UNDETERMINED } from '#tasks/langid/index.ts';
-import { BUNDLE } from './reference.ts';
+import { BUNDLE } from '../../../../helpers/langid-reference.ts';
 
 const LOAD_TIMEOUT_MS = 10_000;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelUnavailableError } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { FsObjectStore } from '#runtime/object-store.ts';
-import { makeBundle, tempDir } from '../../helpers/bundles.ts';
+import { makeBundle, tempDir } from '../../../helpers/bundles.ts';
 
 /** A registry folder that can be made unreachable, as S3 during an outage. */
 class OutageStore extends FsObjectStore {

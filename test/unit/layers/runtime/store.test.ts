@@ -5,7 +5,7 @@ import { ChecksumMismatchError } from '#runtime/errors.ts';
 import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
 import { Registry } from '#runtime/registry.ts';
 import { COMPLETE_MARKER, ModelStore } from '#runtime/store.ts';
-import { makeBundle, tempDir } from '../../helpers/bundles.ts';
+import { makeBundle, tempDir } from '../../../helpers/bundles.ts';
 
 const BIG = Buffer.alloc(256 * 1024, 7);
 

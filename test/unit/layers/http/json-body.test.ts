@@ -3,34 +3,11 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { errorEnvelope } from '#http/error-envelope.ts';
 import { jsonBody } from '#http/json-body.ts';
-import { requestIdHeader } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
-import { ModelUnavailableError, ValidationError } from '#runtime/errors.ts';
+import { context, event, parse, wrap } from '../../../helpers/middy.ts';
 
-const context = { awsRequestId: 'aws-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
-const event = (over: Partial<ApiEvent> = {}): ApiEvent =>
-  ({
-    httpMethod: 'POST',
-    resource: '/v1/x',
-    path: '/v1/x',
-    headers: { 'content-type': 'application/json' },
-    body: '{"text":"hi"}',
-    isBase64Encoded: false,
-    requestContext: { requestId: 'req-1' },
-    ...over,
-  }) as ApiEvent;
-
-const wrap = (fn: (e: ApiEvent) => Promise<ApiResult>, shape: 'default' | 'openai' = 'default') =>
-  middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
-    .use(requestIdHeader())
-    .use(errorEnvelope({ shapeOf: () => shape, logger: { info: () => undefined, error: () => undefined } }))
-    .use(jsonBody({ maxBytes: 64 }))
-    .handler(fn);
-
-const parse = (r: ApiResult) => JSON.parse(r.body) as { error: Record<string, unknown> };
-
-describe('http middlewares', () => {
+describe('jsonBody (with the request id and the error envelope around it)', () => {
   it('parses a JSON body and echoes the request id', async () => {
     const handler = wrap(async (e) => json({ got: e.body }));
 
@@ -54,46 +31,6 @@ describe('http middlewares', () => {
     expect(parse(wrongType).error.message).toMatch(/application\/json/);
     expect(tooLarge.statusCode).toBe(413);
     expect(malformed.headers?.['x-request-id']).toBe('req-1');
-  });
-
-  it('shows client errors, hides server errors behind the request id', async () => {
-    const client = await wrap(async () => {
-      throw new ValidationError('text: must not be empty', { details: [{ field: 'text' }] });
-    })(event(), context);
-    const server = await wrap(async () => {
-      throw new Error('secret stack detail');
-    })(event(), context);
-
-    expect(client.statusCode).toBe(400);
-    expect(parse(client).error).toEqual({
-      code: 'validation_error',
-      message: 'text: must not be empty',
-      requestId: 'req-1',
-      details: [{ field: 'text' }],
-    });
-    expect(server.statusCode).toBe(500);
-    expect(server.body).not.toMatch(/secret|stack|at /);
-    expect(parse(server).error.message).toMatch(/req-1/);
-  });
-
-  it('uses OpenAI error shape on OpenAI routes and sets Retry-After on 503', async () => {
-    const openai = await wrap(async () => {
-      throw new ValidationError('temperature must be between 0 and 2', { param: 'temperature' });
-    }, 'openai')(event(), context);
-    const unavailable = await wrap(async () => {
-      throw new ModelUnavailableError('loading', { retryAfterSeconds: 7 });
-    })(event(), context);
-
-    expect(parse(openai)).toEqual({
-      error: {
-        message: 'temperature must be between 0 and 2',
-        type: 'invalid_request_error',
-        param: 'temperature',
-        code: 'validation_error',
-      },
-    });
-    expect(unavailable.statusCode).toBe(503);
-    expect(unavailable.headers?.['Retry-After']).toBe('7');
   });
 
   it('parses a form body only where the route accepts forms', async () => {

@@ -24,8 +24,8 @@ import { type LocalBundle, ModelStore } from '#runtime/store.ts';
 import { type Classifier, loadClassifier } from '#tasks/classification/index.ts';
 import { type Generator, loadGenerator } from '#tasks/generation/index.ts';
 import { loadTranslator } from '#tasks/translation/index.ts';
-import { tempDir } from '../../helpers/bundles.ts';
-import { expectGolden, goldenOf } from '../../helpers/golden.ts';
+import { tempDir } from '../../../helpers/bundles.ts';
+import { expectGolden, goldenOf } from '../../../helpers/golden.ts';
 
 const FIXTURES = path.resolve('test/fixtures/models');
 const SENTIMENT = 'tiny-distilbert-sentiment';

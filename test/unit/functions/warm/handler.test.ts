@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, setConfig } from '#runtime/config.ts';
 import { findOptimizedGraphs } from '#runtime/optimized-graphs.ts';
-import { tempDir } from '../helpers/bundles.ts';
+import { tempDir } from '../../../helpers/bundles.ts';
 
 const context = { awsRequestId: 'warm-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
  * it fails on what it forbids: run it, with the project's own configuration, on a fixture tree
  * that breaks each rule once.
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const FIXTURE = fileURLToPath(new URL('../../fixtures/import-graph/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/import-graph/', import.meta.url));
 const CHECK_TIMEOUT_MS = 60_000;
 
 interface Violation {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '#runtime/errors.ts';
 import { loadTranslator, type Translator } from '#tasks/translation/index.ts';
 
-const BUNDLE = path.resolve(import.meta.dirname, '../../fixtures/models/tiny-nllb/1');
+const BUNDLE = path.resolve(import.meta.dirname, '../../../../fixtures/models/tiny-nllb/1');
 const LOAD_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 30_000;
 
@@ -23,7 +23,7 @@ const golden = JSON.parse(readFileSync(path.join(BUNDLE, 'golden.json'), 'utf8')
 };
 // English UI messages from shared/data/messages-parallel.tsv (gettext catalogs).
 const sentences = JSON.parse(
-  readFileSync(path.join(import.meta.dirname, 'english-sentences.json'), 'utf8'),
+  readFileSync(path.join(import.meta.dirname, '../../../../fixtures/english-sentences.json'), 'utf8'),
 ) as string[];
 
 const EOS = 2;
