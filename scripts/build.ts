@@ -10,10 +10,19 @@ import { CAPABILITIES } from '#functions/routes.ts';
  * onnxruntime-node (native binaries) and sharp (native, pulled in by transformers.js
  * for images, unused here) stay external: the image installs them as packages. Also
  * writes the OpenAPI document, `dist/openapi.json`, for API Gateway import or a client
- * generator.
+ * generator, and the models CLI, `dist/cli/models.mjs`.
+ *
+ * `npm run build -- functions` builds the function bundles only: what the image's build
+ * stage runs, from the folders its Dockerfile copies (model-packaging/ is not among them).
  */
 export const EXTERNAL = ['onnxruntime-node', 'sharp'];
 const extra = ['warm'];
+const TARGETS = ['all', 'functions'] as const;
+const target = process.argv[2] ?? 'all';
+if (!(TARGETS as readonly string[]).includes(target)) {
+  console.error(`Unknown build target ${JSON.stringify(target)}: use one of ${TARGETS.join(', ')}.`);
+  process.exit(2);
+}
 
 const entries = [...CAPABILITIES, ...extra].filter((name) => existsSync(`functions/${name}/handler.ts`));
 await rm('dist', { recursive: true, force: true });
@@ -41,6 +50,8 @@ for (const name of entries) {
     `dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`,
   );
 }
+
+if (target === 'functions') process.exit(0);
 
 // The model-packaging CLI as the package's bin (`hf-models`): plain Node runs it, no tsx.
 await build({

@@ -3,16 +3,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
 import { DOCKERFILE, handlerCommand, IMAGE_CONTEXT, REPO_ROOT } from '../../infra/lib/image.ts';
+import { expandVars, parseDockerfile } from '../helpers/dockerfile.ts';
 import { resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
 
-const dockerfile = readFileSync(path.join(REPO_ROOT, DOCKERFILE), 'utf8');
-/** Instructions with line continuations joined and comments dropped. */
-const instructions = dockerfile
-  .replace(/\\\n/g, ' ')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith('#'));
-const stages = instructions.filter((l) => l.startsWith('FROM '));
+const file = parseDockerfile(readFileSync(path.join(REPO_ROOT, DOCKERFILE), 'utf8'));
+const defaults = Object.fromEntries(file.globalArgs.map((a) => [a.name, a.value ?? '']));
 
 /** Checks that `functions/<name>/handler.handler` names a source file exporting `handler`. */
 const expectHandlerExists = (command: string) => {
@@ -25,35 +20,22 @@ const expectHandlerExists = (command: string) => {
   );
 };
 
+// What the build does is checked by replaying it (image-build.test.ts); these are the facts around it.
 describe('infra/Dockerfile', () => {
-  it('ends on the AWS Lambda Node.js 22 base image and copies the bundles to functions/', () => {
-    expect(stages.at(-1)).toBe('FROM public.ecr.aws/lambda/nodejs:22');
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, not a JS template
-    expect(instructions).toContain('COPY --from=build /src/dist/functions ${LAMBDA_TASK_ROOT}/functions');
-  });
-
-  it('builds the bundles with npm ci and npm run build on Node 22', () => {
-    expect(stages[0]).toMatch(/node:22\S* AS build$/);
-    expect(instructions).toContain('RUN npm ci --ignore-scripts --no-audit --no-fund');
-    expect(instructions).toContain('RUN npm run build');
-  });
-
-  it('installs only the external packages, for TARGETARCH, and deletes other platforms of onnxruntime-node', () => {
-    const deps = instructions.find((l) => l.includes('npm install')) ?? '';
-
-    expect(instructions).toContain('ARG TARGETARCH');
-    expect(deps).toContain('"onnxruntime-node","sharp"');
-    expect(deps).toContain('--omit=dev');
-    expect(deps).toMatch(/--cpu="\$CPU"/);
-    expect(deps).toMatch(/onnxruntime-node\/bin\/napi-v\*/);
-    expect(deps).toMatch(/! -name linux -exec rm -rf/);
-    expect(deps).toMatch(/! -name "\$CPU" -exec rm -rf/);
+  it('ends on the AWS Lambda Node.js 22 base image and builds on Node 22, each named by one ARG (a digest pins it)', () => {
+    expect(file.stages.map((s) => expandVars(s.image, defaults))).toEqual([
+      'node:22-bookworm-slim',
+      'node:22-bookworm-slim',
+      'public.ecr.aws/lambda/nodejs:22',
+    ]);
+    for (const arg of file.globalArgs)
+      expect(arg.value, arg.name).toMatch(/^[a-z0-9./-]+:22[a-z0-9.-]*(@sha256:[0-9a-f]{64})?$/);
   });
 
   it('copies only paths the asset context includes (everything else is left out of the build)', () => {
-    const sources = instructions
-      .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    const sources = file.stages
+      .flatMap((s) => s.instructions)
+      .flatMap((i) => (i.kind === 'COPY' && i.from === undefined ? i.sources : []));
 
     expect(sources.length).toBeGreaterThan(3);
     for (const src of sources) expect(IMAGE_CONTEXT, src).toContain(`!${src}`);
@@ -61,16 +43,28 @@ describe('infra/Dockerfile', () => {
   });
 
   it('has a default command that names an existing handler', () => {
-    const cmd = instructions.find((l) => l.startsWith('CMD ')) ?? '';
+    const cmd = file.stages.at(-1)?.instructions.find((i) => i.kind === 'CMD');
 
-    expectHandlerExists((JSON.parse(cmd.slice(4)) as string[])[0] ?? '');
+    expectHandlerExists(cmd?.kind === 'CMD' ? (cmd.command[0] ?? '') : '');
   });
+});
 
-  it('build script writes the path the image copies (dist/functions/<name>/handler.mjs)', () => {
-    const build = readFileSync(path.join(REPO_ROOT, 'scripts/build.ts'), 'utf8');
+describe('Dockerfile parser of the replay', () => {
+  it('joins continuations, keeps stage names, COPY --from and ARG defaults, and refuses unknown instructions', () => {
+    const parsed = parseDockerfile(
+      'ARG IMG=node:22\nFROM --platform=$BUILDPLATFORM $IMG AS build\n# c\nRUN a \\\n  && b\nCOPY --from=x /a /b\nFROM y\nCMD ["h.handler"]',
+    );
 
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
-    expect(build).toContain('outfile: `dist/functions/${name}/handler.mjs`');
+    expect(parsed.globalArgs).toEqual([{ kind: 'ARG', name: 'IMG', value: 'node:22' }]);
+    expect(parsed.stages[0]).toMatchObject({ name: 'build', platform: '$BUILDPLATFORM', image: '$IMG' });
+    expect(parsed.stages[0]?.instructions).toEqual([
+      { kind: 'RUN', command: 'a  && b' },
+      { kind: 'COPY', from: 'x', sources: ['/a'], dest: '/b' },
+    ]);
+    expect(parsed.stages[1]?.instructions).toEqual([{ kind: 'CMD', command: ['h.handler'] }]);
+    expect(() => parseDockerfile('FROM x\nHEALTHCHECK NONE')).toThrow(/HEALTHCHECK/);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable with a default, not a JS template
+    expect(expandVars('${A:-x}/$B', { B: 'b' })).toBe('x/b');
   });
 });
 

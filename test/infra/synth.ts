@@ -55,3 +55,36 @@ export const apiMethods = (template: Template): string[] => {
     .map((p) => `${p.HttpMethod} ${pathOf(p.ResourceId) || '/'}`)
     .sort();
 };
+
+/** Stands in for a value CloudFormation resolves at deploy time (a table or bucket name). */
+export const DEPLOY_TIME_VALUE = 'resolved-at-deploy';
+
+/**
+ * The environment one image function gets in a stage: its template variables (values
+ * resolved only at deploy become `DEPLOY_TIME_VALUE`) and those Lambda itself sets.
+ */
+export const imageFunctionEnv = (stage: StageName, fn: string): Record<string, string> => {
+  const command = `functions/${fn}/handler.handler`;
+  const found = Object.values(resourcesOf(synthStage(stage).template, 'AWS::Lambda::Function'))
+    .map(
+      (f) =>
+        f.Properties as {
+          ImageConfig?: { Command: string[] };
+          MemorySize: number;
+          Environment: { Variables: Record<string, unknown> };
+        },
+    )
+    .find((p) => p.ImageConfig?.Command[0] === command);
+  if (!found) throw new Error(`no image function runs ${command} in stage ${stage}`);
+  const vars = Object.entries(found.Environment.Variables).map(([k, v]) => [
+    k,
+    typeof v === 'string' ? v : DEPLOY_TIME_VALUE,
+  ]);
+  return {
+    ...Object.fromEntries(vars),
+    AWS_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: `HfServe-${stage}-${fn}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(found.MemorySize),
+    _HANDLER: command,
+  };
+};
