@@ -1,9 +1,9 @@
 import { callerMessage, describeError, logError, openAIErrorBody } from '#http/error-envelope.ts';
 import { requestIdOf } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
-import { sseStream } from '#http/sse.ts';
+import { type SendEvent, sseStream } from '#http/sse.ts';
 import type { ApiResult } from '#http/types.ts';
-import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { flushMetrics, logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { InvalidModelRefError, ModelNotFoundError, UnknownModelError } from '#runtime/errors.ts';
@@ -66,6 +66,8 @@ const record = async (
 ) => {
   const completion = results.reduce((n, r) => n + r.completionTokens, 0);
   const duration = results.reduce((n, r) => n + r.durationMs, 0);
+  // The model's time for the request, as every other capability reports it (its dashboard series).
+  if (duration > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, duration);
   metrics.addMetric(MetricName.TokensGenerated, MetricUnit.Count, completion);
   const ttft = results[0]?.timeToFirstTokenMs;
   if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
@@ -142,24 +144,12 @@ export const serve = async (
   });
   const body = sseStream(
     async (send) => {
-      const results: GenerationResult[] = [];
-      for (let p = 0; p < job.prompts.length; p++) {
-        const started = new Set<number>();
-        const onToken = (d: TokenDelta) => {
-          const index = p * n + d.index;
-          if (job.kind === 'chat' && !started.has(index)) {
-            started.add(index);
-            send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
-          }
-          const payload = job.kind === 'chat' ? { delta: d.text ? { content: d.text } : {} } : { text: d.text };
-          if (d.text || d.finishReason) {
-            send(chunk([{ index, ...payload, logprobs: null, finish_reason: d.finishReason ?? null }]));
-          }
-        };
-        results.push(await job.run(loaded.value, options, onToken, p));
+      try {
+        await produce(send);
+      } finally {
+        // The middlewares published when the handler returned, before these tokens existed.
+        flushMetrics();
       }
-      await record(records, job, loaded, results);
-      if (job.includeUsage) send(chunk([], { usage: totals(results) }));
     },
     // The status line has gone out: the error is the stream's last event, in OpenAI's shape.
     (error) => {
@@ -168,6 +158,26 @@ export const serve = async (
       return openAIErrorBody(info, callerMessage(info, requestIdOf(event, context.awsRequestId)));
     },
   );
+  async function produce(send: SendEvent): Promise<void> {
+    const results: GenerationResult[] = [];
+    for (let p = 0; p < job.prompts.length; p++) {
+      const started = new Set<number>();
+      const onToken = (d: TokenDelta) => {
+        const index = p * n + d.index;
+        if (job.kind === 'chat' && !started.has(index)) {
+          started.add(index);
+          send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+        }
+        const payload = job.kind === 'chat' ? { delta: d.text ? { content: d.text } : {} } : { text: d.text };
+        if (d.text || d.finishReason) {
+          send(chunk([{ index, ...payload, logprobs: null, finish_reason: d.finishReason ?? null }]));
+        }
+      };
+      results.push(await job.run(loaded.value, options, onToken, p));
+    }
+    await record(records, job, loaded, results);
+    if (job.includeUsage) send(chunk([], { usage: totals(results) }));
+  }
   return {
     statusCode: 200,
     headers: {

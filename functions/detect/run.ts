@@ -10,7 +10,6 @@ export const detectAndLog = async (records: () => RequestRecords, texts: string[
   metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
   countEach(
     MetricName.Detections,
-    'language',
     out.results.map((r) => r.language),
   );
   const log = records();

@@ -48,7 +48,6 @@ export const classifyTexts = async (
   if (out.inferenceMs > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
   countEach(
     MetricName.Predictions,
-    'label',
     out.results.map((r) => r.label),
   );
   return out;

@@ -20,7 +20,6 @@ export const translateAndLog = async (
   metrics.addMetric(MetricName.CharactersTranslated, MetricUnit.Count, out.characters);
   countEach(
     MetricName.Translations,
-    'pair',
     out.translations.map((t) => `${t.source}>${out.target}`),
   );
   const log = records();

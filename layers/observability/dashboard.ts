@@ -1,4 +1,6 @@
-import { MetricName } from './names.ts';
+import { AWS_NAMESPACES, COLD_START_FUNCTION_DIMENSION, MetricName } from './names.ts';
+
+export { COLD_START_FUNCTION_DIMENSION };
 
 /**
  * The CloudWatch dashboard as data. `infra/lib/constructs/observability.ts` draws these
@@ -36,10 +38,8 @@ export interface Panel {
   right: MetricRef[];
 }
 
-/** The dimension Powertools adds to ColdStart only, besides `service`. */
-export const COLD_START_FUNCTION_DIMENSION = 'function_name';
-export const LAMBDA_NAMESPACE = 'AWS/Lambda';
-export const API_NAMESPACE = 'AWS/ApiGateway';
+export const LAMBDA_NAMESPACE = AWS_NAMESPACES.lambda;
+export const API_NAMESPACE = AWS_NAMESPACES.api;
 
 const app = (name: AppMetric, statistic: Statistic): MetricRef => ({ source: 'app', name, statistic });
 const lambda = (name: LambdaMetric, statistic: Statistic): MetricRef => ({ source: 'lambda', name, statistic });

@@ -34,6 +34,8 @@ export const metrics = new Metrics({
   logger,
 });
 
+import { APP_METRICS, type AppMetricName, SERVICE_DIMENSION } from './names.ts';
+
 export { MetricName } from './names.ts';
 export { MetricUnit };
 
@@ -41,15 +43,18 @@ export { MetricUnit };
 let single: Metrics | undefined;
 
 /**
- * Counts values under one low-cardinality dimension (a label, a language, a language
- * pair) without touching the dimensions of the request's other metrics: one EMF line per
- * distinct value with its count, not one per item (a batch of 64 labels is two lines).
+ * Counts values under the metric's one low-cardinality dimension besides `service` (a
+ * label, a language, a language pair; declared in `APP_METRICS`) without touching the
+ * dimensions of the request's other metrics: one EMF line per distinct value with its
+ * count, not one per item (a batch of 64 labels is two lines).
  *
  * @example
- * countEach(MetricName.Predictions, 'label', ['POSITIVE', 'NEGATIVE', 'POSITIVE']);
+ * countEach(MetricName.Predictions, ['POSITIVE', 'NEGATIVE', 'POSITIVE']);
  * // => two lines: {label: 'POSITIVE', Predictions: 2} and {label: 'NEGATIVE', Predictions: 1}
  */
-export const countEach = (name: string, dimension: string, values: Iterable<string>): void => {
+export const countEach = (name: AppMetricName, values: Iterable<string>): void => {
+  const dimension = APP_METRICS[name].dimensions.find((d) => d !== SERVICE_DIMENSION);
+  if (!dimension) throw new Error(`${name} is declared without a dimension to count by (APP_METRICS)`);
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   for (const [value, count] of counts) {
@@ -58,4 +63,17 @@ export const countEach = (name: string, dimension: string, values: Iterable<stri
     single.addDimension(dimension, value);
     single.addMetric(name, MetricUnit.Count, count);
   }
+};
+
+/**
+ * Publishes what this invocation stored, now: for work that ends after the handler has
+ * returned (a streamed response is produced while the runtime reads it, after the
+ * middlewares ran), so its metrics go out with its own invocation, not the next one's.
+ * Nothing stored, nothing printed.
+ *
+ * @example
+ * sseStream(async (send) => { try { … } finally { flushMetrics(); } }, onError);
+ */
+export const flushMetrics = (): void => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };

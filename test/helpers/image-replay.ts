@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, stat, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { IgnoreStrategy } from 'aws-cdk-lib';
@@ -191,4 +193,46 @@ const replayStage = async (
       });
     }
   }
+};
+
+/** A hash of everything a replay reads: the Dockerfile, the filtered context, the build args, the installed packages. */
+const replayKey = async (opts: Omit<ReplayOptions, 'workDir'>): Promise<string> => {
+  const ignore = IgnoreStrategy.docker(opts.repoRoot, [...opts.contextIgnore]);
+  const hash = createHash('sha256').update(
+    JSON.stringify([opts.dockerfile, opts.contextIgnore, opts.buildArgs, opts.only]),
+  );
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const abs = path.join(dir, entry.name);
+      if (entry.name === 'node_modules' || entry.name === '.git') continue;
+      if (entry.isDirectory()) await walk(abs);
+      else if (!ignore.ignores(abs)) hash.update(abs).update(await readFile(abs));
+    }
+  };
+  await walk(opts.repoRoot);
+  hash.update(await readFile(path.join(opts.repoRoot, 'node_modules/.package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+};
+
+/**
+ * `replayDockerfile`, once per content: the stages of a replay of the same Dockerfile, context,
+ * build args and installed packages are reused from the OS temporary folder (test files that
+ * run the image's bundles share one replay; the build test itself replays afresh).
+ *
+ * @example
+ * const stages = await cachedReplay({ repoRoot, dockerfile: 'infra/Dockerfile', contextIgnore, buildArgs: { TARGETARCH: '' } });
+ */
+export const cachedReplay = async (opts: Omit<ReplayOptions, 'workDir'>): Promise<ReplayedStage[]> => {
+  const dir = path.join(os.tmpdir(), `hfserve-image-${await replayKey(opts)}`);
+  const manifest = path.join(dir, 'stages.json');
+  if (!existsSync(manifest)) {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'hfserve-image-build-'));
+    const stages = await replayDockerfile({ ...opts, workDir: work });
+    const relative = stages.map((s) => ({ ...s, root: path.relative(work, s.root) }));
+    await writeFile(path.join(work, 'stages.json'), JSON.stringify(relative));
+    // Another test process may have finished the same replay first: then its copy is used.
+    await rename(work, dir).catch(() => undefined);
+  }
+  const stages = JSON.parse(await readFile(manifest, 'utf8')) as ReplayedStage[];
+  return stages.map((s) => ({ ...s, root: path.join(dir, s.root) }));
 };

@@ -18,8 +18,8 @@ describe('countEach', () => {
     });
     const made = vi.spyOn(Metrics.prototype, 'singleMetric');
 
-    countEach(MetricName.Predictions, 'label', ['POSITIVE', 'NEGATIVE', 'POSITIVE']);
-    countEach(MetricName.Predictions, 'label', ['POSITIVE']);
+    countEach(MetricName.Predictions, ['POSITIVE', 'NEGATIVE', 'POSITIVE']);
+    countEach(MetricName.Predictions, ['POSITIVE']);
 
     expect(emitted).toEqual([
       ['Predictions', 'POSITIVE', 2],
