@@ -37,15 +37,104 @@ export const GATEWAY_RESPONSES = {
     code: 'not_found',
     message: 'No such route. See the API reference in README.md for the routes and methods.',
   },
+  /** WAF blocked the request (a rule other than the rate limits, which answer WAF_RESPONSES). */
+  WAF_FILTERED: {
+    statusCode: 403,
+    code: 'request_blocked',
+    message:
+      'The request was blocked by the web application firewall. If it is a legitimate request, quote the request id to support.',
+  },
+  /** The function did not answer within API Gateway's 29 s (a buffered route). */
+  INTEGRATION_TIMEOUT: {
+    statusCode: 504,
+    code: 'timeout',
+    message: 'The request took longer than the API allows: send fewer or shorter texts, or stream the completion.',
+  },
+  /** The body is not a JSON object (the gateway's request validator); the validator's reason is appended. */
+  BAD_REQUEST_BODY: {
+    statusCode: 400,
+    code: 'invalid_request',
+    message: 'The request body must be a JSON object: ',
+  },
 } as const;
 
 export type GatewayResponseType = keyof typeof GATEWAY_RESPONSES;
 
+/**
+ * A `$context.error.*` value inside a JSON string of a mapping template: API Gateway's
+ * `$util.escapeJavaScript` escapes quotes, backslashes and control characters, and also
+ * `'` as `\'`, which JSON does not allow, hence the replaceAll (a Java regex).
+ */
+export const vtlJsonString = (expression: string): string =>
+  `$util.escapeJavaScript(${expression}).replaceAll("\\\\'","'")`;
+
+/** The inside of a JSON string literal (no quotes). */
+const jsonInner = (text: string): string => JSON.stringify(text).slice(1, -1);
+
+/** The envelope's template: fixed code and message text, then an optional `$context` value, JSON-escaped. */
+const envelopeTemplate = (code: string, message: string, dynamic?: string): string =>
+  `{"error":{"code":${JSON.stringify(code)},"message":"${jsonInner(message)}${dynamic ? vtlJsonString(dynamic) : ''}","requestId":"$context.requestId"}}`;
+
 /** The JSON body template, with `$context.requestId` where the request id goes. */
 export const gatewayResponseTemplate = (type: GatewayResponseType): string => {
   const r = GATEWAY_RESPONSES[type];
-  return JSON.stringify({ error: { code: r.code, message: r.message, requestId: '$context.requestId' } });
+  return envelopeTemplate(
+    r.code,
+    r.message,
+    type === 'BAD_REQUEST_BODY' ? '$context.error.validationErrorString' : undefined,
+  );
 };
+
+/**
+ * Every other error API Gateway answers itself (DEFAULT_4XX, DEFAULT_5XX: an unsupported
+ * media type, an authorizer failure, an integration failure), in the same envelope with
+ * API Gateway's own message appended; the status stays API Gateway's.
+ */
+export const DEFAULT_GATEWAY_RESPONSES = {
+  DEFAULT_4XX: { code: 'bad_request', message: 'The API refused the request: ' },
+  DEFAULT_5XX: {
+    code: 'gateway_error',
+    message: 'The API could not complete the request; retry, and quote the request id if it persists: ',
+  },
+} as const;
+
+export const defaultGatewayResponseTemplate = (type: keyof typeof DEFAULT_GATEWAY_RESPONSES): string =>
+  envelopeTemplate(
+    DEFAULT_GATEWAY_RESPONSES[type].code,
+    DEFAULT_GATEWAY_RESPONSES[type].message,
+    '$context.error.message',
+  );
+
+/**
+ * CORS headers on the gateway's own answers (a browser reads no body without them), as
+ * static values: the first configured origin, as the preflight answers any other origin.
+ *
+ * @example
+ * gatewayCorsHeaders(['https://app.example'])['access-control-allow-origin']; // => 'https://app.example'
+ */
+export const gatewayCorsHeaders = (origins: readonly string[]): Record<string, string> => {
+  const [first = '*'] = origins;
+  return {
+    'access-control-allow-origin': first,
+    'access-control-allow-headers': CORS_ALLOW_HEADERS.join(','),
+    ...(first === '*' ? {} : { vary: 'Origin' }),
+  };
+};
+
+/**
+ * What WAF answers itself when its rate rules block (a custom response: static, so no
+ * request id), sized to the usage plans so only a client over its plan sees it.
+ */
+export const WAF_RESPONSES = {
+  RATE_LIMITED: {
+    statusCode: 429,
+    code: 'rate_limited',
+    message: 'Too many requests from this API key or address: slow down and retry after a minute.',
+  },
+} as const;
+
+export const wafResponseBody = (key: keyof typeof WAF_RESPONSES): string =>
+  JSON.stringify({ error: { code: WAF_RESPONSES[key].code, message: WAF_RESPONSES[key].message } });
 
 /**
  * The CORS preflight API Gateway answers itself (a mock integration on every resource,

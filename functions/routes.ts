@@ -31,6 +31,8 @@ export interface RouteDef {
   errorShape?: ErrorShape;
   /** The body may also be form-encoded. */
   form?: boolean;
+  /** Answered by the gateway with this body, no function invoked (a MOCK integration). */
+  mock?: { body: Record<string, unknown> };
 }
 
 export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability) =>
@@ -43,6 +45,7 @@ export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability)
       ...('streaming' in spec && spec.streaming ? { streaming: true } : {}),
       ...('errorShape' in spec && spec.errorShape ? { errorShape: spec.errorShape } : {}),
       ...('form' in spec && spec.form ? { form: true } : {}),
+      ...('mock' in spec && spec.mock ? { mock: spec.mock } : {}),
     }),
   ),
 );

@@ -36,6 +36,11 @@ export interface RouteSpec {
   /** The body may also be `application/x-www-form-urlencoded` (LibreTranslate clients send it). */
   form?: boolean;
   /**
+   * Answered by the gateway itself with this JSON body (status 200): an API Gateway MOCK
+   * integration, and the emulator likewise, so no function is invoked (the health check).
+   */
+  mock?: { body: Record<string, unknown> };
+  /**
    * Request schemas, built from the current configuration (limits name themselves in the
    * messages): the JSON body of a POST, the query string of a GET, the path parameters.
    * The handler binding validates with exactly these objects before the route runs.

@@ -4,7 +4,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { GATEWAY_RESPONSES, type GatewayResponseType, preflightHeaders } from '#functions/gateway-responses.ts';
+import {
+  GATEWAY_RESPONSES,
+  type GatewayResponseType,
+  gatewayCorsHeaders,
+  preflightHeaders,
+} from '#functions/gateway-responses.ts';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
@@ -174,9 +179,18 @@ const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
   return size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 };
 
-const sendGatewayError = (res: ServerResponse, type: GatewayResponseType, requestId: string): void => {
+const sendGatewayError = (
+  res: ServerResponse,
+  type: GatewayResponseType,
+  requestId: string,
+  corsOrigins: readonly string[],
+): void => {
   const r = GATEWAY_RESPONSES[type];
-  res.writeHead(r.statusCode, { 'content-type': 'application/json', 'x-request-id': requestId });
+  res.writeHead(r.statusCode, {
+    'content-type': 'application/json',
+    'x-request-id': requestId,
+    ...gatewayCorsHeaders(corsOrigins),
+  });
   res.end(JSON.stringify({ error: { code: r.code, message: r.message, requestId } }));
 };
 
@@ -229,18 +243,30 @@ export const startLocalApi = async (
         res.end();
         return;
       }
-      if (!matched) return sendGatewayError(res, 'NOT_FOUND', gatewayRequestId);
+      const gatewayError = (type: GatewayResponseType) => sendGatewayError(res, type, gatewayRequestId, corsOrigins);
+      if (!matched) return gatewayError('NOT_FOUND');
       const key = req.headers['x-api-key'];
       const apiKey = typeof key === 'string' ? key : undefined;
       if (matched.route.apiKeyRequired) {
-        if (!apiKey || !plans.has(apiKey)) return sendGatewayError(res, 'API_KEY_INVALID', gatewayRequestId);
+        if (!apiKey || !plans.has(apiKey)) return gatewayError('API_KEY_INVALID');
         // A request the throttle turns away does not count against the quota.
-        if (!quota.allows(apiKey)) return sendGatewayError(res, 'QUOTA_EXCEEDED', gatewayRequestId);
-        if (!throttle.take(apiKey)) return sendGatewayError(res, 'THROTTLED', gatewayRequestId);
+        if (!quota.allows(apiKey)) return gatewayError('QUOTA_EXCEEDED');
+        if (!throttle.take(apiKey)) return gatewayError('THROTTLED');
         quota.count(apiKey);
       }
+      if (matched.route.mock) {
+        // API Gateway's MOCK integration: the gateway answers, no function is loaded or invoked.
+        await readBody(req);
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          ...gatewayCorsHeaders(corsOrigins),
+        });
+        res.end(JSON.stringify(matched.route.mock.body));
+        return;
+      }
       const body = await readBody(req);
-      if (body === undefined) return sendGatewayError(res, 'REQUEST_TOO_LARGE', gatewayRequestId);
+      if (body === undefined) return gatewayError('REQUEST_TOO_LARGE');
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;

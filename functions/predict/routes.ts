@@ -10,7 +10,15 @@ const RANGE = { from: '2026-11-22', to: '2026-11-23' };
 export const predict = defineCapability('predict', {
   description: 'Text classification: versions, aliases and canaries, A/B compare, ensembles, analytics.',
   routes: {
-    health: { method: 'GET', path: '/health', auth: 'none', summary: 'Liveness (no API key)', response: Health },
+    health: {
+      method: 'GET',
+      path: '/health',
+      auth: 'none',
+      summary: 'Liveness (no API key)',
+      response: Health,
+      // Answered by API Gateway: an uptime check must not cost an invocation or a cold start.
+      mock: { body: { status: 'ok' } },
+    },
     status: {
       method: 'GET',
       path: '/v1/status',

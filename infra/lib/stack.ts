@@ -8,7 +8,7 @@ import { Network } from './constructs/network.ts';
 import { Observability } from './constructs/observability.ts';
 import { PredictionLog } from './constructs/prediction-log.ts';
 import { Waf } from './constructs/waf.ts';
-import type { StageConfig } from './stages.ts';
+import { checkReservedConcurrency, type StageConfig } from './stages.ts';
 
 export interface InferenceStackProps extends StackProps {
   readonly config: StageConfig;
@@ -42,7 +42,9 @@ export class InferenceStack extends Stack {
     this.modelStore = new ModelStore(this, 'Models', { config, vpc });
     this.predictionLog = new PredictionLog(this, 'PredictionLog', { config });
 
-    const capabilities = [...new Set(routes.map((r) => r.fn))];
+    // A route the gateway answers itself (MOCK) needs no function.
+    const capabilities = [...new Set(routes.filter((r) => !r.mock).map((r) => r.fn))];
+    checkReservedConcurrency(config, [...capabilities, 'warm']);
     for (const name of capabilities) {
       const fn = new InferenceFunction(this, `Fn-${name}`, { name, config, vpc, modelStore: this.modelStore });
       // Every capability logs its predictions; only predict reads them back (analytics).
@@ -54,10 +56,11 @@ export class InferenceStack extends Stack {
     this.warm = new InferenceFunction(this, 'Fn-warm', { name: 'warm', config, vpc, modelStore: this.modelStore });
 
     this.api = new Api(this, 'Api', { config, routes, functions: this.functions });
-    this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage });
+    this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage, routes });
     this.observability = new Observability(this, 'Observability', {
       config,
       functions: this.functions,
+      warm: this.warm,
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,

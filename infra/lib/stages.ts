@@ -47,13 +47,10 @@ export interface StageConfig {
   readonly usagePlans: readonly UsagePlanTier[];
   readonly waf: {
     /**
-     * Largest request body let through. WAF inspects at most 64 KB of an API Gateway
-     * body, so this cannot exceed 65,536; 5,000 characters of any script (up to 4 bytes
-     * each in UTF-8, 12 when JSON-escaped as a surrogate pair) plus JSON fit in 64 KB.
+     * How many clients may share one source IP (an office NAT, a CI fleet) and each still
+     * send at its plan's full rate: the per-IP rate limit is this many times the top plan's.
      */
-    readonly maxBodyBytes: number;
-    /** Requests per client IP per 5-minute window before the rate-based rule blocks. */
-    readonly ratePer5MinPerIp: number;
+    readonly clientsPerIp: number;
   };
   readonly logRetentionDays: 7 | 14 | 30 | 90 | 180 | 365;
   readonly alarms: {
@@ -82,6 +79,18 @@ export interface StageConfig {
    */
   readonly interfaceEndpoints: readonly ('logs' | 'monitoring' | 'xray' | 'lambda')[];
   readonly maxAzs: number;
+  /**
+   * The stage deploys to one account and region only, named at synth (`-c account= -c region=`):
+   * then the VPC spans `maxAzs` real zones instead of the two an environment-agnostic stack gets.
+   */
+  readonly requireEnv: boolean;
+  /** The zones the VPC spans when the stack is pinned to a region (default `<region>a`, `b`, `c`…). */
+  readonly availabilityZones?: readonly string[];
+  /**
+   * The account's concurrent-executions quota in the region (Lambda's default is 1,000):
+   * the functions' reserved concurrency must leave Lambda's 100 unreserved within it.
+   */
+  readonly accountConcurrencyQuota: number;
 }
 
 const buffered = (memoryMb: number, extra: Partial<FunctionSettings> = {}): FunctionSettings => ({
@@ -109,7 +118,7 @@ const dev: StageConfig = {
     { name: 'free', rateLimit: 2, burstLimit: 5, quota: { limit: 1_000, period: 'DAY' } },
     { name: 'pro', rateLimit: 20, burstLimit: 40, quota: { limit: 100_000, period: 'DAY' } },
   ],
-  waf: { maxBodyBytes: 65_536, ratePer5MinPerIp: 1_000 },
+  waf: { clientsPerIp: 4 },
   logRetentionDays: 7,
   alarms: { functionErrors: 10, p95DurationOfTimeout: 0.8, throttles: 10, api5xx: 10 },
   corsOrigins: ['http://localhost:3000'],
@@ -119,6 +128,8 @@ const dev: StageConfig = {
   predictionTtlDays: 7,
   interfaceEndpoints: [],
   maxAzs: 2,
+  requireEnv: false,
+  accountConcurrencyQuota: 1_000,
 };
 
 const staging: StageConfig = {
@@ -133,7 +144,6 @@ const staging: StageConfig = {
     warm: { memoryMb: 1024, timeoutSeconds: 900, reservedConcurrency: 2 },
   },
   defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
-  waf: { maxBodyBytes: 65_536, ratePer5MinPerIp: 2_000 },
   logRetentionDays: 30,
   alarms: { functionErrors: 5, p95DurationOfTimeout: 0.7, throttles: 5, api5xx: 5 },
   corsOrigins: ['https://staging.example.com'],
@@ -157,20 +167,59 @@ const prod: StageConfig = {
     { name: 'free', rateLimit: 5, burstLimit: 10, quota: { limit: 10_000, period: 'MONTH' } },
     { name: 'pro', rateLimit: 50, burstLimit: 100, quota: { limit: 5_000_000, period: 'MONTH' } },
   ],
-  waf: { maxBodyBytes: 65_536, ratePer5MinPerIp: 5_000 },
   logRetentionDays: 90,
   alarms: { functionErrors: 1, p95DurationOfTimeout: 0.6, throttles: 1, api5xx: 1 },
   corsOrigins: ['https://app.example.com'],
   predictionTtlDays: 90,
   maxAzs: 3,
+  requireEnv: true,
 };
 
 export const STAGES: Readonly<Record<StageName, StageConfig>> = { dev, staging, prod };
 
 /** API Gateway's hard limit for a buffered integration. */
 export const API_GATEWAY_MAX_TIMEOUT_SECONDS = 29;
-/** WAF's largest body inspection size for API Gateway (KB_64). */
+/** API Gateway's payload limit (REQUEST_TOO_LARGE above it). */
+export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** WAF's largest body inspection size for API Gateway (KB_64): it sees no byte past it. */
 export const WAF_MAX_INSPECTED_BODY_BYTES = 65_536;
+/** Lambda keeps this much of the account's concurrency unreserved. */
+export const LAMBDA_MIN_UNRESERVED_CONCURRENCY = 100;
+/** The window of WAF's rate-based rules. */
+export const WAF_RATE_WINDOW_SECONDS = 300;
+/**
+ * The most bytes one character of a text may take in a JSON body: a control character
+ * escaped as `\u001f` (any other is at most 3 bytes of UTF-8 per UTF-16 unit, which is
+ * what MAX_TEXT_CHARS counts).
+ */
+export const MAX_JSON_BYTES_PER_CHAR = 6;
+/** Room in a body for everything but the texts: field names, model, options, whitespace. */
+export const BODY_OVERHEAD_BYTES = 65_536;
+
+/**
+ * The largest valid request body of a stage, from the limits the functions validate with:
+ * a full batch of full-length texts of the widest characters, plus the rest of the body.
+ * The functions answer 413 above it (MAX_BODY_BYTES); WAF, which inspects only the first
+ * 64 KB, enforces no size of its own.
+ *
+ * @example
+ * maxRequestBodyBytes({ maxTextChars: 5000, maxBatchSize: 64 }); // => 1985536
+ */
+export const maxRequestBodyBytes = (limits: StageConfig['limits']): number =>
+  limits.maxBatchSize * limits.maxTextChars * MAX_JSON_BYTES_PER_CHAR + BODY_OVERHEAD_BYTES;
+
+/**
+ * The WAF rate limits of a stage, from its usage plans: per API key, what the top plan lets
+ * one key send in the window (its rate for the whole window plus one burst), so a key
+ * within its plan is never blocked; per IP, that times `waf.clientsPerIp`.
+ *
+ * @example
+ * wafRateLimits(stageConfig('prod')); // => { perKey: 15100, perIp: 60400 }
+ */
+export const wafRateLimits = (config: StageConfig): { perKey: number; perIp: number } => {
+  const perKey = Math.max(...config.usagePlans.map((p) => p.rateLimit * WAF_RATE_WINDOW_SECONDS + p.burstLimit));
+  return { perKey, perIp: perKey * config.waf.clientsPerIp };
+};
 
 /**
  * A function's settings in a stage: its own, or the stage's default for a capability not sized yet.
@@ -183,20 +232,27 @@ export const functionSettings = (config: StageConfig, name: FunctionName): Funct
 
 /**
  * The configuration of a stage, checked: a typo in `-c stage=` lists the valid
- * stages, and a setting API Gateway or WAF would reject fails at synth, not deploy.
+ * stages, and a setting API Gateway or Lambda would reject fails at synth, not deploy.
+ * `functions` are the stack's functions, for the concurrency check (default: the stage's
+ * sized functions).
  *
  * @example
  * stageConfig('prod').functions.predict.reservedConcurrency; // => 200
  */
-export const stageConfig = (name: string | undefined, overrides: Partial<StageConfig> = {}): StageConfig => {
+export const stageConfig = (
+  name: string | undefined,
+  overrides: Partial<StageConfig> = {},
+  functions?: readonly FunctionName[],
+): StageConfig => {
   const stage = name ?? 'dev';
   if (!(STAGE_NAMES as readonly string[]).includes(stage)) {
     throw new Error(`Unknown stage ${JSON.stringify(stage)}: pass -c stage=<one of ${STAGE_NAMES.join(', ')}>.`);
   }
   const config: StageConfig = { ...STAGES[stage as StageName], ...overrides };
-  if (config.waf.maxBodyBytes > WAF_MAX_INSPECTED_BODY_BYTES) {
+  const body = maxRequestBodyBytes(config.limits);
+  if (body > API_GATEWAY_MAX_PAYLOAD_BYTES) {
     throw new Error(
-      `waf.maxBodyBytes ${config.waf.maxBodyBytes} exceeds what WAF can inspect for API Gateway (${WAF_MAX_INSPECTED_BODY_BYTES}).`,
+      `limits allow ${body}-byte bodies, over API Gateway's ${API_GATEWAY_MAX_PAYLOAD_BYTES}: lower maxBatchSize or maxTextChars in stage ${stage}.`,
     );
   }
   for (const [fn, s] of [...Object.entries(config.functions), ['defaultFunction', config.defaultFunction] as const]) {
@@ -208,5 +264,23 @@ export const stageConfig = (name: string | undefined, overrides: Partial<StageCo
       throw new Error(`${fn}: provisionedConcurrency must not exceed reservedConcurrency in stage ${stage}.`);
     }
   }
+  checkReservedConcurrency(config, functions ?? (Object.keys(config.functions) as FunctionName[]));
   return config;
+};
+
+/**
+ * Fails when the functions reserve more concurrency than the account's quota allows
+ * (Lambda keeps 100 unreserved; a deploy past it fails half-way, after the image push).
+ *
+ * @example
+ * checkReservedConcurrency(stageConfig('prod'), ['predict', 'detect', 'translate', 'completions', 'warm']); // passes: 552 of 900
+ */
+export const checkReservedConcurrency = (config: StageConfig, names: readonly FunctionName[]): void => {
+  const reserved = names.reduce((n, fn) => n + (functionSettings(config, fn).reservedConcurrency ?? 0), 0);
+  const room = config.accountConcurrencyQuota - LAMBDA_MIN_UNRESERVED_CONCURRENCY;
+  if (reserved > room) {
+    throw new Error(
+      `stage ${config.stage} reserves ${reserved} concurrent executions (${names.join(', ')}); the account quota of ${config.accountConcurrencyQuota} leaves ${room} after Lambda's ${LAMBDA_MIN_UNRESERVED_CONCURRENCY} unreserved: lower reservedConcurrency or raise the quota (-c concurrencyQuota=<n> once AWS has raised it).`,
+    );
+  }
 };

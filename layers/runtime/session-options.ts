@@ -1,14 +1,41 @@
 import os from 'node:os';
 import { config } from './config.ts';
 
+/** Lambda's memory per vCPU: a function gets one vCPU at 1,769 MB, in proportion up to 6. */
+export const LAMBDA_MB_PER_VCPU = 1769;
+export const LAMBDA_MAX_VCPUS = 6;
+
+/**
+ * The vCPUs Lambda gives a function of this memory size, rounded to whole threads (at
+ * least one). The host's `availableParallelism()` inside Lambda counts the machine's
+ * cores, not the function's share of them: a 1,024 MB function sees 2 and gets 0.58.
+ *
+ * @example
+ * lambdaVcpus(1024); // => 1
+ * lambdaVcpus(4096); // => 2
+ * lambdaVcpus(10240); // => 6
+ */
+export const lambdaVcpus = (memoryMb: number): number =>
+  Math.min(LAMBDA_MAX_VCPUS, Math.max(1, Math.round(memoryMb / LAMBDA_MB_PER_VCPU)));
+
+/** ONNX_THREADS, else the function's vCPUs from its memory in Lambda, else this machine's cores. */
+const defaultThreads = (): number => {
+  const c = config();
+  if (c.ONNX_THREADS) return c.ONNX_THREADS;
+  if (c.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) return lambdaVcpus(c.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return os.availableParallelism();
+};
+
 /**
  * ONNX Runtime session options, chosen on purpose:
  *
- * - `intraOpNumThreads = os.availableParallelism()`: a Lambda function gets vCPUs in
- *   proportion to its memory (up to 6), and serves one request at a time, so the
- *   operators of one request may use every core. More threads than cores only adds
- *   context switches. `ONNX_THREADS` overrides it where instances share cores (the local
- *   emulator's instance processes: each gets its share, as each Lambda instance has its own).
+ * - `intraOpNumThreads` = the function's vCPUs: a Lambda function gets vCPUs in
+ *   proportion to its memory (up to 6; `lambdaVcpus`), and serves one request at a time,
+ *   so the operators of one request may use all of them. More threads than vCPUs only
+ *   adds context switches and throttling. The stack sets `ONNX_THREADS` from each
+ *   function's memory; Lambda's `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is the fallback, and
+ *   outside Lambda the machine's cores. `ONNX_THREADS` also gives the local emulator's
+ *   instance processes their share of the cores, as each Lambda instance has its own.
  * - `interOpNumThreads = 1` with `executionMode: 'sequential'`: transformer graphs are
  *   chains; running independent branches in parallel gains nothing and fights the
  *   intra-op pool for the same cores.
@@ -20,10 +47,7 @@ import { config } from './config.ts';
  * - `enableCpuMemArena` / `enableMemPattern` stay on (the defaults): allocations are
  *   reused between calls of the same shapes.
  */
-export const sessionOptions = (
-  threads = config().ONNX_THREADS || os.availableParallelism(),
-  graphOptimizationLevel: 'all' | 'disabled' = 'all',
-) => ({
+export const sessionOptions = (threads = defaultThreads(), graphOptimizationLevel: 'all' | 'disabled' = 'all') => ({
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: 'sequential' as const,

@@ -14,7 +14,7 @@ type Integration = { Type: string; ResponseTransferMode?: string; TimeoutInMilli
 const integrations = (routes?: readonly RouteDef[]) =>
   Object.values(resourcesOf(synthStage('prod', routes).template, 'AWS::ApiGateway::Method'))
     .map((m) => m.Properties as { HttpMethod: string; Integration: Integration })
-    .filter((m) => m.HttpMethod !== 'OPTIONS')
+    .filter((m) => m.HttpMethod !== 'OPTIONS' && m.Integration.Type !== 'MOCK')
     .map((m) => m.Integration);
 
 describe('REST API generated from the route table', () => {
@@ -54,6 +54,7 @@ describe('REST API generated from the route table', () => {
       const all = integrations(routes);
       const buffered = all.filter((i) => i.ResponseTransferMode !== 'STREAM');
 
+      expect(all).toHaveLength(table.filter((r) => !r.mock).length);
       expect(all.filter((i) => i.ResponseTransferMode === 'STREAM')).toHaveLength(
         table.filter((r) => r.streaming).length,
       );
@@ -67,5 +68,27 @@ describe('REST API generated from the route table', () => {
 
   it('invokes the live alias, so provisioned concurrency serves the traffic', () => {
     for (const i of integrations()) expect(JSON.stringify(i.Uri)).toMatch(/Live[0-9A-F]{8}/);
+  });
+
+  it('answers /health from API Gateway itself (MOCK), invoking no function', () => {
+    const { template } = synthStage('prod');
+    const health = Object.entries(resourcesOf(template, 'AWS::ApiGateway::Resource')).find(
+      ([, r]) => (r.Properties as { PathPart: string }).PathPart === 'health',
+    )?.[0];
+    const method = Object.values(resourcesOf(template, 'AWS::ApiGateway::Method'))
+      .map(
+        (m) =>
+          m.Properties as { HttpMethod: string; ResourceId: { Ref: string }; Integration: Record<string, unknown> },
+      )
+      .find((m) => m.HttpMethod === 'GET' && m.ResourceId.Ref === health);
+
+    expect(method?.Integration.Type).toBe('MOCK');
+    const [response] = (method?.Integration.IntegrationResponses ?? []) as {
+      ResponseTemplates: Record<string, string>;
+    }[];
+    expect(JSON.parse(response?.ResponseTemplates['application/json'] ?? '')).toEqual(
+      ROUTES.find((r) => r.path === '/health')?.mock?.body,
+    );
+    expect(JSON.stringify(method?.Integration)).not.toMatch(/lambda/i);
   });
 });

@@ -204,13 +204,13 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     });
   });
 
-  it('WAF: managed rule groups, body-size override and rule, rate rule, associated with the API stage', () => {
+  it('WAF: managed rule groups and rate rules (details in edge.test.ts), associated with the API stage', () => {
     const { template } = synthStage(stage);
 
     template.resourceCountIs('AWS::WAFv2::WebACL', 1);
     const acl = Object.values(resourcesOf(template, 'AWS::WAFv2::WebACL'))[0]?.Properties as {
       Scope: string;
-      Rules: { Name: string; Statement: Record<string, Record<string, unknown>> }[];
+      Rules: { Name: string }[];
     };
     expect(acl.Scope).toBe('REGIONAL');
     expect(acl.Rules.map((r) => r.Name).sort()).toEqual(
@@ -218,22 +218,12 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
         'AWSManagedRulesAmazonIpReputationList',
         'AWSManagedRulesCommonRuleSet',
         'AWSManagedRulesKnownBadInputsRuleSet',
-        'BodySizeLimit',
+        'BodyRulesWithoutUserText',
+        'RatePerApiKey',
+        'RatePerBearerKey',
         'RatePerIp',
       ].sort(),
     );
-    const common = acl.Rules.find((r) => r.Name === 'AWSManagedRulesCommonRuleSet');
-    expect(common?.Statement.ManagedRuleGroupStatement?.RuleActionOverrides).toEqual([
-      { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
-    ]);
-    const size = acl.Rules.find((r) => r.Name === 'BodySizeLimit')?.Statement.SizeConstraintStatement as {
-      Size: number;
-    };
-    // A 5,000-character text of 4-byte characters, JSON-escaped (12 bytes each), still passes.
-    expect(size.Size).toBeGreaterThanOrEqual(5000 * 12 + 1024);
-    expect(size.Size).toBe(config.waf.maxBodyBytes);
-    const rate = acl.Rules.find((r) => r.Name === 'RatePerIp')?.Statement.RateBasedStatement as { Limit: number };
-    expect(rate.Limit).toBe(config.waf.ratePer5MinPerIp);
     const association = Object.values(resourcesOf(template, 'AWS::WAFv2::WebACLAssociation'))[0];
     expect(JSON.stringify(association?.Properties?.ResourceArn)).toMatch(/\/restapis\/.*\/stages\//);
     const stageId = Object.keys(resourcesOf(template, 'AWS::ApiGateway::Stage'))[0];
@@ -251,7 +241,8 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
       (a) => a.Properties as { AlarmActions: unknown[]; MetricName?: string },
     );
-    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 1);
+    // Errors, p95 duration, throttles and prediction-log fallback per function; API 5xx; warm-up errors.
+    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 4 + 2);
     expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
@@ -291,7 +282,7 @@ describe('stage configuration', () => {
     expect(() => stageConfig('production')).toThrow(/dev, staging, prod/);
   });
 
-  it('rejects a WAF body limit larger than WAF can inspect', () => {
-    expect(() => stageConfig('dev', { waf: { maxBodyBytes: 100_000, ratePer5MinPerIp: 100 } })).toThrow(/65536/);
+  it('rejects limits whose largest valid body API Gateway would refuse', () => {
+    expect(() => stageConfig('dev', { limits: { maxTextChars: 100_000, maxBatchSize: 64 } })).toThrow(/10485760/);
   });
 });

@@ -1,8 +1,9 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { RouteDef } from '#functions/routes.ts';
+import { availabilityZonesContext, type ContextKey, stageFromContext } from '../../infra/lib/context.ts';
 import { InferenceStack } from '../../infra/lib/stack.ts';
-import { type StageName, stageConfig } from '../../infra/lib/stages.ts';
+import type { StageName } from '../../infra/lib/stages.ts';
 
 /** Synthesizing a stage takes a few seconds: each test file does it once per stage. */
 export const SYNTH_TIMEOUT_MS = 60_000;
@@ -14,6 +15,13 @@ export interface Synthesized {
 
 const cache = new Map<string, Synthesized>();
 
+/** The context each stage is synthesized with (prod must be pinned to an account and region). */
+export const SYNTH_CONTEXT: Readonly<Record<StageName, Readonly<Partial<Record<ContextKey, string>>>>> = {
+  dev: {},
+  staging: {},
+  prod: { account: '123456789012', region: 'us-east-1' },
+};
+
 /**
  * The stack of one stage, synthesized once per test file (and per route table).
  * No Docker and no AWS account are needed: image assets are only hashed here.
@@ -22,8 +30,11 @@ export const synthStage = (stage: StageName, routes?: readonly RouteDef[]): Synt
   const key = `${stage}:${routes ? JSON.stringify(routes) : 'ROUTES'}`;
   let found = cache.get(key);
   if (!found) {
-    const app = new App({ context: { stage } });
-    const stack = new InferenceStack(app, `HfServe-${stage}`, { config: stageConfig(stage), routes });
+    const context = { stage, ...SYNTH_CONTEXT[stage] };
+    const { config, env } = stageFromContext((k) => context[k as keyof typeof context]);
+    const zones = availabilityZonesContext(config);
+    const app = new App({ context: { ...context, ...(zones ? { [zones[0]]: zones[1] } : {}) } });
+    const stack = new InferenceStack(app, `HfServe-${stage}`, { config, env, routes });
     found = { stack, template: Template.fromStack(stack) };
     cache.set(key, found);
   }

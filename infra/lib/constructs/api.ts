@@ -4,8 +4,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   CORS_PREFLIGHT,
+  DEFAULT_GATEWAY_RESPONSES,
+  defaultGatewayResponseTemplate,
   GATEWAY_RESPONSES,
   type GatewayResponseType,
+  gatewayCorsHeaders,
   gatewayResponseTemplate,
 } from '#functions/gateway-responses.ts';
 import type { Capability, RouteDef } from '#functions/routes.ts';
@@ -28,7 +31,33 @@ const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = 
   REQUEST_TOO_LARGE: apigw.ResponseType.REQUEST_TOO_LARGE,
   // API Gateway answers an unknown path with "Missing Authentication Token" (403).
   NOT_FOUND: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+  WAF_FILTERED: apigw.ResponseType.WAF_FILTERED,
+  INTEGRATION_TIMEOUT: apigw.ResponseType.INTEGRATION_TIMEOUT,
+  BAD_REQUEST_BODY: apigw.ResponseType.BAD_REQUEST_BODY,
 };
+
+/** Header values of a gateway response are quoted literals. */
+const quotedHeaders = (headers: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, `'${v}'`]));
+
+/** The MOCK integration answering a route with a fixed JSON body (the health check): no function runs. */
+const mockIntegration = (body: Record<string, unknown>, cors: Record<string, string>) =>
+  new apigw.MockIntegration({
+    requestTemplates: { 'application/json': '{"statusCode": 200}' },
+    passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+    integrationResponses: [
+      {
+        statusCode: '200',
+        responseTemplates: { 'application/json': JSON.stringify(body) },
+        responseParameters: Object.fromEntries(
+          Object.entries({ ...cors, 'cache-control': 'no-store' }).map(([k, v]) => [
+            `method.response.header.${k}`,
+            `'${v}'`,
+          ]),
+        ),
+      },
+    ],
+  });
 
 /**
  * The REST API, generated from the route table the local emulator also serves: one
@@ -119,8 +148,24 @@ export class Api extends Construct {
       return integration;
     };
 
+    const cors = gatewayCorsHeaders(config.corsOrigins);
     for (const route of routes) {
       const resource = this.restApi.root.resourceForPath(route.path);
+      if (route.mock) {
+        resource.addMethod(route.method, mockIntegration(route.mock.body, cors), {
+          apiKeyRequired: route.apiKeyRequired,
+          operationName: `${route.method} ${route.path}`,
+          methodResponses: [
+            {
+              statusCode: '200',
+              responseParameters: Object.fromEntries(
+                [...Object.keys(cors), 'cache-control'].map((k) => [`method.response.header.${k}`, true]),
+              ),
+            },
+          ],
+        });
+        continue;
+      }
       const hasBody = route.method === 'POST';
       resource.addMethod(route.method, integrationFor(route), {
         apiKeyRequired: route.apiKeyRequired,
@@ -137,22 +182,18 @@ export class Api extends Construct {
       this.restApi.addGatewayResponse(type, {
         type: responseType,
         statusCode: String(GATEWAY_RESPONSES[type].statusCode),
+        responseHeaders: quotedHeaders(cors),
         templates: { 'application/json': gatewayResponseTemplate(type) },
       });
     }
-    this.restApi.addGatewayResponse('BadRequestBody', {
-      type: apigw.ResponseType.BAD_REQUEST_BODY,
-      statusCode: '400',
-      templates: {
-        'application/json': JSON.stringify({
-          error: {
-            code: 'invalid_request',
-            message: 'The request body must be a JSON object: $context.error.validationErrorString',
-            requestId: '$context.requestId',
-          },
-        }),
-      },
-    });
+    // Every other gateway error keeps API Gateway's status, in the envelope, with CORS.
+    for (const type of Object.keys(DEFAULT_GATEWAY_RESPONSES) as (keyof typeof DEFAULT_GATEWAY_RESPONSES)[]) {
+      this.restApi.addGatewayResponse(type, {
+        type: apigw.ResponseType[type],
+        responseHeaders: quotedHeaders(cors),
+        templates: { 'application/json': defaultGatewayResponseTemplate(type) },
+      });
+    }
 
     const ack = (id: string, reason: string) => Validations.of(this.restApi).acknowledge({ id, reason });
     const authn =

@@ -6,8 +6,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ConfigSchema } from '#runtime/config.ts';
+import { lambdaVcpus } from '#runtime/session-options.ts';
 import { functionImage, lambdaArchitecture } from '../image.ts';
-import { type FunctionName, type FunctionSettings, functionSettings, type StageConfig } from '../stages.ts';
+import {
+  type FunctionName,
+  type FunctionSettings,
+  functionSettings,
+  maxRequestBodyBytes,
+  type StageConfig,
+} from '../stages.ts';
 import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 
 /** Only variables the runtime configuration knows can be set (a typo fails the type check). */
@@ -92,7 +99,9 @@ export class InferenceFunction extends Construct {
       STORE_RAW_INPUTS: String(config.storeRawInputs),
       MAX_TEXT_CHARS: String(config.limits.maxTextChars),
       MAX_BATCH_SIZE: String(config.limits.maxBatchSize),
-      MAX_BODY_BYTES: String(config.waf.maxBodyBytes),
+      MAX_BODY_BYTES: String(maxRequestBodyBytes(config.limits)),
+      // Lambda's vCPUs for this memory, not the host cores availableParallelism() reports.
+      ONNX_THREADS: String(lambdaVcpus(this.settings.memoryMb)),
       CORS_ORIGINS: config.corsOrigins.join(','),
       PREDICTION_TTL_DAYS: String(config.predictionTtlDays),
     });

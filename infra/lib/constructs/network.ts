@@ -30,7 +30,8 @@ export class Network extends Construct {
     super(scope, id);
     const { config } = props;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: config.maxAzs,
+      // A pinned stage names its zones (an environment-agnostic stack can only get two).
+      ...(config.availabilityZones ? { availabilityZones: [...config.availabilityZones] } : { maxAzs: config.maxAzs }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
       gatewayEndpoints: {

@@ -12,13 +12,19 @@ import type { RouteDef } from '#functions/routes.ts';
 import {
   API_NAMESPACE,
   apiPanels,
-  COLD_START_FUNCTION_DIMENSION,
   functionPanels,
   type MetricRef,
   metricLabel,
   type Panel,
 } from '#observability/dashboard.ts';
-import { MetricName } from '#observability/names.ts';
+import {
+  APP_METRICS,
+  type AppMetricName,
+  AWS_NAMESPACES,
+  COLD_START_FUNCTION_DIMENSION,
+  MetricName,
+  SERVICE_DIMENSION,
+} from '#observability/names.ts';
 import type { StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
 
@@ -26,6 +32,8 @@ export interface ObservabilityProps {
   readonly config: StageConfig;
   /** Functions serving API routes, by name. */
   readonly functions: ReadonlyMap<string, InferenceFunction>;
+  /** The model-cache warm-up function (no route: invoked after a publish). */
+  readonly warm?: InferenceFunction;
   readonly api: apigw.RestApi;
   /** The API's routes: one line each in the per-route panels. */
   readonly routes: readonly RouteDef[];
@@ -37,8 +45,28 @@ export interface ObservabilityProps {
 const PERIOD = Duration.minutes(5);
 
 /**
+ * The dimensions of one function's application metric, as the code publishes it
+ * (`APP_METRICS`): a metric counted per value (a label, a language) has no one series per
+ * function to draw or alarm on.
+ */
+const appDimensions = (name: AppMetricName, fn: InferenceFunction): Record<string, string> => {
+  const values: Record<string, string> = {
+    [SERVICE_DIMENSION]: fn.serviceName,
+    [COLD_START_FUNCTION_DIMENSION]: fn.function.functionName,
+  };
+  return Object.fromEntries(
+    APP_METRICS[name].dimensions.map((d) => {
+      const value = values[d];
+      if (value === undefined) throw new Error(`${name} is published per ${d}: no single series to draw or alarm on`);
+      return [d, value];
+    }),
+  );
+};
+
+/**
  * One dashboard per stage and the alarms that page: function errors, p95 duration
- * near the timeout, throttles, API 5xx. The dashboard draws the panels of
+ * near the timeout, throttles, prediction records written to the fallback log line
+ * instead of DynamoDB, warm-up failures, API 5xx. The dashboard draws the panels of
  * `layers/observability/dashboard.ts` (the local metrics view draws the same ones), then
  * WAF blocks and DynamoDB throttles. Alarms go to an SNS topic encrypted with a
  * key CloudWatch may use (the AWS-managed SNS key does not let CloudWatch publish).
@@ -50,6 +78,8 @@ export class Observability extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** Every widget of the dashboard (the tests read their metrics). */
+  readonly widgets: cloudwatch.IWidget[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -84,6 +114,13 @@ export class Observability extends Construct {
       return a;
     };
 
+    const appMetric = (name: AppMetricName, fn: InferenceFunction, options: cloudwatch.MetricOptions) =>
+      new cloudwatch.Metric({
+        ...options,
+        namespace: config.metricsNamespace,
+        metricName: name,
+        dimensionsMap: appDimensions(name, fn),
+      });
     const metricOf = (m: MetricRef, fn?: InferenceFunction): cloudwatch.IMetric => {
       const options = { statistic: m.statistic, period: PERIOD };
       if (m.source === 'api') {
@@ -103,16 +140,7 @@ export class Observability extends Construct {
       }
       if (!fn) throw new Error(`${m.name}: a function metric needs its function`);
       if (m.source === 'lambda') return fn.function.metric(m.name, options);
-      return new cloudwatch.Metric({
-        ...options,
-        namespace: config.metricsNamespace,
-        metricName: m.name,
-        // Powertools adds function_name to the cold-start metric only.
-        dimensionsMap:
-          m.name === MetricName.ColdStart
-            ? { service: fn.serviceName, [COLD_START_FUNCTION_DIMENSION]: fn.function.functionName }
-            : { service: fn.serviceName },
-      });
+      return appMetric(m.name, fn, options);
     };
     const graph = (panel: Panel, fn?: InferenceFunction) =>
       new cloudwatch.GraphWidget({
@@ -126,7 +154,7 @@ export class Observability extends Construct {
       dashboardName: `${config.serviceName}-${config.stage}`,
       defaultInterval: Duration.hours(3),
     });
-    const widgets: cloudwatch.IWidget[] = [];
+    const widgets = this.widgets;
     for (const [name, fn] of functions) {
       const f = fn.function;
       widgets.push(...functionPanels(name).map((panel) => graph(panel, fn)));
@@ -143,6 +171,25 @@ export class Observability extends Construct {
         `${name}: p95 duration above ${config.alarms.p95DurationOfTimeout * 100}% of the timeout`,
       );
       alarm(`${name}Throttles`, f.metricThrottles({ period: PERIOD }), config.alarms.throttles, `${name}: throttled`);
+      // A record DynamoDB refused is only in the log line now: someone must replay it.
+      alarm(
+        `${name}PredictionLogFallback`,
+        appMetric(MetricName.PredictionLogFallback, fn, { statistic: 'Sum', period: PERIOD }),
+        1,
+        `${name}: prediction records written to the predictionLogFallback log line instead of DynamoDB`,
+      );
+    }
+    if (props.warm) {
+      const w = props.warm.function;
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'warm: invocations, errors, duration p95 (ms)',
+          left: [w.metricInvocations({ period: PERIOD }), w.metricErrors({ period: PERIOD })],
+          right: [w.metricDuration({ statistic: 'p95', period: PERIOD })],
+          width: 8,
+        }),
+      );
+      alarm('warmErrors', w.metricErrors({ period: PERIOD }), 1, 'warm: a model-cache warm-up failed');
     }
 
     alarm(
@@ -152,7 +199,7 @@ export class Observability extends Construct {
       'API: 5xx responses',
     );
     const wafBlocked = new cloudwatch.Metric({
-      namespace: 'AWS/WAFV2',
+      namespace: AWS_NAMESPACES.waf,
       metricName: 'BlockedRequests',
       dimensionsMap: { WebACL: props.webAclMetricName, Region: region, Rule: 'ALL' },
       statistic: 'Sum',
