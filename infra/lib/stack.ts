@@ -47,9 +47,15 @@ export class InferenceStack extends Stack {
     checkReservedConcurrency(config, [...capabilities, 'warm']);
     for (const name of capabilities) {
       const fn = new InferenceFunction(this, `Fn-${name}`, { name, config, vpc, modelStore: this.modelStore });
-      // Every capability logs its predictions; only predict reads them back (analytics).
-      fn.bindTable('PREDICTIONS_TABLE', this.predictionLog.predictions, name === 'predict' ? 'readWrite' : 'write');
-      fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, 'readWrite');
+      // Every capability logs its predictions (BatchWriteItem); only predict reads them back
+      // (analytics: Query) and has a result cache (BatchGetItem, and its writes share the log's BatchWriteItem).
+      const reads = name === 'predict';
+      fn.bindTable(
+        'PREDICTIONS_TABLE',
+        this.predictionLog.predictions,
+        reads ? ['BatchWriteItem', 'Query'] : ['BatchWriteItem'],
+      );
+      if (reads) fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, ['BatchGetItem', 'BatchWriteItem']);
       this.functions.set(name, fn);
     }
     // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.

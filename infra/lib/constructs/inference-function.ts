@@ -1,6 +1,7 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -19,6 +20,9 @@ import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 
 /** Only variables the runtime configuration knows can be set (a typo fails the type check). */
 export type EnvName = keyof typeof ConfigSchema.shape;
+
+/** The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query). */
+export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query';
 
 export interface InferenceFunctionProps {
   readonly name: FunctionName;
@@ -122,7 +126,7 @@ export class InferenceFunction extends Construct {
     );
     ack(
       'AwsSolutions-IAM5[Resource::*]',
-      "Two statements CDK generates: xray:PutTraceSegments/PutTelemetryRecords, which support no resource-level permissions, and elasticfilesystem:ClientMount, which is conditioned on this stack's access point ARN.",
+      "Two statements CDK generates: xray:PutTraceSegments/xray:PutTelemetryRecords, which support no resource-level permissions, and elasticfilesystem:ClientMount, which is conditioned on this stack's access point ARN.",
     );
   }
 
@@ -139,38 +143,38 @@ export class InferenceFunction extends Construct {
   }
 
   /**
-   * Points a variable at a table and grants exactly the access the code needs
-   * (Powertools' `bindTable`): the name and the permission cannot drift apart.
+   * Points a variable at a table and grants exactly the DynamoDB calls the code makes on it
+   * (Powertools' `bindTable`): the name and the permission cannot drift apart. On the table
+   * only, not its indexes: no code queries an index.
    */
-  bindTable(env: EnvName, table: dynamodb.ITable, access: 'read' | 'write' | 'readWrite'): void {
+  bindTable(env: EnvName, table: dynamodb.ITable, actions: readonly TableAction[]): void {
     this.function.addEnvironment(env, table.tableName);
-    if (access === 'read') table.grantReadData(this.function);
-    else if (access === 'write') table.grantWriteData(this.function);
-    else table.grantReadWriteData(this.function);
-    if (table.node.defaultChild) {
-      Validations.of(this).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${this.arnRef(table)}/index/*]`,
-        reason: `The grant covers the table's global secondary indexes (${env}), which the analytics queries use; no other table.`,
-      });
-    }
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+    );
   }
 
-  /** Points MODEL_BUCKET/MODEL_PREFIX at the registry and grants read on that prefix only. */
+  /**
+   * Points MODEL_BUCKET/MODEL_PREFIX at the registry and grants what the model store calls:
+   * GetObject under the prefix, and ListBucket (the registry lists a model's versions)
+   * limited to keys under the prefix.
+   */
   bindBucket(env: 'MODEL_BUCKET', bucket: s3.IBucket, prefix: string): void {
     this.function.addEnvironment(env, bucket.bucketName);
     this.function.addEnvironment('MODEL_PREFIX' satisfies EnvName, prefix);
-    bucket.grantRead(this.function, `${prefix}/*`);
-    const ack = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });
-    const scope = `read-only, on the model bucket's ${prefix}/ prefix`;
-    ack(
-      `AwsSolutions-IAM5[Resource::${this.arnRef(bucket)}/${prefix}/*]`,
-      `The registry: every bundle and alias file under ${prefix}/ is read (${scope}).`,
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${prefix}/*`)] }),
     );
-    for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*']) {
-      ack(
-        `AwsSolutions-IAM5[Action::${action}]`,
-        `CDK's grantRead action set (${scope}): object reads, resumed ranged downloads and listing versions of a model.`,
-      );
-    }
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}/*`] } },
+      }),
+    );
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${this.arnRef(bucket)}/${prefix}/*]`,
+      reason: `The registry: s3:GetObject only (read-only), on every bundle and alias file under the model bucket's ${prefix}/ prefix, whose keys are not known in advance.`,
+    });
   }
 }
