@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionPanels } from '#observability/dashboard.ts';
 import { APP_METRICS, type AppMetricName } from '#observability/names.ts';
 import { DOCKERFILE, handlerCommand, IMAGE_CONTEXT, REPO_ROOT } from '../../infra/lib/image.ts';
 import { type FunctionName, STAGES } from '../../infra/lib/stages.ts';
@@ -50,12 +51,12 @@ const eventually = async (check: () => boolean): Promise<boolean> => {
   return check();
 };
 
-const started: { api: RuntimeApi; fn: RunningFunction }[] = [];
+const started: { name: FunctionName; api: RuntimeApi; fn: RunningFunction }[] = [];
 const run = async (name: FunctionName, extra: Record<string, string> = {}) => {
   const api = await startRuntimeApi();
   const [handler = ''] = handlerCommand(name);
   const fn = startFunction({ taskRoot, handler, runtimeApi: api.address, env: envOf(name, extra) });
-  started.push({ api, fn });
+  started.push({ name, api, fn });
   return { api, fn };
 };
 
@@ -251,6 +252,22 @@ describe.skipIf(!installed)('the image run by the Lambda runtime client against 
     // The runs above reach every capability's metrics.
     for (const name of ['ColdStart', 'InferenceMs', 'Predictions', 'Detections', 'Translations', 'TokensGenerated']) {
       expect(seen, name).toContain(name);
+    }
+  });
+
+  it('every application metric on a function’s dashboard panels is one that function printed (no empty series)', () => {
+    for (const name of ['predict', 'detect', 'translate', 'completions'] as const) {
+      const printed = started
+        .filter((s) => s.name === name)
+        .flatMap(({ fn }) => fn.output().split('\n'))
+        .filter((l) => l.startsWith('{"_aws"'))
+        .flatMap((l) => Object.keys(JSON.parse(l) as object));
+      const drawn = functionPanels(name)
+        .flatMap((p) => [...p.left, ...p.right])
+        .filter((m) => m.source === 'app')
+        .map((m) => m.name);
+
+      for (const metric of new Set(drawn)) expect(printed, `${name} ${metric}`).toContain(metric);
     }
   });
 });
