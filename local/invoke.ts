@@ -6,16 +6,19 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CAPABILITIES, type Capability } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig, setConfig } from '#runtime/config.ts';
-import { lambdaContext } from './events.ts';
-import type { ProxyHandler } from './server.ts';
+import { runHandler } from './run-handler.ts';
+import type { ProxyHandler, StreamingHandler } from './server.ts';
 import { startDynalite } from './stack.ts';
 
 /**
  * `npm run invoke -- <function> <event.json>`: the no-Docker twin of `sam local invoke`.
- * Runs the function's handler once with an API Gateway event file and prints the result.
- * Without DYNAMODB_ENDPOINT it starts an in-memory dynalite so prediction records have
+ * Runs the function's handler once with an event file (`events/`) and prints the result;
+ * a response-streaming function's stream is collected into one result. Without
+ * DYNAMODB_ENDPOINT it starts an in-memory dynalite so prediction records have
  * somewhere to go.
  */
+const FUNCTIONS = [...CAPABILITIES, 'warm'] as const;
+
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: { help: { type: 'boolean', short: 'h' } },
@@ -23,12 +26,12 @@ const { positionals, values } = parseArgs({
 const [fn, eventFile] = positionals;
 if (values.help || !fn || !eventFile) {
   console.log(
-    `usage: npm run invoke -- <${CAPABILITIES.join('|')}> <event.json>\n  e.g. npm run invoke -- predict events/predict.json`,
+    `usage: npm run invoke -- <${FUNCTIONS.join('|')}> <event.json>\n  e.g. npm run invoke -- predict events/predict/predict.json`,
   );
   process.exit(values.help ? 0 : 2);
 }
-if (!(CAPABILITIES as readonly string[]).includes(fn)) {
-  console.error(`Unknown function ${JSON.stringify(fn)}: use one of ${CAPABILITIES.join(', ')}.`);
+if (!(FUNCTIONS as readonly string[]).includes(fn)) {
+  console.error(`Unknown function ${JSON.stringify(fn)}: use one of ${FUNCTIONS.join(', ')}.`);
   process.exit(2);
 }
 let event: APIGatewayProxyEvent;
@@ -42,8 +45,11 @@ const db = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynalite('memo
 const config = loadConfig({ ...process.env, ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}) });
 setConfig(config);
 if (db) await ensureLocalTables(makeDocumentClient(config), config);
-const { handler } = (await import(`../functions/${fn as Capability}/handler.ts`)) as { handler: ProxyHandler };
-const result = await handler(event, lambdaContext(`local-${fn}`, 28_000));
+const { handler } = (await import(`../functions/${fn as Capability | 'warm'}/handler.ts`)) as {
+  handler: ProxyHandler | StreamingHandler;
+};
+const result = await runHandler(handler, event, fn);
 console.log(JSON.stringify(result, null, 2));
 await db?.close();
-process.exit(result.statusCode < 500 ? 0 : 1);
+// The warm function answers its own shape (no status code): it failed only if it threw.
+process.exit(result.statusCode === undefined || result.statusCode < 500 ? 0 : 1);

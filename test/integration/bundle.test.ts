@@ -47,7 +47,7 @@ describe('function bundles (npm run build)', () => {
     const cache = await tempDir('bundle-cache');
     const golden = JSON.parse(await readFile('test/fixtures/models/tiny-distilbert-sentiment/1/golden.json', 'utf8'));
 
-    const result = await invokeBundle('predict', 'events/predict.json', {
+    const result = await invokeBundle('predict', 'events/predict/predict.json', {
       MODEL_CACHE_DIR: cache,
       MODELS_DIR: `${process.cwd()}/test/fixtures/models`,
       LOG_LEVEL: 'SILENT',
