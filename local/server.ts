@@ -260,6 +260,7 @@ export const startLocalApi = async (
         res.writeHead(200, {
           'content-type': 'application/json',
           'cache-control': 'no-store',
+          'x-request-id': gatewayRequestId,
           ...gatewayCorsHeaders(corsOrigins),
         });
         res.end(JSON.stringify(matched.route.mock.body));

@@ -90,5 +90,6 @@ describe('REST API generated from the route table', () => {
       ROUTES.find((r) => r.path === '/health')?.mock?.body,
     );
     expect(JSON.stringify(method?.Integration)).not.toMatch(/lambda/i);
+    expect(JSON.stringify(response)).toContain('"method.response.header.x-request-id":"context.requestId"');
   });
 });

@@ -210,6 +210,7 @@ describe('the emulator mirrors the gateway', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual(ROUTES.find((r) => r.path === '/health')?.mock?.body);
     expect(loaded).toEqual([]);
+    expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     for (const res of [health, missing, noKey]) {
       expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     }

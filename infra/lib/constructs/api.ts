@@ -36,9 +36,11 @@ const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = 
   BAD_REQUEST_BODY: apigw.ResponseType.BAD_REQUEST_BODY,
 };
 
-/** Header values of a gateway response are quoted literals. */
-const quotedHeaders = (headers: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, `'${v}'`]));
+/** A gateway response's headers: quoted literals, and the request id from the context (as the functions send it). */
+const quotedHeaders = (headers: Record<string, string>): Record<string, string> => ({
+  ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, `'${v}'`])),
+  'x-request-id': 'context.requestId',
+});
 
 /** The MOCK integration answering a route with a fixed JSON body (the health check): no function runs. */
 const mockIntegration = (body: Record<string, unknown>, cors: Record<string, string>) =>
@@ -49,12 +51,16 @@ const mockIntegration = (body: Record<string, unknown>, cors: Record<string, str
       {
         statusCode: '200',
         responseTemplates: { 'application/json': JSON.stringify(body) },
-        responseParameters: Object.fromEntries(
-          Object.entries({ ...cors, 'cache-control': 'no-store' }).map(([k, v]) => [
-            `method.response.header.${k}`,
-            `'${v}'`,
-          ]),
-        ),
+        responseParameters: {
+          ...Object.fromEntries(
+            Object.entries({ ...cors, 'cache-control': 'no-store' }).map(([k, v]) => [
+              `method.response.header.${k}`,
+              `'${v}'`,
+            ]),
+          ),
+          // Every answer carries the request id to quote, as the functions' do.
+          'method.response.header.x-request-id': 'context.requestId',
+        },
       },
     ],
   });
@@ -159,7 +165,10 @@ export class Api extends Construct {
             {
               statusCode: '200',
               responseParameters: Object.fromEntries(
-                [...Object.keys(cors), 'cache-control'].map((k) => [`method.response.header.${k}`, true]),
+                [...Object.keys(cors), 'cache-control', 'x-request-id'].map((k) => [
+                  `method.response.header.${k}`,
+                  true,
+                ]),
               ),
             },
           ],
