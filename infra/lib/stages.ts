@@ -1,4 +1,5 @@
 import type { Capability } from '#functions/routes.ts';
+import { BODY_OVERHEAD_BYTES, MAX_JSON_BYTES_PER_CHAR, maxRequestBodyBytes } from '#runtime/limits.ts';
 
 /**
  * One typed configuration per stage: every difference between dev, staging and prod
@@ -187,26 +188,7 @@ export const WAF_MAX_INSPECTED_BODY_BYTES = 65_536;
 export const LAMBDA_MIN_UNRESERVED_CONCURRENCY = 100;
 /** The window of WAF's rate-based rules. */
 export const WAF_RATE_WINDOW_SECONDS = 300;
-/**
- * The most bytes one character of a text may take in a JSON body: a control character
- * escaped as `\u001f` (any other is at most 3 bytes of UTF-8 per UTF-16 unit, which is
- * what MAX_TEXT_CHARS counts).
- */
-export const MAX_JSON_BYTES_PER_CHAR = 6;
-/** Room in a body for everything but the texts: field names, model, options, whitespace. */
-export const BODY_OVERHEAD_BYTES = 65_536;
-
-/**
- * The largest valid request body of a stage, from the limits the functions validate with:
- * a full batch of full-length texts of the widest characters, plus the rest of the body.
- * The functions answer 413 above it (MAX_BODY_BYTES); WAF, which inspects only the first
- * 64 KB, enforces no size of its own.
- *
- * @example
- * maxRequestBodyBytes({ maxTextChars: 5000, maxBatchSize: 64 }); // => 1985536
- */
-export const maxRequestBodyBytes = (limits: StageConfig['limits']): number =>
-  limits.maxBatchSize * limits.maxTextChars * MAX_JSON_BYTES_PER_CHAR + BODY_OVERHEAD_BYTES;
+export { BODY_OVERHEAD_BYTES, MAX_JSON_BYTES_PER_CHAR, maxRequestBodyBytes };
 
 /**
  * The WAF rate limits of a stage, from its usage plans: per API key, what the top plan lets

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from './errors.ts';
+import { maxRequestBodyBytes } from './limits.ts';
 
 /**
  * Configuration, read once from the environment and validated at init: a wrong value
@@ -88,7 +89,8 @@ export const ConfigSchema = z.object({
   STORE_RAW_INPUTS: bool.default(false),
   MAX_TEXT_CHARS: int(1, 1_000_000).default(5000),
   MAX_BATCH_SIZE: int(1, 10_000).default(64),
-  MAX_BODY_BYTES: int(1024, 10_485_760).default(1_048_576),
+  /** Default: the largest valid body under MAX_TEXT_CHARS and MAX_BATCH_SIZE (limits.ts), as the stages set it. */
+  MAX_BODY_BYTES: int(1024, 10_485_760).optional(),
   CORS_ORIGINS: z.string().default('*'),
   /** Completions: the default model, and caps on what one request may ask for. */
   DEFAULT_COMPLETIONS_MODEL: z.string().default('tiny-gpt2'),
@@ -99,7 +101,7 @@ export const ConfigSchema = z.object({
   DEADLINE_MARGIN_MS: int(0, 60_000).default(1500),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & { MAX_BODY_BYTES: number };
 
 /**
  * Parses an environment (default: `process.env`). Relative paths are taken from the
@@ -119,7 +121,13 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     throw new ConfigurationError(`Invalid configuration in environment variables: ${problems}`);
   }
   const c = parsed.data;
-  return { ...c, MODELS_DIR: path.resolve(cwd, c.MODELS_DIR), MODEL_CACHE_DIR: path.resolve(cwd, c.MODEL_CACHE_DIR) };
+  return {
+    ...c,
+    MAX_BODY_BYTES:
+      c.MAX_BODY_BYTES ?? maxRequestBodyBytes({ maxTextChars: c.MAX_TEXT_CHARS, maxBatchSize: c.MAX_BATCH_SIZE }),
+    MODELS_DIR: path.resolve(cwd, c.MODELS_DIR),
+    MODEL_CACHE_DIR: path.resolve(cwd, c.MODEL_CACHE_DIR),
+  };
 };
 
 /**

@@ -40,4 +40,14 @@ describe('loadConfig', () => {
     expect(c.MODELS_DIR).toBe(path.join(process.cwd(), 'test/fixtures/models'));
     expect(c.MODEL_CACHE_DIR).toBe(path.join(process.cwd(), '.data/models'));
   });
+
+  it('sizes the body limit by default to a full batch of the widest valid texts, as every stage does', () => {
+    const c = loadConfig({ MAX_TEXT_CHARS: '100', MAX_BATCH_SIZE: '3' });
+    // Every text a control character escaped as \u001f: the widest a character gets in JSON.
+    const widest = JSON.stringify({ texts: Array.from({ length: 3 }, () => '\u001f'.repeat(100)) });
+
+    expect(c.MAX_BODY_BYTES).toBe(3 * 100 * 6 + 65_536);
+    expect(Buffer.byteLength(widest)).toBeLessThanOrEqual(c.MAX_BODY_BYTES);
+    expect(loadConfig({ MAX_BODY_BYTES: '4096' }).MAX_BODY_BYTES).toBe(4096);
+  });
 });
