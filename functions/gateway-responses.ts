@@ -7,23 +7,38 @@ import { CORS_ALLOW_HEADERS } from '#http/cors.ts';
  * `$context.requestId` is substituted by API Gateway (and by the emulator).
  */
 export const GATEWAY_RESPONSES = {
-  /** Missing or unknown `x-api-key`. */
+  /** No key in either header (the authorizer's `Unauthorized`, API Gateway's UNAUTHORIZED). */
+  UNAUTHORIZED: {
+    statusCode: 401,
+    code: 'unauthorized',
+    message: 'Missing API key: send it as "Authorization: Bearer <key>" or in the x-api-key header.',
+  },
+  /** A key that is not one of the API's enabled keys (the authorizer's Deny, API Gateway's ACCESS_DENIED). */
+  ACCESS_DENIED: {
+    statusCode: 403,
+    code: 'forbidden',
+    message: 'Invalid API key: check the key you send (Authorization: Bearer <key>, or x-api-key).',
+  },
+  /** The key the authorizer allowed is in no usage plan of this stage (API Gateway's INVALID_API_KEY). */
   API_KEY_INVALID: {
     statusCode: 403,
     code: 'forbidden',
-    message: 'Missing or invalid API key: send your key in the x-api-key header.',
+    message: 'Missing or invalid API key: send your key in the x-api-key header or as "Authorization: Bearer <key>".',
   },
   /** Usage-plan rate or burst exceeded. */
   THROTTLED: {
     statusCode: 429,
     code: 'rate_limited',
     message: 'Too many requests for this API key: slow down and retry after a moment.',
+    retryAfterSeconds: 1,
   },
   /** Usage-plan quota used up. */
   QUOTA_EXCEEDED: {
     statusCode: 429,
     code: 'quota_exceeded',
     message: 'The usage-plan quota of this API key is used up for the period; retry in the next period.',
+    // A static header (gateway responses cannot compute one): the daily quota resets at 00:00 UTC.
+    retryAfterSeconds: 3600,
   },
   /** A body over API Gateway's 10 MB payload limit. */
   REQUEST_TOO_LARGE: {
@@ -60,6 +75,33 @@ export const GATEWAY_RESPONSES = {
 
 export type GatewayResponseType = keyof typeof GATEWAY_RESPONSES;
 
+/** A gateway response's `Retry-After`, for the 429s. */
+export const retryAfterOf = (type: GatewayResponseType): number | undefined => {
+  const r = GATEWAY_RESPONSES[type];
+  return 'retryAfterSeconds' in r ? r.retryAfterSeconds : undefined;
+};
+
+/** OpenAI's error `type` for a status, as the `openai` client reads it (AuthenticationError, PermissionDeniedError, …). */
+export const openAIErrorType = (status: number): string =>
+  ({ 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error' })[status] ??
+  (status < 500 ? 'invalid_request_error' : 'server_error');
+
+/**
+ * The body the gateway answers with, in the route family's shape: OpenAI's
+ * `{"error":{message,type,param,code}}` on routes whose spec says `errorShape: 'openai'`,
+ * the product's envelope elsewhere (and where no route matched).
+ */
+export const gatewayErrorBody = (
+  type: GatewayResponseType,
+  shape: 'default' | 'openai' | undefined,
+  requestId: string,
+): Record<string, unknown> => {
+  const r = GATEWAY_RESPONSES[type];
+  return shape === 'openai'
+    ? { error: { message: r.message, type: openAIErrorType(r.statusCode), param: null, code: r.code } }
+    : { error: { code: r.code, message: r.message, requestId } };
+};
+
 /**
  * A `$context.error.*` value inside a JSON string of a mapping template: API Gateway's
  * `$util.escapeJavaScript` escapes quotes, backslashes and control characters, and also
@@ -75,14 +117,22 @@ const jsonInner = (text: string): string => JSON.stringify(text).slice(1, -1);
 const envelopeTemplate = (code: string, message: string, dynamic?: string): string =>
   `{"error":{"code":${JSON.stringify(code)},"message":"${jsonInner(message)}${dynamic ? vtlJsonString(dynamic) : ''}","requestId":"$context.requestId"}}`;
 
-/** The JSON body template, with `$context.requestId` where the request id goes. */
-export const gatewayResponseTemplate = (type: GatewayResponseType): string => {
+/** OpenAI's error body as a template (the request id is in the `x-request-id` header). */
+const openAITemplate = (status: number, code: string, message: string, dynamic?: string): string =>
+  `{"error":{"message":"${jsonInner(message)}${dynamic ? vtlJsonString(dynamic) : ''}","type":${JSON.stringify(openAIErrorType(status))},"param":null,"code":${JSON.stringify(code)}}}`;
+
+/**
+ * The JSON body template, with `$context.requestId` where the request id goes. Given the
+ * resources of the OpenAI-shaped routes, the template branches on `$context.resourcePath`
+ * (a gateway response is per API, not per method) so those routes get OpenAI's shape.
+ */
+export const gatewayResponseTemplate = (type: GatewayResponseType, openAIResources: readonly string[] = []): string => {
   const r = GATEWAY_RESPONSES[type];
-  return envelopeTemplate(
-    r.code,
-    r.message,
-    type === 'BAD_REQUEST_BODY' ? '$context.error.validationErrorString' : undefined,
-  );
+  const dynamic = type === 'BAD_REQUEST_BODY' ? '$context.error.validationErrorString' : undefined;
+  const envelope = envelopeTemplate(r.code, r.message, dynamic);
+  if (openAIResources.length === 0) return envelope;
+  const test = [...new Set(openAIResources)].map((p) => `$context.resourcePath == ${JSON.stringify(p)}`).join(' || ');
+  return `#if(${test})${openAITemplate(r.statusCode, r.code, r.message, dynamic)}#{else}${envelope}#end`;
 };
 
 /**

@@ -33,7 +33,7 @@ const description = (): string => {
   return [
     'Hugging Face ONNX models served as HTTP APIs on AWS Lambda.',
     '',
-    'Every route but `/health` needs the API key in the `x-api-key` header. Errors are JSON: `{"error":{"code","message","requestId","details"?}}`,',
+    'Every route but `/health` needs the API key, as `Authorization: Bearer <key>` or in the `x-api-key` header. Errors are JSON: `{"error":{"code","message","requestId","details"?}}`,',
     'or OpenAI\'s `{"error":{"message","type","param","code"}}` on `/v1/models` and the completions routes; a 4xx message says how to fix the request.',
     `Limits: ${c.MAX_TEXT_CHARS} characters per text, ${c.MAX_BATCH_SIZE} texts per batch, ${c.MAX_BODY_BYTES} bytes per body.`,
   ].join('\n');
@@ -51,7 +51,7 @@ const operationId = (route: RouteDef): string =>
 
 const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
-/** The error answers a route can give, in the shape its function answers errors (gateway errors are always the envelope). */
+/** The error answers a route can give, in the shape its function answers errors (the gateway answers its 401, 403 and 429 in the same shape). */
 const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObject => {
   const shape = route.errorShape === 'openai' ? OpenAIError : ErrorEnvelope;
   const out: ZodOpenApiResponsesObject = {};
@@ -62,7 +62,12 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
     };
   }
   if (route.apiKeyRequired) {
-    out['403'] = { description: 'Missing or invalid API key (x-api-key).', content: jsonContent(ErrorEnvelope) };
+    // The gateway answers these in the route family's shape (functions/gateway-responses.ts).
+    out['401'] = {
+      description: 'No API key: send `Authorization: Bearer <key>` or `x-api-key`.',
+      content: jsonContent(shape),
+    };
+    out['403'] = { description: 'Invalid API key.', content: jsonContent(shape) };
   }
   if (route.errorShape === 'openai' && (doc.body || doc.params)) {
     out['404'] = { description: 'No such model (`model_not_found`).', content: jsonContent(shape) };
@@ -72,7 +77,11 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
     out['415'] = { description: 'The body is not JSON (or form-encoded where accepted).', content: jsonContent(shape) };
   }
   if (route.apiKeyRequired) {
-    out['429'] = { description: "The key's usage-plan rate or quota is used up.", content: jsonContent(ErrorEnvelope) };
+    out['429'] = {
+      description: "The key's usage-plan rate or quota is used up; retry after `Retry-After` seconds.",
+      headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
+      content: jsonContent(shape),
+    };
   }
   out['500'] = {
     description: 'Internal error: the message carries the request id to quote.',
@@ -173,9 +182,13 @@ export const openApiDocument = (routes: readonly RouteDef[] = ROUTES): OpenApiDo
     openapi: '3.1.0',
     info: { title: 'hf-serve', version: pkg.version, description: description() },
     tags: tags(),
-    security: [{ apiKey: [] }],
+    // Either scheme: the gateway reads the key from `Authorization: Bearer` or `x-api-key`.
+    security: [{ bearer: [] }, { apiKey: [] }],
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The API key as a Bearer token (OpenAI clients).' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      },
     },
     paths,
   });

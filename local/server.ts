@@ -8,9 +8,12 @@ import {
   GATEWAY_RESPONSES,
   type GatewayResponseType,
   gatewayCorsHeaders,
+  gatewayErrorBody,
   preflightHeaders,
+  retryAfterOf,
 } from '#functions/gateway-responses.ts';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
+import { apiKeyOf } from '#http/api-keys.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
 import { type MetadataStream, STREAMING } from './lambda-shim.ts';
@@ -184,14 +187,21 @@ const sendGatewayError = (
   type: GatewayResponseType,
   requestId: string,
   corsOrigins: readonly string[],
+  route: RouteDef | undefined,
 ): void => {
-  const r = GATEWAY_RESPONSES[type];
-  res.writeHead(r.statusCode, {
+  const retryAfter = retryAfterOf(type);
+  res.writeHead(GATEWAY_RESPONSES[type].statusCode, {
     'content-type': 'application/json',
     'x-request-id': requestId,
+    ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
     ...gatewayCorsHeaders(corsOrigins),
   });
-  res.end(JSON.stringify({ error: { code: r.code, message: r.message, requestId } }));
+  res.end(JSON.stringify(gatewayErrorBody(type, route?.errorShape, requestId)));
+};
+
+const headerOf = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
 };
 
 const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void => {
@@ -243,12 +253,17 @@ export const startLocalApi = async (
         res.end();
         return;
       }
-      const gatewayError = (type: GatewayResponseType) => sendGatewayError(res, type, gatewayRequestId, corsOrigins);
+      const gatewayError = (type: GatewayResponseType) =>
+        sendGatewayError(res, type, gatewayRequestId, corsOrigins, matched?.route);
       if (!matched) return gatewayError('NOT_FOUND');
-      const key = req.headers['x-api-key'];
-      const apiKey = typeof key === 'string' ? key : undefined;
+      // Either header, as the AWS authorizer reads them (functions/api-keys.ts).
+      const apiKey = apiKeyOf({
+        'x-api-key': headerOf(req, 'x-api-key'),
+        authorization: headerOf(req, 'authorization'),
+      });
       if (matched.route.apiKeyRequired) {
-        if (!apiKey || !plans.has(apiKey)) return gatewayError('API_KEY_INVALID');
+        if (!apiKey) return gatewayError('UNAUTHORIZED');
+        if (!plans.has(apiKey)) return gatewayError('ACCESS_DENIED');
         // A request the throttle turns away does not count against the quota.
         if (!quota.allows(apiKey)) return gatewayError('QUOTA_EXCEEDED');
         if (!throttle.take(apiKey)) return gatewayError('THROTTLED');

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 /**
  * `npm run smoke -- --url <api url> --key <api key> [--tiny-key <key on a tiny plan>]`: the
  * post-deploy check. One request per capability (health, status, predict, detect,
- * translate, one streamed chat completion), a keyed route without a key (403), and, with a
+ * translate, one streamed chat completion), a keyed route without a key (401), and, with a
  * key on a tiny usage plan, requests until its throttle answers 429. Prints a pass/fail
  * table and exits 1 when any check fails. Works against `npm start` as against a stage.
  */
@@ -134,9 +134,9 @@ export const runSmoke = async (o: SmokeOptions): Promise<SmokeResult[]> => {
     {
       name: 'POST /v1/predict without a key',
       run: async () => {
-        const body = await json(await call('/v1/predict', { key: null, body: { text: 'hi' } }), 403);
+        const body = await json(await call('/v1/predict', { key: null, body: { text: 'hi' } }), 401);
         expectOk((body.error as { code?: string } | undefined)?.code, 'no error envelope');
-        return '403 in the error envelope';
+        return '401 in the error envelope';
       },
     },
   ];

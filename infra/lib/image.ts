@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IgnoreMode } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { FunctionName, StageConfig } from './stages.ts';
+import type { ImageFunctionName, StageConfig } from './stages.ts';
 
 /** The repository root: the Docker build context (the image runs `npm ci` and `npm run build`). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -27,7 +27,7 @@ export const IMAGE_CONTEXT: string[] = readFileSync(path.join(REPO_ROOT, `${DOCK
  * @example
  * handlerCommand('predict'); // => ['functions/predict/handler.handler']
  */
-export const handlerCommand = (name: FunctionName): string[] => [`functions/${name}/handler.handler`];
+export const handlerCommand = (name: ImageFunctionName): string[] => [`functions/${name}/handler.handler`];
 
 /**
  * The one container image, with the command of one function. Every function uses the
@@ -37,7 +37,7 @@ export const handlerCommand = (name: FunctionName): string[] => [`functions/${na
  * @example
  * new lambda.DockerImageFunction(this, 'Fn', { code: functionImage('predict', config) });
  */
-export const functionImage = (name: FunctionName, config: StageConfig): lambda.DockerImageCode =>
+export const functionImage = (name: ImageFunctionName, config: StageConfig): lambda.DockerImageCode =>
   lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
     file: DOCKERFILE,
     cmd: handlerCommand(name),

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { Api } from './constructs/api.ts';
 import { InferenceFunction } from './constructs/inference-function.ts';
+import { KeyAuthorizer } from './constructs/key-authorizer.ts';
 import { ModelStore } from './constructs/model-store.ts';
 import { Network } from './constructs/network.ts';
 import { Observability } from './constructs/observability.ts';
@@ -28,6 +29,7 @@ export class InferenceStack extends Stack {
   readonly functions = new Map<Capability, InferenceFunction>();
   readonly warm: InferenceFunction;
   readonly api: Api;
+  readonly keyAuthorizer: KeyAuthorizer;
   readonly modelStore: ModelStore;
   readonly predictionLog: PredictionLog;
   readonly waf: Waf;
@@ -61,7 +63,13 @@ export class InferenceStack extends Stack {
     // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.
     this.warm = new InferenceFunction(this, 'Fn-warm', { name: 'warm', config, vpc, modelStore: this.modelStore });
 
-    this.api = new Api(this, 'Api', { config, routes, functions: this.functions });
+    this.keyAuthorizer = new KeyAuthorizer(this, 'KeyAuthorizer', { config });
+    this.api = new Api(this, 'Api', {
+      config,
+      routes,
+      functions: this.functions,
+      authorizer: this.keyAuthorizer.function,
+    });
     this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage, routes });
     this.observability = new Observability(this, 'Observability', {
       config,

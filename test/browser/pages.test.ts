@@ -287,7 +287,7 @@ describe('local pages in Chromium', () => {
 
       await page.locator('#predict-out .error').waitFor({ timeout: WAIT_MS });
       expect(await text('#predict-out .error')).toContain('403 forbidden');
-      expect(await text('#predict-out .error')).toContain('Missing or invalid API key');
+      expect(await text('#predict-out .error')).toContain('Invalid API key');
       expect(await text('#ex-status')).toBe('403 Forbidden');
       await page.fill('#api-key', TEST_KEY);
     },

@@ -215,7 +215,7 @@ describe('the emulator mirrors the gateway', () => {
       expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     }
     expect(missing.status).toBe(404);
-    expect(noKey.status).toBe(403);
-    expect(((await noKey.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
   });
 });

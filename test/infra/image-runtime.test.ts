@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionPanels } from '#observability/dashboard.ts';
 import { APP_METRICS, type AppMetricName } from '#observability/names.ts';
 import { DOCKERFILE, handlerCommand, IMAGE_CONTEXT, REPO_ROOT } from '../../infra/lib/image.ts';
-import { type FunctionName, STAGES } from '../../infra/lib/stages.ts';
+import { type ImageFunctionName, STAGES } from '../../infra/lib/stages.ts';
 import { tempDir } from '../helpers/bundles.ts';
 import { cachedReplay } from '../helpers/image-replay.ts';
 import { type RunningFunction, runtimeClientInstalled, startFunction } from '../helpers/lambda-runtime.ts';
@@ -31,7 +31,7 @@ let taskRoot: string;
 let cacheDir: string;
 
 /** The function's environment in the dev stage, with the registry on disk and DynamoDB unreachable (records fall back). */
-const envOf = (fn: FunctionName, extra: Record<string, string> = {}): Record<string, string> => {
+const envOf = (fn: ImageFunctionName, extra: Record<string, string> = {}): Record<string, string> => {
   const { MODEL_BUCKET: _deployOnly, ...env } = imageFunctionEnv('dev', fn);
   return {
     ...env,
@@ -51,8 +51,8 @@ const eventually = async (check: () => boolean): Promise<boolean> => {
   return check();
 };
 
-const started: { name: FunctionName; api: RuntimeApi; fn: RunningFunction }[] = [];
-const run = async (name: FunctionName, extra: Record<string, string> = {}) => {
+const started: { name: ImageFunctionName; api: RuntimeApi; fn: RunningFunction }[] = [];
+const run = async (name: ImageFunctionName, extra: Record<string, string> = {}) => {
   const api = await startRuntimeApi();
   const [handler = ''] = handlerCommand(name);
   const fn = startFunction({ taskRoot, handler, runtimeApi: api.address, env: envOf(name, extra) });
@@ -210,6 +210,23 @@ describe.skipIf(!installed)('the image run by the Lambda runtime client against 
         'ValidationError',
       );
       expect(bad.error).toMatchObject({ errorType: 'ValidationError', errorMessage: expect.stringContaining('model') });
+    },
+    INVOKE_TIMEOUT_MS,
+  );
+
+  it(
+    'authorizer: a request with no key is the error Unauthorized (API Gateway’s 401), posted to /error',
+    async () => {
+      const { api, fn } = await run('authorizer');
+
+      const out = await api.invoke({
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/v1/status',
+        headers: { authorization: 'Basic eDp5' },
+      });
+
+      expect(out.kind, fn.output()).toBe('error');
+      expect(out.error).toMatchObject({ errorMessage: 'Unauthorized' });
     },
     INVOKE_TIMEOUT_MS,
   );

@@ -112,7 +112,13 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
 
   it('functions: one per capability with routes plus warm, arm64, traced, EFS at /mnt/models, settings from the stage', () => {
     const fns = functionsByName(stage);
+    // The API key authorizer is the image's too, but small, outside the VPC, with no model cache.
+    const authorizer = fns.get('authorizer');
+    fns.delete('authorizer');
 
+    expect(authorizer).toMatchObject({ Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, MemorySize: 256 });
+    expect(authorizer?.VpcConfig).toBeUndefined();
+    expect(authorizer?.FileSystemConfigs).toBeUndefined();
     expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'warm'].sort());
     for (const [name, p] of fns) {
       const settings = functionSettings(config, name as FunctionName);

@@ -11,13 +11,8 @@ let api: LocalStack;
 let client: OpenAI;
 beforeAll(async () => {
   api = await startTestApi();
-  // The official client, unchanged: baseURL and the API key (sent as x-api-key, as API Gateway wants).
-  client = new OpenAI({
-    baseURL: `${api.url}/v1`,
-    apiKey: TEST_KEY,
-    defaultHeaders: { 'x-api-key': TEST_KEY },
-    maxRetries: 0,
-  });
+  // The official client, unchanged: baseURL and the API key, which it sends as `Authorization: Bearer`.
+  client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: TEST_KEY, maxRetries: 0 });
 });
 afterAll(async () => api?.close());
 
@@ -145,6 +140,52 @@ describe('completions with the official openai client', () => {
 
     expect(stopped.choices[0]!.finish_reason).toBe('stop');
     expect(stopped.choices[0]!.text).toBe(text.slice(0, text.indexOf(stop)));
+  });
+});
+
+describe('keys as the openai client sends them', () => {
+  const clientWith = (apiKey: string) => new OpenAI({ baseURL: `${api.url}/v1`, apiKey, maxRetries: 0 });
+
+  it('sends nothing but Authorization: Bearer, and a wrong key is a PermissionDeniedError in OpenAI shape', async () => {
+    const error = await clientWith('not-a-key')
+      .chat.completions.create({ model: 'tiny-gpt2', messages: [{ role: 'user', content: 'x' }], max_tokens: 2 })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).status).toBe(403);
+    expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).error).toEqual({
+      message: expect.stringMatching(/Bearer/),
+      type: 'permission_error',
+      param: null,
+      code: 'forbidden',
+    });
+  });
+
+  it('a missing key is an AuthenticationError (401) in OpenAI shape, for the list and for a stream', async () => {
+    const bare = new OpenAI({
+      baseURL: `${api.url}/v1`,
+      apiKey: 'unused',
+      maxRetries: 0,
+      defaultHeaders: { authorization: null },
+    });
+    const list = await bare.models.list().catch((e: unknown) => e);
+    const stream = await bare.completions
+      .create({ model: 'tiny-gpt2', prompt: 'x', max_tokens: 2, stream: true })
+      .catch((e: unknown) => e);
+
+    for (const error of [list, stream]) {
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect((error as InstanceType<typeof OpenAI.AuthenticationError>).error).toMatchObject({
+        type: 'authentication_error',
+        code: 'unauthorized',
+      });
+    }
+  });
+
+  it('x-api-key callers keep working', async () => {
+    const res = await fetch(`${api.url}/v1/models`, { headers: { 'x-api-key': TEST_KEY } });
+
+    expect(res.status).toBe(200);
   });
 });
 

@@ -80,7 +80,7 @@ describe('predict over the local API', () => {
     const badKey = await post(api, '/v1/predict', { text: 'x' }, { 'x-api-key': 'not-a-key' });
 
     expect(health.status).toBe(200);
-    expect(noKey.status).toBe(403);
+    expect(noKey.status).toBe(401);
     expect(badKey.status).toBe(403);
     expect(noKey.body.error?.message).toMatch(/x-api-key/);
   });

@@ -38,7 +38,7 @@ describe('npm run smoke', () => {
         expect(stdout).toMatch(new RegExp(`PASS  ${check.replace(/[/()]/g, '\\$&')}\\s`));
       }
       expect(stdout).toMatch(/PASS {2}POST \/v1\/chat\/completions \(stream\)/);
-      expect(stdout).toMatch(/PASS {2}POST \/v1\/predict without a key .* 403/);
+      expect(stdout).toMatch(/PASS {2}POST \/v1\/predict without a key .* 401/);
       expect(stdout).toMatch(/PASS {2}GET \/v1\/status past a tiny plan .* 429 after \d+ requests/);
     },
     SMOKE_TIMEOUT_MS,

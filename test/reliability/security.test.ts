@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_RESPONSES } from '#functions/gateway-responses.ts';
-import { ROUTES } from '#functions/routes.ts';
+import { ROUTES, type RouteDef } from '#functions/routes.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { post, SLOW_KEY, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 import { loggingRequests, MARKER, scanTables } from './privacy.ts';
@@ -37,25 +37,47 @@ const gatewayBody = (type: keyof typeof GATEWAY_RESPONSES) => ({
     requestId: expect.any(String),
   },
 });
+/** The same refusal in the route family's shape: OpenAI's on the OpenAI routes. */
+const refusalOf = (type: keyof typeof GATEWAY_RESPONSES, r: RouteDef) =>
+  r.errorShape === 'openai'
+    ? {
+        error: {
+          message: GATEWAY_RESPONSES[type].message,
+          type: GATEWAY_RESPONSES[type].statusCode === 401 ? 'authentication_error' : 'permission_error',
+          param: null,
+          code: GATEWAY_RESPONSES[type].code,
+        },
+      }
+    : gatewayBody(type);
 
 describe('API keys', () => {
   const keyed = ROUTES.filter((r) => r.apiKeyRequired);
 
   it.each(keyed.map((r) => [`${r.method} ${r.path}`, r] as const))(
-    '%s: 403 without a key or with a wrong one',
+    '%s: 401 without a key, 403 with a wrong one, in either header; the right key in either passes',
     async (_, r) => {
-      const cases: Record<string, string>[] = [
-        {},
-        { 'x-api-key': '' },
-        { 'x-api-key': 'not-a-key' },
-        { 'x-api-key': TEST_KEY.toUpperCase() },
+      const cases: [Record<string, string>, 'UNAUTHORIZED' | 'ACCESS_DENIED'][] = [
+        [{}, 'UNAUTHORIZED'],
+        [{ 'x-api-key': '' }, 'UNAUTHORIZED'],
+        [{ authorization: 'Bearer ' }, 'UNAUTHORIZED'],
+        [{ authorization: `Basic ${TEST_KEY}` }, 'UNAUTHORIZED'],
+        [{ 'x-api-key': 'not-a-key' }, 'ACCESS_DENIED'],
+        [{ 'x-api-key': TEST_KEY.toUpperCase() }, 'ACCESS_DENIED'],
+        [{ authorization: 'Bearer not-a-key' }, 'ACCESS_DENIED'],
+        [{ authorization: `Bearer ${TEST_KEY}x` }, 'ACCESS_DENIED'],
       ];
-      for (const headers of cases) {
+      for (const [headers, type] of cases) {
         const res = await call(r.method, `${pathOf(r.path)}?api_key=${TEST_KEY}`, headers);
 
-        expect(res.status).toBe(403);
+        expect(res.status).toBe(GATEWAY_RESPONSES[type].statusCode);
         expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-        expect(await res.json()).toEqual(gatewayBody('API_KEY_INVALID'));
+        expect(await res.json()).toEqual(refusalOf(type, r));
+      }
+      for (const headers of [{ 'x-api-key': TEST_KEY }, { authorization: `Bearer ${TEST_KEY}` }] as Record<
+        string,
+        string
+      >[]) {
+        expect([401, 403]).not.toContain((await call(r.method, pathOf(r.path), headers)).status);
       }
     },
   );
@@ -63,7 +85,7 @@ describe('API keys', () => {
   it('ignores a key in the body (LibreTranslate api_key): the header is what counts', async () => {
     const res = await post(api, '/translate', { q: 'hello', target: 'fr', api_key: TEST_KEY }, { 'x-api-key': '' });
 
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(401);
   });
 
   it('lets /health through without a key', async () => {
@@ -83,6 +105,7 @@ describe('usage plans', () => {
     expect(statuses).toEqual([...Array(QUOTA).fill(200), 429, 429]);
     expect(over.status).toBe(429);
     expect(await over.json()).toEqual(gatewayBody('QUOTA_EXCEEDED'));
+    expect(over.headers.get('retry-after')).toBe(String(GATEWAY_RESPONSES.QUOTA_EXCEEDED.retryAfterSeconds));
     expect(over.headers.get('x-request-id')).toBeTruthy();
     expect(other.status).toBe(200);
   });
@@ -95,6 +118,18 @@ describe('usage plans', () => {
     expect(answers.slice(0, 2).map((r) => r.status)).toEqual([200, 200]);
     expect(limited.length).toBeGreaterThan(0);
     expect(await limited[0]!.json()).toEqual(gatewayBody('THROTTLED'));
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
+  });
+
+  it('meters a Bearer key against the same plan as the same key in x-api-key', async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const headers: Record<string, string> =
+        i % 2 ? { authorization: `Bearer ${SLOW_KEY}` } : { 'x-api-key': SLOW_KEY };
+      answers.push((await call('GET', '/v1/status', headers)).status);
+    }
+
+    expect(answers).toContain(429);
   });
 });
 

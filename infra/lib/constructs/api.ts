@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -10,6 +11,7 @@ import {
   type GatewayResponseType,
   gatewayCorsHeaders,
   gatewayResponseTemplate,
+  retryAfterOf,
 } from '#functions/gateway-responses.ts';
 import type { Capability, RouteDef } from '#functions/routes.ts';
 import { API_GATEWAY_MAX_TIMEOUT_SECONDS, type StageConfig } from '../stages.ts';
@@ -21,10 +23,15 @@ export interface ApiProps {
   readonly routes: readonly RouteDef[];
   /** The function serving each capability that has routes. */
   readonly functions: ReadonlyMap<Capability, InferenceFunction>;
+  /** The REQUEST authorizer's function (`functions/authorizer/`): the key from `x-api-key` or `Authorization: Bearer`. */
+  readonly authorizer: lambda.IFunction;
 }
 
 /** The gateway's own errors, mapped to API Gateway's response types. */
 const GATEWAY_RESPONSE_TYPES: Record<GatewayResponseType, apigw.ResponseType> = {
+  // The authorizer threw `Unauthorized` (no key) or returned Deny (a wrong key).
+  UNAUTHORIZED: apigw.ResponseType.UNAUTHORIZED,
+  ACCESS_DENIED: apigw.ResponseType.ACCESS_DENIED,
   API_KEY_INVALID: apigw.ResponseType.INVALID_API_KEY,
   THROTTLED: apigw.ResponseType.THROTTLED,
   QUOTA_EXCEEDED: apigw.ResponseType.QUOTA_EXCEEDED,
@@ -80,6 +87,7 @@ export class Api extends Construct {
   readonly restApi: apigw.RestApi;
   readonly usagePlans: Map<string, apigw.UsagePlan> = new Map();
   readonly accessLogs: logs.LogGroup;
+  readonly authorizer: apigw.RequestAuthorizer;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -92,6 +100,8 @@ export class Api extends Construct {
     this.restApi = new apigw.RestApi(this, 'RestApi', {
       restApiName: `${config.serviceName}-${config.stage}`,
       description: `${config.serviceName} inference API (${config.stage})`,
+      // The key comes from the authorizer's `usageIdentifierKey`, so Bearer keys are metered too.
+      apiKeySourceType: apigw.ApiKeySourceType.AUTHORIZER,
       // Regional: WAF attaches to it directly, and a streamed response may idle 5 min (30 s on edge).
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: true,
@@ -113,6 +123,21 @@ export class Api extends Construct {
         maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
       },
     });
+
+    // No result cache (TTL 0): API Gateway keys a REQUEST authorizer's cache by its identity
+    // sources and answers 401 without calling it when one is missing, so caching by both
+    // headers would refuse clients that send only one, and caching by one header would let a
+    // decision made for one key serve a request whose key is in the other header. The
+    // function caches the key listing instead, looked up by each request's own key.
+    this.authorizer = new apigw.RequestAuthorizer(this, 'KeyAuthorizer', {
+      handler: props.authorizer,
+      identitySources: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+    const keyed = (route: RouteDef): apigw.MethodOptions =>
+      route.apiKeyRequired
+        ? { apiKeyRequired: true, authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }
+        : { apiKeyRequired: false };
 
     const validator = this.restApi.addRequestValidator('BodyValidator', {
       requestValidatorName: 'json-object-body',
@@ -159,7 +184,7 @@ export class Api extends Construct {
       const resource = this.restApi.root.resourceForPath(route.path);
       if (route.mock) {
         resource.addMethod(route.method, mockIntegration(route.mock.body, cors), {
-          apiKeyRequired: route.apiKeyRequired,
+          ...keyed(route),
           operationName: `${route.method} ${route.path}`,
           methodResponses: [
             {
@@ -177,22 +202,28 @@ export class Api extends Construct {
       }
       const hasBody = route.method === 'POST';
       resource.addMethod(route.method, integrationFor(route), {
-        apiKeyRequired: route.apiKeyRequired,
+        ...keyed(route),
         requestValidator: hasBody ? validator : undefined,
         requestModels: hasBody ? { 'application/json': jsonObject } : undefined,
         operationName: `${route.method} ${route.path}`,
       });
     }
 
+    // Gateway responses are per API: the template picks OpenAI's shape by resource path.
+    const openAIResources = routes.filter((r) => r.errorShape === 'openai').map((r) => r.path);
     for (const [type, responseType] of Object.entries(GATEWAY_RESPONSE_TYPES) as [
       GatewayResponseType,
       apigw.ResponseType,
     ][]) {
+      const retryAfter = retryAfterOf(type);
       this.restApi.addGatewayResponse(type, {
         type: responseType,
         statusCode: String(GATEWAY_RESPONSES[type].statusCode),
-        responseHeaders: quotedHeaders(cors),
-        templates: { 'application/json': gatewayResponseTemplate(type) },
+        responseHeaders: quotedHeaders({
+          ...cors,
+          ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+        }),
+        templates: { 'application/json': gatewayResponseTemplate(type, openAIResources) },
       });
     }
     // Every other gateway error keeps API Gateway's status, in the envelope, with CORS.
@@ -206,7 +237,7 @@ export class Api extends Construct {
 
     const ack = (id: string, reason: string) => Validations.of(this.restApi).acknowledge({ id, reason });
     const authn =
-      'Callers are services, not end users: each authenticates with an API key bound to a usage plan (throttle and quota per tier), and /health is deliberately open for uptime checks. A Cognito or IAM authorizer would add no identity the product uses.';
+      'Callers are services, not end users: each authenticates with an API key bound to a usage plan (throttle and quota per tier), read by a Lambda REQUEST authorizer from x-api-key or Authorization: Bearer (functions/authorizer/); /health is deliberately open for uptime checks. A Cognito or IAM authorizer would add no identity the product uses.';
     ack('AwsSolutions-APIG4', authn);
     ack('AwsSolutions-COG4', authn);
     ack(

@@ -51,17 +51,22 @@ describe('OpenAPI document', () => {
     expect(Object.keys(doc.paths ?? {}).sort()).toEqual([...new Set(ROUTES.map((r) => r.path))].sort());
   });
 
-  it('names the API key header and answers in each route’s error shape', () => {
+  it('names both key schemes (Bearer or x-api-key) and answers in each route’s error shape', () => {
     const doc = openApiDocument();
 
     expect(doc.components?.securitySchemes?.apiKey).toEqual({ type: 'apiKey', in: 'header', name: 'x-api-key' });
-    expect(doc.security).toEqual([{ apiKey: [] }]);
+    expect(doc.components?.securitySchemes?.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     const errorRef = (r: RouteDef, status: string) =>
       JSON.stringify(operationOf(doc, r)?.responses[status]?.content?.['application/json']?.schema);
     for (const r of ROUTES.filter((route) => route.method === 'POST')) {
       expect(errorRef(r, '400')).toContain(r.errorShape === 'openai' ? 'OpenAIError' : '#/components/schemas/Error"');
-      // API Gateway itself answers a missing key, in the product's envelope whatever the route.
-      expect(errorRef(r, '403')).toContain('#/components/schemas/Error"');
+      // API Gateway itself answers a missing or wrong key, in the route family's shape.
+      for (const status of ['401', '403', '429']) {
+        expect(errorRef(r, status)).toContain(
+          r.errorShape === 'openai' ? 'OpenAIError' : '#/components/schemas/Error"',
+        );
+      }
     }
   });
 

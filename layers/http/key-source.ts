@@ -1,0 +1,87 @@
+import { APIGatewayClient, paginateGetApiKeys } from '@aws-sdk/client-api-gateway';
+
+/** One API key as the usage plans know it: its id (what records and metering carry) and whether it is enabled. */
+export interface KnownKey {
+  id: string;
+  enabled: boolean;
+}
+
+/**
+ * Where the valid API keys come from: API Gateway's own keys in AWS (the ones the usage
+ * plans meter), the emulator's configured list locally. Looked up by the key's value.
+ */
+export interface KeySource {
+  /** The key with this value, or undefined when there is none. */
+  lookup(value: string): Promise<KnownKey | undefined>;
+}
+
+/** Every key of the account's API Gateway, by value: GetApiKeys with includeValues, page by page. */
+export const listApiGatewayKeys = async (client: APIGatewayClient): Promise<Map<string, KnownKey>> => {
+  const keys = new Map<string, KnownKey>();
+  for await (const page of paginateGetApiKeys({ client, pageSize: 500 }, { includeValues: true })) {
+    for (const k of page.items ?? []) {
+      if (k.value && k.id) keys.set(k.value, { id: k.id, enabled: k.enabled === true });
+    }
+  }
+  return keys;
+};
+
+/**
+ * A key source over a full listing, refreshed at most every `ttlMs` (the listing is a
+ * control-plane call, throttled by API Gateway at a few a second per account). A value
+ * not in a fresh-enough listing triggers one refresh (a key created a moment ago works
+ * without waiting for the TTL), at most once per `ttlMs / 10` so unknown keys cannot
+ * turn every request into a listing. Concurrent lookups share one refresh.
+ *
+ * @example
+ * const source = cachedKeySource(() => listApiGatewayKeys(new APIGatewayClient({})), 60_000);
+ * await source.lookup('k'); // => { id: 'abc123', enabled: true } or undefined
+ */
+export const cachedKeySource = (
+  list: () => Promise<Map<string, KnownKey>>,
+  ttlMs: number,
+  now: () => number = Date.now,
+): KeySource => {
+  let keys: Map<string, KnownKey> | undefined;
+  let listedAt = Number.NEGATIVE_INFINITY;
+  let pending: Promise<Map<string, KnownKey>> | undefined;
+  const refresh = (): Promise<Map<string, KnownKey>> => {
+    pending ??= list()
+      .then((fresh) => {
+        keys = fresh;
+        listedAt = now();
+        return fresh;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  return {
+    async lookup(value) {
+      const age = now() - listedAt;
+      if (!keys || age >= ttlMs) return (await refresh()).get(value);
+      const hit = keys.get(value);
+      if (hit || age < ttlMs / 10) return hit;
+      return (await refresh()).get(value);
+    },
+  };
+};
+
+/** A fixed list of keys (the emulator's): each key's id as the emulator reports it. */
+export const staticKeySource = (keys: ReadonlyMap<string, string>): KeySource => ({
+  lookup: async (value) => {
+    const id = keys.get(value);
+    return id === undefined ? undefined : { id, enabled: true };
+  },
+});
+
+/** How long the functions and the authorizer trust a listing of API Gateway's keys. */
+export const KEY_LIST_TTL_MS = 60_000;
+
+let shared: KeySource | undefined;
+/** The process's key source over API Gateway's keys (one listing per TTL, shared by every request). */
+export const apiGatewayKeySource = (): KeySource => {
+  shared ??= cachedKeySource(() => listApiGatewayKeys(new APIGatewayClient({})), KEY_LIST_TTL_MS);
+  return shared;
+};
