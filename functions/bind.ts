@@ -5,6 +5,7 @@ import { type ColdStart, coldStartClock } from '#http/cold-start.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
 import { type RequestRecords, requestRecords } from '#predictions/index.ts';
+import { withFairUse } from '#predictions/usage.ts';
 import type { CapabilitySpec, RouteSpec, RouteSpecs } from './spec.ts';
 
 type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [P in K]: () => infer Z extends z.ZodType }
@@ -49,9 +50,8 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
     path: spec.path,
     errorShape: spec.errorShape,
     form: spec.form,
-    handler: (event, context) =>
-      // The route's own handler type is checked at the call site above; here every route is one RouteSpec.
-      (handlers[name] as unknown as RouteHandlerOf<RouteSpec>)({
+    handler: (event, context) => {
+      const request = {
         body: spec.body ? parseInput(spec.body(), event.body) : undefined,
         query: spec.query ? parseInput(spec.query(), event.queryStringParameters ?? {}) : undefined,
         params: spec.params ? parseInput(spec.params(), event.pathParameters ?? {}) : undefined,
@@ -59,7 +59,14 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
         context,
         coldStart,
         records: () => requestRecords(capability.name, event.requestContext),
-      } as RouteRequest),
+      } as RouteRequest;
+      // The route's own handler type is checked at the call site above; here every route is one RouteSpec.
+      const run = () => (handlers[name] as unknown as RouteHandlerOf<RouteSpec>)(request);
+      // Metered routes: the key's allowance and heavy-work slots, after validation (a 400 costs nothing).
+      return spec.usage
+        ? withFairUse(spec.usage, capability.name, event.requestContext.identity?.apiKeyId, request.body, run)
+        : run();
+    },
   }));
   return httpApi(routes, { streaming: specs.some(([, spec]) => spec.streaming), coldStart });
 };

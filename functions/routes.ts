@@ -33,6 +33,8 @@ export interface RouteDef {
   form?: boolean;
   /** Answered by the gateway with this body, no function invoked (a MOCK integration). */
   mock?: { body: Record<string, unknown> };
+  /** Counts characters or tokens per key (the spec's `usage`): the function needs the usage table. */
+  metered?: boolean;
 }
 
 export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability) =>
@@ -46,6 +48,7 @@ export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability)
       ...('errorShape' in spec && spec.errorShape ? { errorShape: spec.errorShape } : {}),
       ...('form' in spec && spec.form ? { form: true } : {}),
       ...('mock' in spec && spec.mock ? { mock: spec.mock } : {}),
+      ...('usage' in spec && spec.usage ? { metered: true } : {}),
     }),
   ),
 );

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RouteUsage } from '#predictions/usage.ts';
 
 /**
  * Route specs: every fact about one route, stated once. A capability's `routes.ts`
@@ -52,6 +53,8 @@ export interface RouteSpec {
   response: z.ZodType;
   /** The chunk each Server-Sent Event carries when the request asks for `"stream": true`. */
   streamChunk?: z.ZodType;
+  /** Metered per key in the unit that costs, and/or limited in flight per key (`layers/predictions/usage.ts`). */
+  usage?: RouteUsage;
   /** Named request examples; the contract test sends each to the real handler and expects a 2xx. */
   examples?: () => Record<string, RouteExample>;
 }

@@ -1,3 +1,4 @@
+import { tokensOf } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { defineCapability } from '../spec.ts';
 import {
@@ -38,6 +39,7 @@ export const completions = defineCapability('completions', {
       examples: () => ({ model: { summary: 'The default model', value: { id: config().DEFAULT_COMPLETIONS_MODEL } } }),
     },
     completions: {
+      usage: { unit: 'tokens', amount: (body) => tokensOf(body, 16), heavy: true },
       method: 'POST',
       path: '/v1/completions',
       streaming: true,
@@ -62,6 +64,7 @@ export const completions = defineCapability('completions', {
       },
     },
     chat: {
+      usage: { unit: 'tokens', amount: (body) => tokensOf(body, config().MAX_TOKENS_CAP), heavy: true },
       method: 'POST',
       path: '/v1/chat/completions',
       streaming: true,

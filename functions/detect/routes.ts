@@ -1,3 +1,4 @@
+import { charactersOf } from '#predictions/usage.ts';
 import { defineCapability } from '../spec.ts';
 import { Detect, detectRequests, LibreDetect } from './schemas.ts';
 
@@ -6,6 +7,7 @@ export const detect = defineCapability('detect', {
   description: 'Language identification (fastText lid.176 as ONNX).',
   routes: {
     detect: {
+      usage: { unit: 'characters', amount: charactersOf },
       method: 'POST',
       path: '/v1/detect',
       summary: 'Identify the language of one or several texts (top-k with confidence)',
@@ -20,6 +22,7 @@ export const detect = defineCapability('detect', {
       }),
     },
     libreDetect: {
+      usage: { unit: 'characters', amount: charactersOf },
       method: 'POST',
       path: '/detect',
       summary: 'LibreTranslate-compatible detection (JSON or form-encoded)',

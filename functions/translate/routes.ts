@@ -1,3 +1,4 @@
+import { charactersOf } from '#predictions/usage.ts';
 import { defineCapability } from '../spec.ts';
 import { Languages, LibreLanguages, LibreTranslate, Translate, translateRequests } from './schemas.ts';
 
@@ -6,6 +7,7 @@ export const translate = defineCapability('translate', {
   description: 'Translation between FLORES-200 languages, source detected when not given.',
   routes: {
     translate: {
+      usage: { unit: 'characters', amount: charactersOf, heavy: true },
       method: 'POST',
       path: '/v1/translate',
       summary: 'Translate one or several texts (source detected when not given)',
@@ -31,6 +33,7 @@ export const translate = defineCapability('translate', {
       response: Languages,
     },
     libreTranslate: {
+      usage: { unit: 'characters', amount: charactersOf, heavy: true },
       method: 'POST',
       path: '/translate',
       summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',

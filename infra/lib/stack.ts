@@ -58,6 +58,15 @@ export class InferenceStack extends Stack {
         reads ? ['BatchWriteItem', 'Query'] : ['BatchWriteItem'],
       );
       if (reads) fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, ['BatchGetItem', 'BatchWriteItem']);
+      // Metered capabilities count characters or tokens per key (conditional ADD: UpdateItem only).
+      if (routes.some((r) => r.fn === name && r.metered)) {
+        fn.bindTable('USAGE_TABLE', this.predictionLog.usage, ['UpdateItem']);
+        fn.setEnv({
+          CHARACTERS_PER_DAY: String(config.fairUse.charactersPerDay),
+          TOKENS_PER_DAY: String(config.fairUse.tokensPerDay),
+          HEAVY_IN_FLIGHT_PER_KEY: String(config.fairUse.heavyInFlightPerKey),
+        });
+      }
       this.functions.set(name, fn);
     }
     // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.
@@ -78,7 +87,7 @@ export class InferenceStack extends Stack {
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,
-      tables: [this.predictionLog.predictions, this.predictionLog.resultCache],
+      tables: [this.predictionLog.predictions, this.predictionLog.resultCache, this.predictionLog.usage],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });

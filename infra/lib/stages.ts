@@ -73,6 +73,17 @@ export interface StageConfig {
   readonly removal: 'destroy' | 'retain';
   readonly storeRawInputs: boolean;
   readonly limits: { readonly maxTextChars: number; readonly maxBatchSize: number };
+  /**
+   * Per key, beyond the usage plans' request counts (layers/predictions/usage.ts): input
+   * characters to translate and detect and completion tokens per UTC day (0 = not metered),
+   * and heavy requests in flight per key on one instance. One allowance for every key of
+   * the stage: the functions do not know a key's plan.
+   */
+  readonly fairUse: {
+    readonly charactersPerDay: number;
+    readonly tokensPerDay: number;
+    readonly heavyInFlightPerKey: number;
+  };
   readonly predictionTtlDays: number;
   /**
    * Interface endpoints beyond the S3/DynamoDB gateway endpoints. The functions call
@@ -128,6 +139,7 @@ const dev: StageConfig = {
   removal: 'destroy',
   storeRawInputs: true,
   limits: { maxTextChars: 5000, maxBatchSize: 64 },
+  fairUse: { charactersPerDay: 2_000_000, tokensPerDay: 500_000, heavyInFlightPerKey: 1 },
   predictionTtlDays: 7,
   interfaceEndpoints: [],
   maxAzs: 2,

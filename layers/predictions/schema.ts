@@ -37,6 +37,17 @@ export const PREDICTIONS_TABLE_KEYS = {
 export type PredictionsIndex = (typeof PREDICTIONS_TABLE_KEYS.globalSecondaryIndexes)[number];
 
 /**
+ * Per-key usage counters (`usage.ts`): one item per `counter` =
+ * `<apiKeyId>#<unit>#<window start>` holding `used`, the units counted in that window,
+ * incremented atomically; `expiresAt` (epoch seconds) drops a window a day after it ends.
+ */
+export const USAGE_TABLE_KEYS = {
+  partitionKey: 'counter',
+  ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableKeys;
+
+/**
  * The shared result cache: one item per `cacheKey` = sha256(`name@version` + options +
  * text) holding the answer; `expiresAt` (epoch seconds) is its TTL. Reads ignore items
  * past `expiresAt` because DynamoDB deletes expired items lazily (up to days later).

@@ -75,6 +75,14 @@ export const ConfigSchema = z.object({
   PREDICTION_TTL_DAYS: int(1, 3650).default(90),
   /** Shared result cache (DynamoDB, TTL) behind the in-container LRU; see docs/prediction-log.md. */
   RESULT_CACHE_TABLE: z.string().default('prediction-cache'),
+  /** Per-key usage counters (layers/predictions/usage.ts). */
+  USAGE_TABLE: z.string().default('usage'),
+  /** Characters of input one key may send to translate and detect per UTC day; 0 = not metered. */
+  CHARACTERS_PER_DAY: int(0, 1e12).default(0),
+  /** Completion tokens one key may reserve (max_tokens × n) per UTC day; 0 = not metered. */
+  TOKENS_PER_DAY: int(0, 1e12).default(0),
+  /** Heavy requests (translation, generation) one key may have in flight on one instance. */
+  HEAVY_IN_FLIGHT_PER_KEY: int(1, 1000).default(1),
   RESULT_CACHE_TTL_SECONDS: int(1, 31_536_000).default(86_400),
   /** Results kept in each container's memory; 0 turns the in-container tier off. */
   RESULT_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(10_000),

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { GATEWAY_RESPONSES, gatewayErrorBody } from '#functions/gateway-responses.ts';
 import { ROUTES } from '#functions/routes.ts';
 import { handlerCommand } from '../../infra/lib/image.ts';
-import { STAGE_NAMES } from '../../infra/lib/stages.ts';
+import { STAGE_NAMES, STAGES } from '../../infra/lib/stages.ts';
 import { renderTemplate } from '../helpers/vtl.ts';
-import { resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
+import { imageFunctionEnv, resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
 
 type Props = Record<string, unknown>;
 const propsOf = (stage: (typeof STAGE_NAMES)[number], type: string) =>
@@ -105,5 +105,28 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
           : undefined,
       );
     }
+  });
+
+  it('metered functions get the usage table (UpdateItem only) and the stage’s allowances; predict gets neither', () => {
+    const metered = [...new Set(ROUTES.filter((r) => r.metered).map((r) => r.fn))].sort();
+    const [[usageId]] = propsOf(stage, 'AWS::DynamoDB::Table').filter(([id]) => id.includes('Usage')) as [
+      [string, Props],
+    ];
+    const updates = propsOf(stage, 'AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement.filter((s) =>
+        JSON.stringify(s.Resource).includes(usageId),
+      ),
+    );
+
+    expect(metered).toEqual(['completions', 'detect', 'translate']);
+    expect(updates.map((u) => u.Action)).toEqual(metered.map(() => 'dynamodb:UpdateItem'));
+    for (const fn of metered) {
+      expect(imageFunctionEnv(stage, fn)).toMatchObject({
+        USAGE_TABLE: expect.any(String),
+        CHARACTERS_PER_DAY: String(STAGES[stage].fairUse.charactersPerDay),
+        TOKENS_PER_DAY: String(STAGES[stage].fairUse.tokensPerDay),
+      });
+    }
+    expect(imageFunctionEnv(stage, 'predict').USAGE_TABLE).toBeUndefined();
   });
 });

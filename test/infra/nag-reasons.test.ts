@@ -197,10 +197,21 @@ describe('least privilege: IAM grants only what the code calls', () => {
   );
 
   it.each(STAGE_NAMES)(
-    '%s: no bucket-wide reads, no Scan/DeleteItem/UpdateItem/PutItem, the result cache for predict only',
+    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem, UpdateItem on the usage counters only, the result cache for predict only',
     (stage) => {
-      const actions = statementsOf(stage).flatMap((s) => list(s.Action));
       const { template } = synthStage(stage);
+      const usageTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) => id.includes('Usage'));
+      const onUsage = (s: Statement) => JSON.stringify(s.Resource).includes(`"${usageTable}"`);
+      // The usage counters' conditional ADD is an UpdateItem, granted on that table alone.
+      expect(
+        statementsOf(stage)
+          .filter(onUsage)
+          .flatMap((s) => list(s.Action))
+          .every((a) => a === 'dynamodb:UpdateItem'),
+      ).toBe(true);
+      const actions = statementsOf(stage)
+        .filter((s) => !onUsage(s))
+        .flatMap((s) => list(s.Action));
       const cacheTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
         id.includes('ResultCache'),
       );

@@ -21,8 +21,8 @@ import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 /** Only variables the runtime configuration knows can be set (a typo fails the type check). */
 export type EnvName = keyof typeof ConfigSchema.shape;
 
-/** The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query). */
-export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query';
+/** The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query; usage counters: UpdateItem). */
+export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query' | 'UpdateItem';
 
 export interface InferenceFunctionProps {
   readonly name: FunctionName;

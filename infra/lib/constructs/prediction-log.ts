@@ -1,7 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys } from '#predictions/schema.ts';
+import {
+  PREDICTIONS_TABLE_KEYS,
+  RESULT_CACHE_TABLE_KEYS,
+  type TableKeys,
+  USAGE_TABLE_KEYS,
+} from '#predictions/schema.ts';
 import type { StageConfig } from '../stages.ts';
 
 export interface PredictionLogProps {
@@ -22,11 +27,14 @@ const str = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.Attrib
 export class PredictionLog extends Construct {
   readonly predictions: dynamodb.Table;
   readonly resultCache: dynamodb.Table;
+  /** Per-key usage counters (layers/predictions/usage.ts). */
+  readonly usage: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: PredictionLogProps) {
     super(scope, id);
     this.predictions = this.table('Predictions', PREDICTIONS_TABLE_KEYS, props.config);
     this.resultCache = this.table('ResultCache', RESULT_CACHE_TABLE_KEYS, props.config);
+    this.usage = this.table('Usage', USAGE_TABLE_KEYS, props.config);
   }
 
   private table(id: string, keys: TableKeys, config: StageConfig): dynamodb.Table {

@@ -1,0 +1,235 @@
+import { Readable } from 'node:stream';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { logger } from '#observability/index.ts';
+import { config } from '#runtime/config.ts';
+import { AppError } from '#runtime/errors.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+
+/**
+ * Per-key fair use, one module for what the gateway cannot meter:
+ * - **allowances** in the unit that costs (characters for translate and detect, tokens for
+ *   completions) per key and UTC day, kept in DynamoDB (`USAGE_TABLE`) so every instance
+ *   of every function shares them;
+ * - **heavy work in flight** per key on one instance (`InFlight`).
+ *
+ * Correct under concurrency without locks or reads: each charge is ONE `UpdateItem` on the
+ * item of the key's current window (`<apiKeyId>#<unit>#<yyyy-mm-dd>`), `ADD used :n` with
+ * the condition `attribute_not_exists(used) OR used <= :room` (`:room` = limit − n).
+ * DynamoDB applies conditional updates to one item one at a time, so of any number of
+ * concurrent charges exactly those that fit are counted and the rest fail the condition
+ * (429): the counter never passes the limit, and a refused charge adds nothing. The window
+ * is in the key, so a new day is a new item starting at 0 (no reset job, no race at
+ * midnight); `expiresAt` lets TTL remove old windows.
+ */
+
+export type UsageUnit = 'characters' | 'tokens';
+
+export interface Allowance {
+  unit: UsageUnit;
+  /** Units per window; 0 = not metered. */
+  limit: number;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** Past the allowance: 429 with the seconds until the window ends. */
+export class UsageLimitError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, 'usage_exceeded', message, { headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) } });
+  }
+}
+
+/** The current window of a timestamp: its UTC day and the seconds left in it. */
+export const windowOf = (now: number): { id: string; endsInSeconds: number; expiresAt: number } => {
+  const day = Math.floor(now / 1000 / DAY_SECONDS);
+  const end = (day + 1) * DAY_SECONDS;
+  return {
+    id: new Date(day * DAY_SECONDS * 1000).toISOString().slice(0, 10),
+    endsInSeconds: Math.ceil(end - now / 1000),
+    expiresAt: end + DAY_SECONDS,
+  };
+};
+
+/**
+ * Counts `amount` units against the key's allowance for today, or throws `UsageLimitError`
+ * (nothing counted) when they do not fit. If DynamoDB cannot be reached the request is
+ * served and the failure logged: metering must not take the API down with it.
+ *
+ * @example
+ * await charge(client, 'usage', 'key-id', { unit: 'characters', limit: 100_000 }, 42);
+ */
+export const charge = async (
+  client: DynamoDBDocumentClient,
+  table: string,
+  apiKeyId: string,
+  allowance: Allowance,
+  amount: number,
+  now: number = Date.now(),
+): Promise<boolean> => {
+  if (allowance.limit <= 0 || amount <= 0) return false;
+  const window = windowOf(now);
+  const refuse = (why: string) =>
+    new UsageLimitError(
+      `${why} This key's allowance is ${allowance.limit} ${allowance.unit} per UTC day; it renews in ${window.endsInSeconds} s.`,
+      window.endsInSeconds,
+    );
+  if (amount > allowance.limit)
+    throw refuse(`This request needs ${amount} ${allowance.unit}, more than a whole day's allowance.`);
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { counter: `${apiKeyId}#${allowance.unit}#${window.id}` },
+        UpdateExpression: 'ADD used :n SET expiresAt = if_not_exists(expiresAt, :exp)',
+        ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
+        ExpressionAttributeValues: { ':n': amount, ':room': allowance.limit - amount, ':exp': window.expiresAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (
+      error instanceof ConditionalCheckFailedException ||
+      (error as Error).name === 'ConditionalCheckFailedException'
+    ) {
+      throw refuse(`This request needs ${amount} ${allowance.unit} and today's allowance has less left.`);
+    }
+    logger.warn('usage counter unavailable: request served unmetered', { error, unit: allowance.unit });
+    return false;
+  }
+};
+
+/**
+ * Gives back what `charge` counted for a request that then failed (a 4xx from the handler, a
+ * model that could not load): an unconditional `ADD used -n` on the same window's item.
+ * Best effort: a refund that cannot be written leaves the key charged, never over-credited.
+ */
+export const refund = async (
+  client: DynamoDBDocumentClient,
+  table: string,
+  apiKeyId: string,
+  unit: UsageUnit,
+  amount: number,
+  now: number = Date.now(),
+): Promise<void> => {
+  await client
+    .send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { counter: `${apiKeyId}#${unit}#${windowOf(now).id}` },
+        UpdateExpression: 'ADD used :n',
+        ConditionExpression: 'attribute_exists(used)',
+        ExpressionAttributeValues: { ':n': -amount },
+      }),
+    )
+    .catch((error: unknown) => logger.warn('usage refund not written', { error, unit }));
+};
+
+/**
+ * Heavy requests in flight per key on this instance. A second heavy request from a key
+ * that already has `max` in flight is refused at once (429, `Retry-After: 1`) rather than
+ * queued: a queued request would hold a Lambda instance (and its concurrency) idle while
+ * it waits, and API Gateway's 29 s would expire under it; the client's retry costs nothing.
+ */
+export class InFlight {
+  private readonly counts = new Map<string, number>();
+  constructor(private readonly max: () => number) {}
+
+  /** Takes one of the key's slots (429 when it has none left); the function returned gives it back, once. */
+  acquire(apiKeyId: string): () => void {
+    const n = this.counts.get(apiKeyId) ?? 0;
+    if (n >= this.max()) {
+      throw new AppError(
+        429,
+        'too_many_in_flight',
+        `This key already has ${n} heavy request(s) running on this instance: wait for it to finish, then retry.`,
+        { headers: { 'Retry-After': '1' } },
+      );
+    }
+    this.counts.set(apiKeyId, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.counts.get(apiKeyId) ?? 1) - 1;
+      if (left > 0) this.counts.set(apiKeyId, left);
+      else this.counts.delete(apiKeyId);
+    };
+  }
+
+  /** In flight for a key now (tests, metrics). */
+  of(apiKeyId: string): number {
+    return this.counts.get(apiKeyId) ?? 0;
+  }
+}
+
+/** Characters of the texts a translate or detect body carries (`text`, `texts`, LibreTranslate's `q`). */
+export const charactersOf = (body: unknown): number => {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const texts = [b.text, b.texts, b.q].flat().filter((t): t is string => typeof t === 'string');
+  return texts.reduce((n, t) => n + [...t].length, 0);
+};
+
+/** What a route meters (its spec's `usage`): the unit, how many a body costs, whether it is heavy work. */
+export interface RouteUsage {
+  unit: UsageUnit;
+  amount: (body: unknown) => number;
+  /** Counts against the key's heavy requests in flight on this instance. */
+  heavy?: boolean;
+}
+
+let client: DynamoDBDocumentClient | undefined;
+const inFlight = new InFlight(() => config().HEAVY_IN_FLIGHT_PER_KEY);
+
+/**
+ * Runs a metered route's work for the calling key: a heavy-work slot on this instance taken
+ * (429 when the key has none left), its allowance charged (429 past it), then the work; a
+ * request that fails is refunded. A request with no
+ * key id (a route the gateway does not key) is not metered here.
+ */
+export const withFairUse = async <T>(
+  usage: RouteUsage,
+  /** The function (an instance serves one function: slots are per function, as in Lambda). */
+  capability: string,
+  apiKeyId: string | null | undefined,
+  body: unknown,
+  work: () => Promise<T>,
+): Promise<T> => {
+  if (!apiKeyId) return work();
+  const c = config();
+  const limit = usage.unit === 'characters' ? c.CHARACTERS_PER_DAY : c.TOKENS_PER_DAY;
+  client ??= makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  const amount = usage.amount(body);
+  const release = usage.heavy ? inFlight.acquire(`${capability}#${apiKeyId}`) : () => undefined;
+  let charged = false;
+  try {
+    charged = await charge(client, c.USAGE_TABLE, apiKeyId, { unit: usage.unit, limit }, amount);
+    const result = await work();
+    // A streamed answer (a Readable body) is still being generated: the slot is held until it closes.
+    const stream = (result as { body?: unknown } | undefined)?.body;
+    if (stream instanceof Readable && !stream.destroyed) stream.once('close', release);
+    else release();
+    return result;
+  } catch (error) {
+    release();
+    // A request that fails costs nothing (a stream that fails midway has already answered 200: it stays charged).
+    if (charged) await refund(client, c.USAGE_TABLE, apiKeyId, usage.unit, amount);
+    throw error;
+  }
+};
+
+/**
+ * Completion tokens a body may generate: its `max_tokens` (or `max_completion_tokens`,
+ * else `defaultMax`) × `n` × prompts. Reserved before generation, so the allowance holds
+ * however long the stream runs; tokens not generated are not refunded.
+ */
+export const tokensOf = (body: unknown, defaultMax: number): number => {
+  const b = (body ?? {}) as {
+    max_tokens?: number | null;
+    max_completion_tokens?: number | null;
+    n?: number | null;
+    prompt?: unknown;
+  };
+  const prompts = Array.isArray(b.prompt) ? Math.max(1, b.prompt.length) : 1;
+  return (b.max_completion_tokens ?? b.max_tokens ?? defaultMax) * (b.n ?? 1) * prompts;
+};
