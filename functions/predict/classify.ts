@@ -73,8 +73,8 @@ export const answerOf = (out: PredictOutcome, index: number, extra: Partial<Answ
 
 /** `/v1/predict` and `/v1/predict/batch` with one model: classify, log one record per text. */
 export const classifyAndLog = async (records: () => RequestRecords, texts: string[], ref: string) => {
-  const out = await classifyTexts(ref, texts);
   const log = records();
+  const out = await classifyTexts(ref, texts, { tenant: log.tenant });
   await predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
   return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };

@@ -26,9 +26,10 @@ export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async
     const message = `${JSON.stringify(body.versions[0])} and ${JSON.stringify(body.versions[1])} are both ${name}@${versionA.version}; name two different versions`;
     throw new ValidationError(`versions: ${message}`, { details: [{ field: 'versions', message }] });
   }
-  const [a, b] = await Promise.all([classifyTexts(refA, texts), classifyTexts(refB, texts)]);
-  const comparisonId = randomUUID();
   const log = records();
+  const tenant = log.tenant;
+  const [a, b] = await Promise.all([classifyTexts(refA, texts, { tenant }), classifyTexts(refB, texts, { tenant })]);
+  const comparisonId = randomUUID();
   await predictionLog().write([
     ...texts.map((text, i) => log.record(text, i, answerOf(a, i, { comparisonId, side: 'a', part: 'a' }))),
     ...texts.map((text, i) => log.record(text, i, answerOf(b, i, { comparisonId, side: 'b', part: 'b' }))),

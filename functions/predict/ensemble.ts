@@ -10,11 +10,11 @@ import type { EnsembleSpec } from './schemas.ts';
  * `m<i>`) and one per combined answer under the model name `ensemble`.
  */
 export const ensembleAndLog = async (records: () => RequestRecords, texts: string[], spec: EnsembleSpec) => {
+  const log = records();
   const out = await predictEnsemble(modelRuntime(), spec, texts, (ref, resolved) =>
-    classifyTexts(ref, texts, { resolved }),
+    classifyTexts(ref, texts, { resolved, tenant: log.tenant }),
   );
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
-  const log = records();
   const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');
   await predictionLog().write([
     ...answered.flatMap((m) =>

@@ -42,6 +42,8 @@ const inputFields = (text: string): Pick<PredictionRecord, 'inputHash' | 'inputL
 /** The records of one request: every one shares its capability, request id, time and key. */
 export interface RequestRecords {
   requestId: string;
+  /** The caller's hashed key id (undefined without a key): the result caches' namespace. */
+  tenant?: string;
   /** The record of the answer to `input`, item `index` of the request. */
   record: (input: string, index: number, answer: AnswerFields) => PredictionRecord;
 }
@@ -61,6 +63,7 @@ export const requestRecords = (
   const base = requestFields(requestContext);
   return {
     requestId: base.requestId,
+    tenant: base.apiKeyIdHash,
     record: (input, index, answer) => ({ ...base, ...inputFields(input), capability, index, ...answer }),
   };
 };

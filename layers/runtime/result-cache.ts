@@ -27,16 +27,25 @@ export interface ResultCacheStats {
 }
 
 /**
- * The cache key: sha256 over the resolved `name@version`, the options that change the
- * answer (canonical JSON, sorted keys) and the text. A resolved version (never an
- * alias) keeps an alias switch from serving the previous version's answers.
+ * The cache key: sha256 over the caller's namespace, the resolved `name@version`, the
+ * options that change the answer (canonical JSON, sorted keys) and the text. A resolved
+ * version (never an alias) keeps an alias switch from serving the previous version's
+ * answers. `tenant` (the caller's hashed key id) namespaces every entry, so one key never
+ * hits another key's texts: a `cached: true` would tell key B that key A sent exactly
+ * this text (issue 23). Keyless calls share the empty namespace.
  *
  * @example
- * resultCacheKey('tiny-distilbert-sentiment@1', {}, 'ok'); // => '5c0e…' (64 hex characters)
+ * resultCacheKey('tiny-distilbert-sentiment@1', {}, 'ok', 'a1b2c3'); // => '5c0e…' (64 hex characters)
  */
-export const resultCacheKey = (modelAtVersion: string, options: Record<string, unknown>, text: string): string => {
+export const resultCacheKey = (
+  modelAtVersion: string,
+  options: Record<string, unknown>,
+  text: string,
+  tenant?: string,
+): string => {
   const canonical = JSON.stringify(options, Object.keys(options).sort());
-  return createHash('sha256').update(`${modelAtVersion}\n${canonical}\n${text}`).digest('hex');
+  const namespace = tenant ? `tenant:${tenant}\n` : '';
+  return createHash('sha256').update(`${namespace}${modelAtVersion}\n${canonical}\n${text}`).digest('hex');
 };
 
 /**
@@ -248,3 +257,39 @@ export class TieredResultCache<T> {
     };
   }
 }
+
+/**
+ * Answers items through a result cache (or straight through without one): looks their
+ * keys up, runs `compute` once for the items it lacks (each distinct key once, in first
+ * seen order), stores the fresh answers, and returns every answer in input order with
+ * whether it came from the cache. `scope` is the resolved `name@version` the advisor
+ * measures per.
+ *
+ * @example
+ * const out = await throughCache(cache, keys, 'lid176@1', (missing) => detectAll(missing.map((i) => texts[i])));
+ * out.cached; // => [true, false] when only the first text was seen before
+ */
+export const throughCache = async <T>(
+  cache: TieredResultCache<T> | undefined,
+  keys: string[],
+  scope: string,
+  compute: (indexes: number[]) => Promise<T[]>,
+): Promise<{ values: T[]; cached: boolean[]; computeMs: number }> => {
+  const found = cache ? await cache.lookup(keys, scope) : new Map<string, { value: T }>();
+  const firstOf = new Map<string, number>();
+  for (const [i, key] of keys.entries()) if (!found.has(key) && !firstOf.has(key)) firstOf.set(key, i);
+  const fresh = new Map<string, T>();
+  let computeMs = 0;
+  if (firstOf.size > 0) {
+    const started = performance.now();
+    const answers = await compute([...firstOf.values()]);
+    computeMs = performance.now() - started;
+    for (const [j, key] of [...firstOf.keys()].entries()) fresh.set(key, answers[j]!);
+    await cache?.fill([...fresh.entries()], scope, computeMs);
+  }
+  return {
+    values: keys.map((key) => found.get(key)?.value ?? fresh.get(key)!),
+    cached: keys.map((key) => found.has(key)),
+    computeMs,
+  };
+};

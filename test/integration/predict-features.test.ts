@@ -1,9 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeyIdOf } from '#local/server.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
+import { hashApiKeyId } from '#predictions/log.ts';
 import { resultCacheKey } from '#runtime/result-cache.ts';
-import { get, post, recordsOf, startTestApi } from '../helpers/local-api.ts';
+import { get, post, recordsOf, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 import { featureRegistry, goldenOf, MODEL } from './predict-registry.ts';
 
 const DIGITS = 4;
@@ -59,14 +61,14 @@ describe('result cache', () => {
     expect((await recordsOf(api, cold.body.requestId as string))[0]).toMatchObject({ cached: false });
   });
 
-  it('stores the answer in the shared DynamoDB table under sha256(model@version, options, text)', async () => {
+  it('stores the answer in the shared DynamoDB table under sha256(key, model@version, options, text)', async () => {
     const text = `shared ${Date.now()}`;
     const { body } = await post(api, '/v1/predict', { text, model: `${MODEL}@2` });
 
     const item = await makeDocumentClient(api.config).send(
       new GetCommand({
         TableName: api.config.RESULT_CACHE_TABLE,
-        Key: { cacheKey: resultCacheKey(`${MODEL}@2`, {}, text) },
+        Key: { cacheKey: resultCacheKey(`${MODEL}@2`, {}, text, hashApiKeyId(apiKeyIdOf(TEST_KEY))) },
       }),
     );
 

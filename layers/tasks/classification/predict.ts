@@ -26,6 +26,8 @@ export interface PredictOptions {
   random?: () => number;
   /** A version already resolved (compare, ensembles): skips resolution. */
   resolved?: ResolvedRef;
+  /** The caller's namespace in the cache (hashed key id): no hits across keys. */
+  tenant?: string;
 }
 
 /**
@@ -57,7 +59,7 @@ export const predict = async (
   const resolved =
     options.resolved ?? (await runtime.registry.resolve(modelRef, options.random, 'text-classification'));
   const at = `${resolved.name}@${resolved.version}`;
-  const keys = texts.map((text) => resultCacheKey(at, CLASSIFY_OPTIONS, text));
+  const keys = texts.map((text) => resultCacheKey(at, CLASSIFY_OPTIONS, text, options.tenant));
   const found = options.cache ? await options.cache.lookup(keys, at) : new Map();
   const missing = texts.map((_, i) => i).filter((i) => !found.has(keys[i]!));
   const fresh = new Map<string, Classification>();
