@@ -71,6 +71,18 @@ export const modelField = () =>
     .optional()
     .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias".' });
 
+/** The per-request result-cache opt-out. */
+export const cacheField = () =>
+  z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .meta({ description: 'false: skip the result cache (neither read nor stored). Default true.' });
+
+/** Whether an answer came from the result cache (only ever this caller key's earlier answers). */
+export const Cached = z
+  .boolean()
+  .meta({ description: "Answered from the result cache (this key's own earlier requests)." });
+
 export const ErrorEnvelope = z
   .object({
     error: z.object({

@@ -157,6 +157,7 @@ export class MetricsCollector {
       }
     }
     const series = (m: MetricRef, axis: 'left' | 'right', fn?: Capability): SeriesView => {
+      if (m.source === 'ratio') return ratioSeries(m, axis, groups.get(groupKey('app', fn)) ?? []);
       const buckets = starts.map((): number[] => []);
       const key = m.source === 'api' ? groupKey('api', undefined, m.route) : groupKey(m.source, fn);
       for (const s of groups.get(key) ?? []) {
@@ -168,6 +169,30 @@ export class MetricsCollector {
         metric: m,
         points: starts.map((start, i) => [start, statisticOf(buckets[i]!, m.statistic)]),
         value: statisticOf(buckets.flat(), m.statistic),
+      };
+    };
+    /** `100 × part / (part + rest)` per bucket and over the window; null without either. */
+    const ratioSeries = (
+      m: Extract<MetricRef, { source: 'ratio' }>,
+      axis: 'left' | 'right',
+      samples: Sample[],
+    ): SeriesView => {
+      const sums = starts.map(() => ({ part: 0, rest: 0 }));
+      for (const s of samples) {
+        const bucket = sums[Math.floor((s.at - first) / periodMs)];
+        if (!bucket) continue;
+        for (const v of s.values[m.part] ?? []) bucket.part += v;
+        for (const v of s.values[m.rest] ?? []) bucket.rest += v;
+      }
+      const rate = ({ part, rest }: { part: number; rest: number }) =>
+        part + rest > 0 ? (100 * part) / (part + rest) : null;
+      const total = sums.reduce((t, b) => ({ part: t.part + b.part, rest: t.rest + b.rest }), { part: 0, rest: 0 });
+      return {
+        label: metricLabel(m),
+        axis,
+        metric: m,
+        points: starts.map((start, i) => [start, rate(sums[i]!)]),
+        value: rate(total),
       };
     };
     const functions = [...new Set(q.routes.map((r) => r.fn))];

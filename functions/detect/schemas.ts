@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  Cached,
+  cacheField,
   LibreDetection,
   ModelVersion,
   modelField,
@@ -25,6 +27,7 @@ export const detectRequests = perConfig(() => ({
         .default(3)
         .meta({ description: 'How many languages per text: the best one and `top_k - 1` alternatives.' }),
       model: modelField(),
+      cache: cacheField(),
     }),
   ),
   /** LibreTranslate's `/detect`: `q` and an optional `api_key` (the key itself must be in x-api-key). */
@@ -45,7 +48,11 @@ const Detection = {
   confidence: z.number().meta({ description: 'Probability 0..1.' }),
 };
 const DetectResult = z
-  .object({ ...Detection, alternatives: z.array(z.object(Detection)).meta({ description: 'Most probable first.' }) })
+  .object({
+    ...Detection,
+    alternatives: z.array(z.object(Detection)).meta({ description: 'Most probable first.' }),
+    cached: Cached,
+  })
   .meta({ id: 'DetectResult' });
 export const Detect = z
   .union([

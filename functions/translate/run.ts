@@ -1,34 +1,93 @@
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { resultCacheOf } from '#predictions/cache.ts';
 import { predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
+import { resultCacheKey, throughCache } from '#runtime/result-cache.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
 import { supportedLanguages } from '#tasks/translation/index.ts';
-import { loadTranslation, type TranslateRequest, translate } from '#tasks/translation/service.ts';
+import {
+  loadTranslation,
+  type TranslateOutcome,
+  type TranslateRequest,
+  translate,
+} from '#tasks/translation/service.ts';
 
-/** Translates, logs one record per text and counts characters and language pairs. */
+/** What the result cache keeps of one text's translation (the resolved target too). */
+type CachedTranslation = TranslateOutcome['translations'][number] & { target: string };
+
+/**
+ * Translates through the result cache (keyed by the caller's key, the resolved model
+ * version, the options as sent and the text; `cache: false` skips it), so only texts it
+ * lacks reach the model. Answers as `translate` does, each translation marked `cached`.
+ */
+const translateCached = async (
+  req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string; cache?: boolean },
+  tenant: string | undefined,
+): Promise<
+  Omit<TranslateOutcome, 'translations'> & { translations: Array<CachedTranslation & { cached: boolean }> }
+> => {
+  const runtime = modelRuntime();
+  const detectModel = config().DEFAULT_DETECT_MODEL;
+  const resolved = await runtime.registry.resolve(
+    req.model ?? config().DEFAULT_TRANSLATE_MODEL,
+    undefined,
+    'translation',
+  );
+  const at = `${resolved.name}@${resolved.version}`;
+  const options = {
+    target: req.target,
+    source: req.source ?? 'auto',
+    numBeams: req.numBeams,
+    maxNewTokens: req.maxNewTokens,
+    splitSentences: req.splitSentences,
+    detectModel,
+  };
+  const keys = req.texts.map((text) => resultCacheKey(at, options, text, tenant));
+  const cache = req.cache === false ? undefined : resultCacheOf<CachedTranslation>('translate');
+  let target: string | undefined;
+  const out = await throughCache(cache, keys, at, async (missing) => {
+    const fresh = await translate(runtime, {
+      ...req,
+      texts: missing.map((i) => req.texts[i]!),
+      model: at,
+      detectModel,
+    });
+    target = fresh.target;
+    return fresh.translations.map((t) => ({ ...t, target: fresh.target }));
+  });
+  const hits = out.cached.filter(Boolean).length;
+  metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);
+  metrics.addMetric(MetricName.CacheMisses, MetricUnit.Count, out.cached.length - hits);
+  return {
+    model: { name: resolved.name, version: resolved.version },
+    target: target ?? out.values[0]!.target,
+    translations: out.values.map((t, i) => ({ ...t, cached: out.cached[i]! })),
+    characters: req.texts.reduce((n, t) => n + t.length, 0),
+    inferenceMs: out.computeMs,
+  };
+};
+
+/** Translates (through the result cache), logs one record per text and counts characters and language pairs. */
 export const translateAndLog = async (
   records: () => RequestRecords,
-  req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string },
+  req: Omit<TranslateRequest, 'model' | 'detectModel'> & { model?: string; cache?: boolean },
 ) => {
-  const out = await translate(modelRuntime(), {
-    ...req,
-    model: req.model ?? config().DEFAULT_TRANSLATE_MODEL,
-    detectModel: config().DEFAULT_DETECT_MODEL,
-  });
-  metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
+  const log = records();
+  const out = await translateCached(req, log.tenant);
+  if (out.inferenceMs > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);
   metrics.addMetric(MetricName.CharactersTranslated, MetricUnit.Count, out.characters);
   countEach(
     MetricName.Translations,
     out.translations.map((t) => `${t.source}>${out.target}`),
   );
-  const log = records();
   await predictionLog().write(
     out.translations.map((t, index) =>
       log.record(req.texts[index]!, index, {
         model: out.model.name,
         version: out.model.version,
         latencyMs: Math.round(out.inferenceMs),
+        cached: t.cached,
         output: { source: t.source, target: out.target, detected: t.detected, outputLength: t.text.length },
       }),
     ),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MAX_BEAMS } from '#tasks/translation/index.ts';
 import {
+  Cached,
+  cacheField,
   LibreDetection,
   ModelVersion,
   modelField,
@@ -47,6 +49,7 @@ export const translateRequests = perConfig(() => ({
         .optional()
         .meta({ description: "false: each text is one model input (it must fit the model's window)." }),
       model: modelField(),
+      cache: cacheField(),
     }),
   ),
   /** LibreTranslate's `/translate` (JSON or form); the API key must be in x-api-key. */
@@ -69,6 +72,7 @@ export const Translate = z
         source_language: z.string().meta({ description: 'FLORES-200 code of the source, given or detected.' }),
         detected: Detected.optional().meta({ description: 'Present when the source was detected.' }),
         token_ids: z.array(z.array(z.number())).optional().meta({ description: 'With include_token_ids.' }),
+        cached: Cached,
       }),
     ),
     target_language: z.string().meta({ description: 'FLORES-200 code.' }),

@@ -13,9 +13,10 @@ export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> =
     maxNewTokens: b.max_new_tokens,
     splitSentences: b.split_sentences,
     model: b.model,
+    cache: b.cache,
     params: { source: 'source_language', target: 'target_language' },
   });
-  const translations = out.translations.map(({ source, tokenIds, ...t }) => ({
+  const translations = out.translations.map(({ source, tokenIds, target: _target, ...t }) => ({
     ...t,
     source_language: source,
     ...(b.include_token_ids ? { token_ids: tokenIds } : {}),

@@ -28,7 +28,9 @@ export type MetricRef =
   /** Lambda's own metrics (`AWS/Lambda`, dimension `FunctionName`). */
   | { source: 'lambda'; name: LambdaMetric; statistic: Statistic }
   /** API Gateway's metrics (`AWS/ApiGateway`): the whole API (`ApiName`), or one route with `route`. */
-  | { source: 'api'; name: ApiMetric; statistic: Statistic; route?: RouteRef };
+  | { source: 'api'; name: ApiMetric; statistic: Statistic; route?: RouteRef }
+  /** `100 × part / (part + rest)` over two app metrics' sums per period: a rate in percent (a math expression in CloudWatch). */
+  | { source: 'ratio'; name: string; statistic: 'Sum'; part: AppMetric; rest: AppMetric };
 
 export interface Panel {
   /** Stable id: the local view's element ids and the tests name panels by it. */
@@ -52,6 +54,17 @@ const api = (name: ApiMetric, statistic: Statistic, route?: RouteRef): MetricRef
 
 /** Functions that generate text publish tokens per second and time to first token. */
 const GENERATES_TEXT = new Set(['completions']);
+/** Functions whose answers go through a result cache publish its hits and misses. */
+const CACHES_RESULTS = new Set(['predict', 'translate', 'detect']);
+
+/** The result cache's hit rate in percent: CacheHits / (CacheHits + CacheMisses). */
+export const CACHE_HIT_RATE: MetricRef = {
+  source: 'ratio',
+  name: 'CacheHitRate',
+  statistic: 'Sum',
+  part: MetricName.CacheHits,
+  rest: MetricName.CacheMisses,
+};
 
 /**
  * The panels drawn for each function that serves routes.
@@ -88,6 +101,16 @@ export const functionPanels = (fn: string): Panel[] => [
         },
       ]
     : []),
+  ...(CACHES_RESULTS.has(fn)
+    ? [
+        {
+          id: `${fn}-cache`,
+          title: `${fn}: result cache hits and misses (texts), hit rate (%)`,
+          left: [app(MetricName.CacheHits, 'Sum'), app(MetricName.CacheMisses, 'Sum')],
+          right: [CACHE_HIT_RATE],
+        },
+      ]
+    : []),
 ];
 
 /** The panels of the whole API, and of each route (API Gateway's per-method metrics are on). */
@@ -114,4 +137,6 @@ export const apiPanels = (routes: readonly RouteRef[]): Panel[] => [
 
 /** A series' legend: `Duration p95`, `POST /v1/predict 4XXError`. */
 export const metricLabel = (m: MetricRef): string =>
-  `${m.source === 'api' && m.route ? `${m.route.method} ${m.route.path} ` : ''}${m.name} ${m.statistic}`;
+  m.source === 'ratio'
+    ? `${m.name} %`
+    : `${m.source === 'api' && m.route ? `${m.route.method} ${m.route.path} ` : ''}${m.name} ${m.statistic}`;

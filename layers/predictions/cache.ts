@@ -92,45 +92,54 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
   }
 }
 
-let shared: TieredResultCache<Classification> | undefined | null;
-let store: DynamoResultStore<Classification> | undefined;
+/** The capabilities with a result cache; each has its own in-container LRU over the one table. */
+export type CachedCapability = 'predict' | 'translate' | 'detect';
+
+const caches = new Map<CachedCapability, TieredResultCache<unknown>>();
+let store: DynamoResultStore<unknown> | undefined | null;
+
 /**
- * The process-wide classification result cache (memory LRU, then DynamoDB), or
- * undefined when `RESULT_CACHE_ENABLED=false`. Its DynamoDB writes are deferred: the
+ * A capability's process-wide result cache (memory LRU, then DynamoDB), or undefined
+ * when `RESULT_CACHE_ENABLED=false`. Every capability shares one table (keys embed the
+ * model version, so they never collide); its DynamoDB writes are deferred: the
  * prediction log sends them with the request's records (`pendingCacheWrites`).
  */
-export const resultCache = (): TieredResultCache<Classification> | undefined => {
-  if (shared === undefined) {
-    const c = config();
+export const resultCacheOf = <T>(capability: CachedCapability): TieredResultCache<T> | undefined => {
+  const c = config();
+  if (store === undefined) {
     store = c.RESULT_CACHE_ENABLED
-      ? new DynamoResultStore({
+      ? new DynamoResultStore<unknown>({
           client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
           table: c.RESULT_CACHE_TABLE,
           ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
           breaker: requestPathBreaker,
         })
-      : undefined;
-    shared = store
-      ? new TieredResultCache<Classification>({
-          maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
-          shared: store,
-          sharedPolicy: c.RESULT_CACHE_SHARED,
-          deferSharedWrites: true,
-          onSharedError: (error) =>
-            logger.warn('result cache unavailable; answering by inference', {
-              error: errorMessage(error),
-            }),
-        })
       : null;
   }
-  return shared ?? undefined;
+  if (!store) return undefined;
+  let cache = caches.get(capability);
+  if (!cache) {
+    cache = new TieredResultCache<unknown>({
+      maxEntries: c.RESULT_CACHE_MAX_ENTRIES,
+      shared: store,
+      sharedPolicy: c.RESULT_CACHE_SHARED,
+      deferSharedWrites: true,
+      onSharedError: (error) =>
+        logger.warn('result cache unavailable; answering by inference', { error: errorMessage(error), capability }),
+    });
+    caches.set(capability, cache);
+  }
+  return cache as TieredResultCache<T>;
 };
 
+/** The classification result cache (`/v1/predict`, batch, compare, ensembles). */
+export const resultCache = (): TieredResultCache<Classification> | undefined => resultCacheOf('predict');
+
 /**
- * The result cache's queued DynamoDB writes as table items, emptied: the prediction log
+ * Every result cache's queued DynamoDB writes as table items, emptied: the prediction log
  * adds them to the BatchWrite it sends for the request's records.
  */
 export const pendingCacheWrites = (): { table: string; items: Record<string, unknown>[] } | undefined => {
-  const pending = shared?.takePendingWrites() ?? [];
+  const pending = [...caches.values()].flatMap((cache) => cache.takePendingWrites());
   return pending.length > 0 && store ? { table: store.table, items: store.items(pending) } : undefined;
 };

@@ -15,25 +15,47 @@ interface NamedMetric {
   dimensions: string[];
 }
 
-/** `[namespace, name, dim, value, …, {options}]`, the rows CDK writes into a graph widget. */
+/** A math expression's row, `[{expression, label, …}]`: the metrics it reads have rows of their own. */
+const isExpression = (row: unknown[]): boolean =>
+  row.length === 1 && typeof row[0] === 'object' && row[0] !== null && 'expression' in row[0];
+
+/** Every math expression of the dashboard's graph widgets, with its widget's title. */
+const widgetExpressions = (stage: (typeof STAGE_NAMES)[number]) =>
+  synthStage(stage).stack.observability.widgets.flatMap((w) =>
+    (
+      synthStage(stage).stack.resolve(w.toJson()) as { properties?: { title?: string; metrics?: unknown[][] } }[]
+    ).flatMap((json) =>
+      (json.properties?.metrics ?? [])
+        .filter(isExpression)
+        .map((row) => ({
+          title: String(json.properties?.title),
+          ...(row[0] as { expression: string; label?: string }),
+        })),
+    ),
+  );
+
+/** `[namespace, name, dim, value, …, {options}]`, the rows CDK writes into a graph widget (math expressions aside). */
 const widgetMetrics = (stage: (typeof STAGE_NAMES)[number]): NamedMetric[] =>
   synthStage(stage).stack.observability.widgets.flatMap((w) =>
     (
       synthStage(stage).stack.resolve(w.toJson()) as { properties?: { title?: string; metrics?: unknown[][] } }[]
     ).flatMap((json) =>
-      (json.properties?.metrics ?? []).map((row) => {
+      (json.properties?.metrics ?? []).flatMap((row) => {
+        if (isExpression(row)) return [];
         // Dimension values may be intrinsics ({Ref: …}); the options object closes the row.
         const options = row.findIndex(
           (x, i) =>
             i >= 2 && i % 2 === 0 && typeof x === 'object' && x !== null && !('Ref' in x) && !('Fn::GetAtt' in x),
         );
         const [namespace, name, ...dims] = (options < 0 ? row : row.slice(0, options)) as string[];
-        return {
-          where: `widget "${json.properties?.title}"`,
-          namespace: String(namespace),
-          name: String(name),
-          dimensions: dims.filter((_, i) => i % 2 === 0).map(String),
-        };
+        return [
+          {
+            where: `widget "${json.properties?.title}"`,
+            namespace: String(namespace),
+            name: String(name),
+            dimensions: dims.filter((_, i) => i % 2 === 0).map(String),
+          },
+        ];
       }),
     ),
   );
@@ -78,6 +100,13 @@ describe.each(STAGE_NAMES)('metrics of stage %s', (stage) => {
     },
     SYNTH_TIMEOUT_MS,
   );
+
+  it('draws the result cache hit rate of predict, translate and detect as hits / (hits + misses)', () => {
+    const rates = widgetExpressions(stage).filter((e) => e.label === 'CacheHitRate %');
+
+    expect(rates.map((e) => e.title.split(':')[0]).sort()).toEqual(['detect', 'predict', 'translate']);
+    for (const e of rates) expect(e.expression).toBe('100 * part / (part + rest)');
+  });
 
   it('watches the prediction-log fallback and the warm function, and every alarm notifies the topic', () => {
     const { template } = synthStage(stage);

@@ -139,6 +139,15 @@ export class Observability extends Construct {
         });
       }
       if (!fn) throw new Error(`${m.name}: a function metric needs its function`);
+      if (m.source === 'ratio') {
+        const sum = { statistic: 'Sum', period: PERIOD };
+        return new cloudwatch.MathExpression({
+          expression: '100 * part / (part + rest)',
+          usingMetrics: { part: appMetric(m.part, fn, sum), rest: appMetric(m.rest, fn, sum) },
+          label: metricLabel(m),
+          period: PERIOD,
+        });
+      }
       if (m.source === 'lambda') return fn.function.metric(m.name, options);
       return appMetric(m.name, fn, options);
     };
