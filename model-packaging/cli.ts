@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { AppError, errorMessage, oneOf } from '#runtime/errors.ts';
+import { runOutdated } from './commands/outdated.ts';
 import { runImport, runPull } from './commands/pull.ts';
 import { runAlias, runList, runPublish, runWarm } from './commands/registry.ts';
 import { runValidate } from './commands/validate.ts';
@@ -18,6 +19,7 @@ Commands:
   publish <bundle>     upload a bundle to S3 (never overwrites a version)
   alias set            point an alias (prod, canary) at a version, optionally split
   list                 list models, tasks, versions and aliases
+  outdated             models whose pinned Hub commit is behind their revision (exit 3)
   warm <name@ref>      fill a cache folder from S3 through the model store
 
 Run "models <command> --help" for a command's options. --debug prints an error's cause chain.`;
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   publish: runPublish,
   alias: runAlias,
   list: runList,
+  outdated: runOutdated,
   warm: runWarm,
   'convert-fasttext': async (argv) => {
     // Loaded on demand: the converter is its own module and only this command needs it.

@@ -16,6 +16,8 @@ export interface HubOptions {
 export interface HubRevision {
   sha: string;
   files: string[];
+  /** sha256 of each file stored in LFS (the weights), when asked with `blobs`. */
+  lfs: Record<string, string>;
 }
 
 /** A failure worth retrying (5xx, reset connection, response cut short). */
@@ -79,19 +81,30 @@ export class HubClient {
     throw new CommandError(`${what}: the Hub answered HTTP ${status}.`);
   }
 
-  /** Resolves `revision` (branch, tag or sha) to its commit sha and lists the repository's files. */
-  async revision(repo: string, revision: string): Promise<HubRevision> {
-    const url = `${this.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}`;
+  /**
+   * Resolves `revision` (branch, tag or sha) to its commit sha and lists the repository's
+   * files; with `blobs`, also the sha256 of each LFS file (the Hub's `?blobs=true`).
+   */
+  async revision(repo: string, revision: string, options: { blobs?: boolean } = {}): Promise<HubRevision> {
+    const url = `${this.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}${options.blobs ? '?blobs=true' : ''}`;
     const what = `resolve ${repo}@${revision}`;
     return this.retry(what, async () => {
       const res = await fetch(url, { headers: this.headers() });
       if (!res.ok) this.failFor(what, res.status, repo);
-      const body = (await res.json()) as { sha?: unknown; siblings?: { rfilename?: unknown }[] };
+      const body = (await res.json()) as {
+        sha?: unknown;
+        siblings?: { rfilename?: unknown; lfs?: { sha256?: unknown } }[];
+      };
       if (typeof body.sha !== 'string' || !/^[a-f0-9]{40}$/.test(body.sha)) {
         throw new CommandError(`${what}: the Hub's answer has no commit sha; is ${this.endpoint} a Hub endpoint?`);
       }
-      const files = (body.siblings ?? []).map((s) => s.rfilename).filter((f): f is string => typeof f === 'string');
-      return { sha: body.sha, files };
+      const siblings = (body.siblings ?? []).filter(
+        (s): s is { rfilename: string; lfs?: { sha256?: unknown } } => typeof s.rfilename === 'string',
+      );
+      const lfs = Object.fromEntries(
+        siblings.flatMap((s) => (typeof s.lfs?.sha256 === 'string' ? [[s.rfilename, s.lfs.sha256]] : [])),
+      );
+      return { sha: body.sha, files: siblings.map((s) => s.rfilename), lfs };
     });
   }
 

@@ -14,7 +14,7 @@ import { CommandError, type Deps, type Options, parse, positional, required, Usa
 import { createProgress } from '../progress.ts';
 import { verifyFiles } from './validate.ts';
 
-const S3_OPTIONS = {
+export const S3_OPTIONS = {
   bucket: { type: 'string' },
   prefix: { type: 'string' },
   endpoint: { type: 'string' },
@@ -28,7 +28,7 @@ const s3Help = (bucket: string) => `  --bucket <b>        S3 bucket of the regis
   --region <r>        AWS region; default us-east-1
   --debug             print the cause chain of an error`;
 const S3_HELP = s3Help('required');
-const S3_OR_DIR_HELP = `  --dir <folder>      a local registry folder (<name>/<version>/) instead of S3
+export const S3_OR_DIR_HELP = `  --dir <folder>      a local registry folder (<name>/<version>/) instead of S3
 ${s3Help('required unless --dir is given')}`;
 
 export const PUBLISH_HELP = `Usage: models publish <bundle-dir> --bucket <b> [options]
@@ -120,7 +120,7 @@ const s3Store = (
 };
 
 /** The registry's store: S3 with --bucket, a folder with --dir. */
-const storeFor = (
+export const storeFor = (
   command: string,
   values: { bucket?: string; dir?: string; prefix?: string; endpoint?: string; region?: string },
 ): ObjectStore => {
@@ -153,7 +153,7 @@ const writeAliases = async (store: ObjectStore, dir: string | undefined, name: s
 };
 
 /** Fails early with a clear line when the bucket is missing or the endpoint unreachable. */
-const checkBucket = async (store: S3ObjectStore, where: string): Promise<void> => {
+export const checkBucket = async (store: S3ObjectStore, where: string): Promise<void> => {
   await store.client
     .send(new HeadBucketCommand({ Bucket: store.bucket }))
     .catch((error) => explain(error, `${where} ${store.description}`));
