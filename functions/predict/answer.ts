@@ -8,8 +8,8 @@ import type { EnsembleSpec } from './schemas.ts';
 export const classifyOrEnsemble = (
   records: () => RequestRecords,
   texts: string[],
-  body: { model?: string | undefined; ensemble?: EnsembleSpec | undefined },
+  body: { model?: string | undefined; ensemble?: EnsembleSpec | undefined; cache?: boolean | undefined },
 ) =>
   body.ensemble
-    ? ensembleAndLog(records, texts, body.ensemble)
-    : classifyAndLog(records, texts, body.model ?? config().DEFAULT_PREDICT_MODEL);
+    ? ensembleAndLog(records, texts, body.ensemble, { useCache: body.cache !== false })
+    : classifyAndLog(records, texts, body.model ?? config().DEFAULT_PREDICT_MODEL, { useCache: body.cache !== false });

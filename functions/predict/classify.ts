@@ -39,9 +39,9 @@ export const servedModel = (model: PredictOutcome['model'], ref: string): Served
 export const classifyTexts = async (
   ref: string,
   texts: string[],
-  options: Omit<PredictOptions, 'cache'> = {},
+  { useCache = true, ...options }: Omit<PredictOptions, 'cache'> & { useCache?: boolean } = {},
 ): Promise<PredictOutcome> => {
-  const out = await predict(modelRuntime(), ref, texts, { ...options, cache: resultCache() });
+  const out = await predict(modelRuntime(), ref, texts, { ...options, cache: useCache ? resultCache() : undefined });
   const hits = out.results.filter((r) => r.cached).length;
   metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);
   metrics.addMetric(MetricName.CacheMisses, MetricUnit.Count, out.results.length - hits);
@@ -72,9 +72,14 @@ export const answerOf = (out: PredictOutcome, index: number, extra: Partial<Answ
 };
 
 /** `/v1/predict` and `/v1/predict/batch` with one model: classify, log one record per text. */
-export const classifyAndLog = async (records: () => RequestRecords, texts: string[], ref: string) => {
+export const classifyAndLog = async (
+  records: () => RequestRecords,
+  texts: string[],
+  ref: string,
+  { useCache = true }: { useCache?: boolean } = {},
+) => {
   const log = records();
-  const out = await classifyTexts(ref, texts, { tenant: log.tenant });
+  const out = await classifyTexts(ref, texts, { tenant: log.tenant, useCache });
   await predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
   return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };

@@ -9,10 +9,15 @@ import type { EnsembleSpec } from './schemas.ts';
  * member goes through the result cache). Logs one record per member answer (`part`
  * `m<i>`) and one per combined answer under the model name `ensemble`.
  */
-export const ensembleAndLog = async (records: () => RequestRecords, texts: string[], spec: EnsembleSpec) => {
+export const ensembleAndLog = async (
+  records: () => RequestRecords,
+  texts: string[],
+  spec: EnsembleSpec,
+  { useCache = true }: { useCache?: boolean } = {},
+) => {
   const log = records();
   const out = await predictEnsemble(modelRuntime(), spec, texts, (ref, resolved) =>
-    classifyTexts(ref, texts, { resolved, tenant: log.tenant }),
+    classifyTexts(ref, texts, { resolved, tenant: log.tenant, useCache }),
   );
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
   const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');

@@ -3,7 +3,16 @@ import { BUCKET_SIZES, type BucketSize } from '#predictions/analytics.ts';
 import { oneOf } from '#runtime/errors.ts';
 import { VERSION_PATTERN } from '#runtime/manifest.ts';
 import { VOTING_METHODS, type VotingMethod } from '#tasks/classification/ensemble.ts';
-import { ModelVersion, modelField, oneTextOrTexts, perConfig, RequestId, textField, textsField } from '../schemas.ts';
+import {
+  cacheField,
+  ModelVersion,
+  modelField,
+  oneTextOrTexts,
+  perConfig,
+  RequestId,
+  textField,
+  textsField,
+} from '../schemas.ts';
 
 /** Request and response schemas of the predict function's routes (`routes.ts` says which route takes which). */
 
@@ -51,10 +60,10 @@ const Range = {
 /** The request schemas, built from the configured limits (the handlers validate with these objects). */
 export const predictRequests = perConfig(() => ({
   Single: z
-    .strictObject({ text: textField(), model: modelField(), ensemble: ensembleField() })
+    .strictObject({ text: textField(), model: modelField(), ensemble: ensembleField(), cache: cacheField() })
     .refine((b) => !(b.model && b.ensemble), oneModel),
   Batch: z
-    .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField() })
+    .strictObject({ texts: textsField(), model: modelField(), ensemble: ensembleField(), cache: cacheField() })
     .refine((b) => !(b.model && b.ensemble), oneModel),
   Compare: oneTextOrTexts(
     z.strictObject({

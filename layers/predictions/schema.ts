@@ -48,8 +48,9 @@ export const USAGE_TABLE_KEYS = {
 } as const satisfies TableKeys;
 
 /**
- * The shared result cache: one item per `cacheKey` = sha256(`name@version` + options +
- * text) holding the answer; `expiresAt` (epoch seconds) is its TTL. Reads ignore items
+ * The shared result cache: one item per `cacheKey` = sha256(caller's hashed key id +
+ * `name@version` + options + text) holding the answer (predict, translate, detect);
+ * `expiresAt` (epoch seconds) is its TTL. Reads ignore items
  * past `expiresAt` because DynamoDB deletes expired items lazily (up to days later).
  */
 export const RESULT_CACHE_TABLE_KEYS = {

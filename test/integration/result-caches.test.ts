@@ -111,6 +111,22 @@ describe('detect result cache', () => {
   });
 });
 
+describe('predict cache opt-out', () => {
+  it('skips the cache with "cache": false on /v1/predict and /v1/predict/batch', async () => {
+    const text = `Opt out of the cache ${unique('po')}`;
+    await post(api, '/v1/predict', { text });
+    const single = await post(api, '/v1/predict', { text, cache: false });
+    const batch = await post(api, '/v1/predict/batch', { texts: [text], cache: false });
+    const fresh = `${text} fresh`;
+    await post(api, '/v1/predict', { text: fresh, cache: false });
+    const afterOptOut = await post(api, '/v1/predict', { text: fresh });
+
+    expect(single.body.cached).toBe(false);
+    expect((batch.body.results as Array<{ cached: boolean }>)[0]!.cached).toBe(false);
+    expect(afterOptOut.body.cached).toBe(false);
+  });
+});
+
 describe('tenant isolation (issue 23): no key learns whether another key sent a text', () => {
   it('predict: key B sending key A’s text gets cached: false, then its own hit', async () => {
     const text = `A secret sentence ${unique('p')}`;
