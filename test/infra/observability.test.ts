@@ -25,12 +25,10 @@ const widgetExpressions = (stage: (typeof STAGE_NAMES)[number]) =>
     (
       synthStage(stage).stack.resolve(w.toJson()) as { properties?: { title?: string; metrics?: unknown[][] } }[]
     ).flatMap((json) =>
-      (json.properties?.metrics ?? [])
-        .filter(isExpression)
-        .map((row) => ({
-          title: String(json.properties?.title),
-          ...(row[0] as { expression: string; label?: string }),
-        })),
+      (json.properties?.metrics ?? []).filter(isExpression).map((row) => ({
+        title: String(json.properties?.title),
+        ...(row[0] as { expression: string; label?: string }),
+      })),
     ),
   );
 
