@@ -2,6 +2,7 @@ import { ValidationError } from '#runtime/errors.ts';
 import type { ModelRuntime } from '#runtime/models.ts';
 import { detect } from '#tasks/langid/service.ts';
 import { fromFasttextLabel } from '#tasks/languages/index.ts';
+import { type HtmlPlan, planHtml } from './html.ts';
 import { languageResolver, loadTranslator, type Translator, translateDocuments } from './index.ts';
 
 export interface TranslateRequest {
@@ -16,6 +17,8 @@ export interface TranslateRequest {
   splitSentences?: boolean;
   model: string;
   detectModel: string;
+  /** `html`: each text is an HTML fragment; its text nodes are translated, its markup kept byte for byte. */
+  format?: 'text' | 'html';
   /** Request field names for error messages (`target_language` or LibreTranslate's `target`). */
   params: { source: string; target: string };
 }
@@ -53,9 +56,14 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
   const resolve = languageResolver(supported);
   const target = resolve(req.target, req.params.target);
   const auto = req.source === undefined || req.source.trim().toLowerCase() === 'auto';
-  const detected = auto ? (await detect(runtime, req.detectModel, req.texts, 1)).results : undefined;
+  const plans: HtmlPlan[] | undefined = req.format === 'html' ? req.texts.map(planHtml) : undefined;
+  // An HTML fragment's language is its text's, detected once for the whole fragment.
+  const detectTexts = plans ? plans.map((p, i) => p.text || req.texts[i]!) : req.texts;
+  const detected = auto ? (await detect(runtime, req.detectModel, detectTexts, 1)).results : undefined;
   const sources = req.texts.map((_, i) => {
     if (!auto) return resolve(req.source!, req.params.source);
+    // Markup with no text to translate (`<br>`, a lone link) needs no source.
+    if (plans?.[i]?.texts.length === 0) return target;
     const d = detected![i]!;
     const flores = d.flores ?? fromFasttextLabel(d.language).flores;
     if (!flores || (supported.length && !supported.includes(flores))) {
@@ -68,10 +76,14 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
   });
   const started = performance.now();
   const options = { source: sources, target, numBeams: req.numBeams, maxNewTokens: req.maxNewTokens };
-  const out =
+  const run = async (texts: string[], source: string[]) =>
     req.splitSentences === false
-      ? (await loaded.value.translate(req.texts, options)).map((t) => ({ text: t.text, tokenIds: [t.tokenIds] }))
-      : await translateDocuments(loaded.value, req.texts, options);
+      ? (await loaded.value.translate(texts, { ...options, source })).map((t) => ({
+          text: t.text,
+          tokenIds: [t.tokenIds],
+        }))
+      : await translateDocuments(loaded.value, texts, { ...options, source });
+  const out = plans ? await translatePlans(plans, sources, run) : await run(req.texts, sources);
   return {
     model: { name: loaded.name, version: loaded.version },
     target,
@@ -84,4 +96,28 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
     characters: req.texts.reduce((n, t) => n + t.length, 0),
     inferenceMs: performance.now() - started,
   };
+};
+
+/**
+ * Translates the texts of HTML plans as one batch (each with its fragment's source) and
+ * renders each fragment with its translations; token ids are the fragment's sentences'.
+ */
+const translatePlans = async (
+  plans: HtmlPlan[],
+  sources: string[],
+  run: (texts: string[], sources: string[]) => Promise<Array<{ text: string; tokenIds: number[][] }>>,
+): Promise<Array<{ text: string; tokenIds: number[][] }>> => {
+  const texts = plans.flatMap((p) => p.texts);
+  const out = texts.length
+    ? await run(
+        texts,
+        plans.flatMap((p, i) => p.texts.map(() => sources[i]!)),
+      )
+    : [];
+  let next = 0;
+  return plans.map((p) => {
+    const mine = out.slice(next, next + p.texts.length);
+    next += p.texts.length;
+    return { text: p.render(mine.map((t) => t.text)), tokenIds: mine.flatMap((t) => t.tokenIds) };
+  });
 };
