@@ -1,4 +1,5 @@
 import { CORS_ALLOW_HEADERS } from '#http/cors.ts';
+import type { ErrorShape } from '#http/error-envelope.ts';
 
 /**
  * Bodies API Gateway itself sends (before any function runs), in the product's error
@@ -89,14 +90,16 @@ export const openAIErrorType = (status: number): string =>
 /**
  * The body the gateway answers with, in the route family's shape: OpenAI's
  * `{"error":{message,type,param,code}}` on routes whose spec says `errorShape: 'openai'`,
- * the product's envelope elsewhere (and where no route matched).
+ * LibreTranslate's `{"error": "…"}` on `errorShape: 'libretranslate'`, the product's
+ * envelope elsewhere (and where no route matched).
  */
 export const gatewayErrorBody = (
   type: GatewayResponseType,
-  shape: 'default' | 'openai' | undefined,
+  shape: ErrorShape | undefined,
   requestId: string,
 ): Record<string, unknown> => {
   const r = GATEWAY_RESPONSES[type];
+  if (shape === 'libretranslate') return { error: r.message };
   return shape === 'openai'
     ? { error: { message: r.message, type: openAIErrorType(r.statusCode), param: null, code: r.code } }
     : { error: { code: r.code, message: r.message, requestId } };
@@ -121,18 +124,32 @@ const envelopeTemplate = (code: string, message: string, dynamic?: string): stri
 const openAITemplate = (status: number, code: string, message: string, dynamic?: string): string =>
   `{"error":{"message":"${jsonInner(message)}${dynamic ? vtlJsonString(dynamic) : ''}","type":${JSON.stringify(openAIErrorType(status))},"param":null,"code":${JSON.stringify(code)}}}`;
 
+/** LibreTranslate's error body as a template: `{"error": "…"}`. */
+const libreTemplate = (message: string, dynamic?: string): string =>
+  `{"error":"${jsonInner(message)}${dynamic ? vtlJsonString(dynamic) : ''}"}`;
+
 /**
  * The JSON body template, with `$context.requestId` where the request id goes. Given the
- * resources of the OpenAI-shaped routes, the template branches on `$context.resourcePath`
- * (a gateway response is per API, not per method) so those routes get OpenAI's shape.
+ * resources of the OpenAI-shaped and LibreTranslate-shaped routes, the template branches
+ * on `$context.resourcePath` (a gateway response is per API, not per method) so those
+ * routes get their family's shape.
  */
-export const gatewayResponseTemplate = (type: GatewayResponseType, openAIResources: readonly string[] = []): string => {
+export const gatewayResponseTemplate = (
+  type: GatewayResponseType,
+  openAIResources: readonly string[] = [],
+  libreResources: readonly string[] = [],
+): string => {
   const r = GATEWAY_RESPONSES[type];
   const dynamic = type === 'BAD_REQUEST_BODY' ? '$context.error.validationErrorString' : undefined;
-  const envelope = envelopeTemplate(r.code, r.message, dynamic);
-  if (openAIResources.length === 0) return envelope;
-  const test = [...new Set(openAIResources)].map((p) => `$context.resourcePath == ${JSON.stringify(p)}`).join(' || ');
-  return `#if(${test})${openAITemplate(r.statusCode, r.code, r.message, dynamic)}#{else}${envelope}#end`;
+  const branches: Array<[readonly string[], string]> = [
+    [openAIResources, openAITemplate(r.statusCode, r.code, r.message, dynamic)],
+    [libreResources, libreTemplate(r.message, dynamic)],
+  ];
+  const test = (paths: readonly string[]) =>
+    [...new Set(paths)].map((p) => `$context.resourcePath == ${JSON.stringify(p)}`).join(' || ');
+  const shaped = branches.filter(([paths]) => paths.length > 0);
+  if (shaped.length === 0) return envelopeTemplate(r.code, r.message, dynamic);
+  return `${shaped.map(([paths, body], i) => `#${i === 0 ? 'if' : 'elseif'}(${test(paths)})${body}`).join('')}#{else}${envelopeTemplate(r.code, r.message, dynamic)}#end`;
 };
 
 /**

@@ -9,7 +9,7 @@ import {
 import { config } from '#runtime/config.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { CAPABILITY_SPECS, type Capability, ROUTES, type RouteDef } from './routes.ts';
-import { ErrorEnvelope, OpenAIError } from './schemas.ts';
+import { ErrorEnvelope, LibreTranslateError, OpenAIError } from './schemas.ts';
 import { type RouteSpec, routeKey } from './spec.ts';
 
 export type OpenApiDocument = oas31.OpenAPIObject;
@@ -33,8 +33,9 @@ const description = (): string => {
   return [
     'Hugging Face ONNX models served as HTTP APIs on AWS Lambda.',
     '',
-    'Every route but `/health` needs the API key, as `Authorization: Bearer <key>` or in the `x-api-key` header. Errors are JSON: `{"error":{"code","message","requestId","details"?}}`,',
-    'or OpenAI\'s `{"error":{"message","type","param","code"}}` on `/v1/models` and the completions routes; a 4xx message says how to fix the request.',
+    'Every route but `/health`, `GET /languages` and `GET /frontend/settings` needs the API key, as `Authorization: Bearer <key>` or in the `x-api-key` header. Errors are JSON: `{"error":{"code","message","requestId","details"?}}`,',
+    'or OpenAI\'s `{"error":{"message","type","param","code"}}` on `/v1/models` and the completions routes,',
+    'or LibreTranslate\'s `{"error":"…"}` on the LibreTranslate routes; a 4xx message says how to fix the request.',
     `Limits: ${c.MAX_TEXT_CHARS} characters per text, ${c.MAX_BATCH_SIZE} texts per batch, ${c.MAX_BODY_BYTES} bytes per body.`,
   ].join('\n');
 };
@@ -53,7 +54,12 @@ const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 /** The error answers a route can give, in the shape its function answers errors (the gateway answers its 401, 403 and 429 in the same shape). */
 const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObject => {
-  const shape = route.errorShape === 'openai' ? OpenAIError : ErrorEnvelope;
+  const shape =
+    route.errorShape === 'openai'
+      ? OpenAIError
+      : route.errorShape === 'libretranslate'
+        ? LibreTranslateError
+        : ErrorEnvelope;
   const out: ZodOpenApiResponsesObject = {};
   if (doc.body || doc.query || doc.params) {
     out['400'] = {

@@ -110,6 +110,20 @@ export const OpenAIError = z
   })
   .meta({ id: 'OpenAIError', description: "OpenAI's error shape, answered by /v1/models and the completions routes." });
 
+/** LibreTranslate's `api_key` body field: accepted as its clients send it (the key layer checks keys). */
+export const apiKeyField = () =>
+  z
+    .string({ error: 'must be a string' })
+    .optional()
+    .meta({ description: 'The API key, where LibreTranslate clients send it (headers work too).' });
+
+export const LibreTranslateError = z
+  .object({ error: z.string().meta({ description: 'What went wrong and how to fix the request (4xx).' }) })
+  .meta({
+    id: 'LibreTranslateError',
+    description: "LibreTranslate's error shape, answered by the LibreTranslate-compatible routes.",
+  });
+
 /** A model as the answers name it. */
 export const ModelVersion = z
   .object({ name: z.string(), version: z.string() })

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ErrorShape } from '#http/error-envelope.ts';
 import type { RouteUsage } from '#predictions/usage.ts';
 
 /**
@@ -12,8 +13,11 @@ import type { RouteUsage } from '#predictions/usage.ts';
 
 export type HttpMethod = 'GET' | 'POST';
 
-/** OpenAI-compatible routes answer errors in OpenAI's shape; every other route in the product's envelope. */
-export type ErrorShape = 'default' | 'openai';
+/**
+ * OpenAI-compatible routes answer errors in OpenAI's shape, LibreTranslate-compatible ones in
+ * LibreTranslate's `{"error": "…"}`; every other route in the product's envelope.
+ */
+export type { ErrorShape };
 
 /** A request example: the body of a POST, or the query and path parameters of a GET. */
 export interface RouteExample {
@@ -28,7 +32,7 @@ export interface RouteSpec {
   /** The OpenAPI summary (and description) of the operation. */
   summary: string;
   description?: string;
-  /** `none` only for the health check: every other route needs an API key. */
+  /** `none`: the gateway lets it through without a key (the health check, LibreTranslate's cheap GETs). */
   auth?: 'apiKey' | 'none';
   /** Default: the product's envelope `{"error":{"code","message","requestId","details"?}}`. */
   errorShape?: ErrorShape;

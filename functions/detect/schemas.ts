@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  apiKeyField,
   Cached,
   cacheField,
   LibreDetection,
@@ -30,11 +31,8 @@ export const detectRequests = perConfig(() => ({
       cache: cacheField(),
     }),
   ),
-  /** LibreTranslate's `/detect`: `q` and an optional `api_key` (the key itself must be in x-api-key). */
-  LibreDetect: z.object({
-    q: textField(),
-    api_key: z.string().optional().meta({ description: 'Ignored: send the key in the x-api-key header.' }),
-  }),
+  /** LibreTranslate's `/detect` (JSON or form-encoded): `q` and an optional `api_key`. */
+  LibreDetect: z.object({ q: textField(), api_key: apiKeyField() }),
 }));
 
 const Detection = {

@@ -1,5 +1,6 @@
 import { bindRoutes } from '../bind.ts';
 import { languagesRoute } from './languages.ts';
+import { libreFrontendSettingsRoute } from './libre-frontend-settings.ts';
 import { libreLanguagesRoute } from './libre-languages.ts';
 import { libreTranslateRoute } from './libre-translate.ts';
 import { translate } from './routes.ts';
@@ -11,4 +12,5 @@ export const handler = bindRoutes(translate, {
   languages: languagesRoute,
   libreTranslate: libreTranslateRoute,
   libreLanguages: libreLanguagesRoute,
+  libreFrontendSettings: libreFrontendSettingsRoute,
 });

@@ -1,8 +1,15 @@
 import { charactersOf } from '#predictions/usage.ts';
 import { defineCapability } from '../spec.ts';
-import { Languages, LibreLanguages, LibreTranslate, Translate, translateRequests } from './schemas.ts';
+import {
+  Languages,
+  LibreFrontendSettings,
+  LibreLanguages,
+  LibreTranslate,
+  Translate,
+  translateRequests,
+} from './schemas.ts';
 
-/** The translate function's routes: translation, the language list, and LibreTranslate's two. */
+/** The translate function's routes: translation, the language list, and LibreTranslate's three. */
 export const translate = defineCapability('translate', {
   description: 'Translation between FLORES-200 languages, source detected when not given.',
   routes: {
@@ -37,16 +44,33 @@ export const translate = defineCapability('translate', {
       method: 'POST',
       path: '/translate',
       summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',
+      errorShape: 'libretranslate',
       form: true,
       body: () => translateRequests().Libre,
       response: LibreTranslate,
-      examples: () => ({ q: { summary: 'Auto source', value: { q: 'Hello world', source: 'auto', target: 'es' } } }),
+      examples: () => ({
+        q: { summary: 'Auto source', value: { q: 'Hello world', source: 'auto', target: 'es' } },
+        html: {
+          summary: 'HTML, as Mastodon sends it',
+          value: { q: ['<p>Hello <b>friends</b>!</p>'], source: 'en', target: 'fr', format: 'html' },
+        },
+      }),
     },
     libreLanguages: {
       method: 'GET',
       path: '/languages',
-      summary: 'LibreTranslate-compatible language list',
+      summary: 'LibreTranslate-compatible language list (no key needed)',
+      auth: 'none',
+      errorShape: 'libretranslate',
       response: LibreLanguages,
+    },
+    libreFrontendSettings: {
+      method: 'GET',
+      path: '/frontend/settings',
+      summary: "LibreTranslate's frontend settings: limits and defaults (no key needed)",
+      auth: 'none',
+      errorShape: 'libretranslate',
+      response: LibreFrontendSettings,
     },
   },
 });

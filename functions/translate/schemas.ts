@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_BEAMS } from '#tasks/translation/index.ts';
 import {
+  apiKeyField,
   Cached,
   cacheField,
   LibreDetection,
@@ -52,16 +53,30 @@ export const translateRequests = perConfig(() => ({
       cache: cacheField(),
     }),
   ),
-  /** LibreTranslate's `/translate` (JSON or form); the API key must be in x-api-key. */
+  /** LibreTranslate's `/translate` (JSON or form-encoded), as its clients send it. */
   Libre: z.object({
-    q: z.union([textField(), textsField()], { error: 'must be a string or a list of strings' }),
+    q: z
+      .union([textField(), textsField()], { error: 'must be a string or a list of strings' })
+      .meta({ description: 'The text, or a list of texts (then `translatedText` is a list in the same order).' }),
     source: code(isoFirst, `The source language, or "auto" (the default).`).default('auto'),
     target: code(isoFirst, `The target language: ${anyCode}.`),
-    format: z.enum(['text'], { error: 'only "text" is supported' }).default('text'),
-    api_key: z.string().optional().meta({ description: 'Ignored: send the key in the x-api-key header.' }),
-    alternatives: z.coerce.number().int().max(0, 'alternatives are not supported').optional(),
+    format: z
+      .enum(['text', 'html'], { error: 'must be "text" or "html"' })
+      .default('text')
+      .meta({ description: '`html`: translate the text nodes, keep the markup byte for byte.' }),
+    api_key: apiKeyField(),
+    alternatives: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be at least 0')
+      .max(MAX_ALTERNATIVES, `must be at most ${MAX_ALTERNATIVES}`)
+      .default(0)
+      .meta({ description: 'Alternative translations wanted; answered with `alternatives: []` (see README).' }),
   }),
 }));
+
+/** LibreTranslate's default `--alternatives-limit`. */
+export const MAX_ALTERNATIVES = 3;
 
 const Detected = z.object({ language: z.string(), confidence: z.number() });
 export const Translate = z
@@ -93,8 +108,30 @@ export const Language = z
 export const LibreTranslate = z
   .object({
     translatedText: z.union([z.string(), z.array(z.string())]),
-    detectedLanguage: z.union([LibreDetection, z.array(LibreDetection)]).optional(),
+    detectedLanguage: z
+      .union([LibreDetection, z.array(LibreDetection)])
+      .optional()
+      .meta({ description: 'With `source: "auto"`: one per text for a list.' }),
+    alternatives: z
+      .union([z.array(z.string()), z.array(z.array(z.string()))])
+      .optional()
+      .meta({ description: 'With `alternatives` > 0: a list per text for a list.' }),
   })
   .meta({ id: 'LibreTranslateResponse' });
 export const Languages = z.object({ languages: z.array(Language) });
-export const LibreLanguages = z.array(z.object({ code: z.string(), name: z.string(), targets: z.array(z.string()) }));
+export const LibreLanguages = z
+  .array(z.object({ code: z.string(), name: z.string(), targets: z.array(z.string()) }))
+  .meta({ id: 'LibreLanguages', description: 'ISO 639-1 codes where the language has one.' });
+const LibreLanguage = z.object({ code: z.string(), name: z.string() });
+export const LibreFrontendSettings = z
+  .object({
+    charLimit: z.number(),
+    frontendTimeout: z.number(),
+    apiKeys: z.boolean(),
+    keyRequired: z.boolean(),
+    suggestions: z.boolean(),
+    filesTranslation: z.boolean(),
+    supportedFilesFormat: z.array(z.string()),
+    language: z.object({ source: LibreLanguage, target: LibreLanguage }),
+  })
+  .meta({ id: 'LibreFrontendSettings' });

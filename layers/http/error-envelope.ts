@@ -5,7 +5,11 @@ import { requestIdOf } from './request-id.ts';
 import { json } from './response.ts';
 import type { ApiMiddleware, ApiRequest } from './types.ts';
 
-export type ErrorShape = 'default' | 'openai';
+/**
+ * The error body a route answers with: the product's envelope, OpenAI's on the OpenAI
+ * routes, LibreTranslate's bare `{"error": "…"}` on the LibreTranslate routes.
+ */
+export type ErrorShape = 'default' | 'openai' | 'libretranslate';
 
 const defaults = {
   /** Which error shape a request gets: OpenAI's for the OpenAI-compatible routes. */
@@ -78,6 +82,33 @@ export const openAIErrorBody = (info: ReturnType<typeof describeError>, message:
   error: { message, type: OPENAI_TYPE(info.status), param: info.param ?? null, code: info.code },
 });
 
+/**
+ * An error's body in a route's shape, for the envelope below and for anything else that
+ * answers errors for a route (a function-side key check, the emulator).
+ *
+ * @example
+ * errorBody('libretranslate', describeError(new ValidationError('q: required')), 'q: required', 'r-1');
+ * // => { error: 'q: required' }
+ */
+export const errorBody = (
+  shape: ErrorShape,
+  info: ReturnType<typeof describeError>,
+  message: string,
+  requestId: string,
+): Record<string, unknown> => {
+  if (shape === 'openai') return openAIErrorBody(info, message);
+  // LibreTranslate's clients read `error` as a string (LibreTranslate's app.py answers so).
+  if (shape === 'libretranslate') return { error: message };
+  return {
+    error: {
+      code: info.code,
+      message,
+      requestId,
+      ...(info.details === undefined ? {} : { details: info.details }),
+    },
+  };
+};
+
 /** The message a caller sees: a client error's own, or a generic one with the request id to quote. */
 export const callerMessage = (info: ReturnType<typeof describeError>, requestId: string): string =>
   info.expose ? info.message : `Internal error; quote request id ${requestId} when reporting it.`;
@@ -95,8 +126,9 @@ export const logError = (
 
 /**
  * Turns every error into the JSON envelope of DESIGN.md (Contracts):
- * `{"error":{"code","message","requestId","details"?}}`, or OpenAI's
- * `{"error":{"message","type","param","code"}}` on the OpenAI routes. Client errors
+ * `{"error":{"code","message","requestId","details"?}}`, OpenAI's
+ * `{"error":{"message","type","param","code"}}` on the OpenAI routes, LibreTranslate's
+ * `{"error":"…"}` on the LibreTranslate routes (`errorBody`). Client errors
  * keep their message; server errors are logged whole and answered with a generic
  * message and the request id. Never a stack trace.
  */
@@ -108,18 +140,11 @@ export const errorEnvelope = (opts: Partial<typeof defaults> = {}): ApiMiddlewar
     const info = describeError(request.error);
     logError(options.logger, info, request.error);
     const message = callerMessage(info, requestId);
-    const body =
-      options.shapeOf(request.event) === 'openai'
-        ? openAIErrorBody(info, message)
-        : {
-            error: {
-              code: info.code,
-              message,
-              requestId,
-              ...(info.details === undefined ? {} : { details: info.details }),
-            },
-          };
-    request.response = json(body, info.status, info.headers);
+    request.response = json(
+      errorBody(options.shapeOf(request.event), info, message, requestId),
+      info.status,
+      info.headers,
+    );
   };
   return { onError: errorEnvelopeOnError };
 };

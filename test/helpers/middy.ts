@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { ErrorShape } from '#http/error-envelope.ts';
 import { errorEnvelope } from '#http/error-envelope.ts';
 import { jsonBody } from '#http/json-body.ts';
 import { requestIdHeader } from '#http/request-id.ts';
@@ -19,7 +20,7 @@ export const event = (over: Partial<ApiEvent> = {}): ApiEvent =>
     ...over,
   }) as ApiEvent;
 
-export const wrap = (fn: (e: ApiEvent) => Promise<ApiResult>, shape: 'default' | 'openai' = 'default') =>
+export const wrap = (fn: (e: ApiEvent) => Promise<ApiResult>, shape: ErrorShape = 'default') =>
   middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(requestIdHeader())
     .use(errorEnvelope({ shapeOf: () => shape, logger: { info: () => undefined, error: () => undefined } }))

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type OpenApiDocument, openApiDocument, routeSpecs } from '#functions/openapi.ts';
 import { ROUTES } from '#functions/routes.ts';
-import { ErrorEnvelope, OpenAIError } from '#functions/schemas.ts';
+import { ErrorEnvelope, LibreTranslateError, OpenAIError } from '#functions/schemas.ts';
 import { routeKey } from '#functions/spec.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { startTestApi, TEST_KEY } from '../helpers/local-api.ts';
@@ -132,7 +132,7 @@ describe('OpenAPI document against the real handlers', () => {
 
   it('accepts the LibreTranslate examples form-encoded too, as documented', async () => {
     const formRoutes = callsOf(served).filter((c) => routeSpecs().get(c.key)?.form);
-    expect(formRoutes.map((c) => c.key).sort()).toEqual(['POST /detect', 'POST /translate']);
+    expect(formRoutes.map((c) => c.key).sort()).toEqual(['POST /detect', 'POST /translate', 'POST /translate']);
 
     for (const call of formRoutes) {
       const fields = JSON.parse(call.body!) as Record<string, string>;
@@ -157,11 +157,13 @@ describe('OpenAPI document against the real handlers', () => {
 
     const invalid = await send(bad('/v1/predict'));
     const invalidOpenAi = await send(bad('/v1/chat/completions'));
+    const invalidLibre = await send(bad('/translate'));
     const noKey = await send(bad('/v1/chat/completions'), 'not-a-key');
 
-    expect([invalid.status, invalidOpenAi.status, noKey.status]).toEqual([400, 400, 403]);
+    expect([invalid.status, invalidOpenAi.status, invalidLibre.status, noKey.status]).toEqual([400, 400, 400, 403]);
     expectExactly(ErrorEnvelope, await invalid.json(), 'predict 400');
     expectExactly(OpenAIError, await invalidOpenAi.json(), 'chat 400');
+    expectExactly(LibreTranslateError, await invalidLibre.json(), 'LibreTranslate 400');
     // The gateway answers in the route family's shape: OpenAI's on the OpenAI routes.
     expectExactly(OpenAIError, await noKey.json(), 'gateway 403');
   });

@@ -88,9 +88,14 @@ describe('API keys', () => {
     expect(res.status).toBe(401);
   });
 
-  it('lets /health through without a key', async () => {
-    expect(ROUTES.filter((r) => !r.apiKeyRequired).map((r) => r.path)).toEqual(['/health']);
+  it("lets /health and LibreTranslate's two GETs through without a key", async () => {
+    expect(ROUTES.filter((r) => !r.apiKeyRequired).map((r) => r.path)).toEqual([
+      '/health',
+      '/languages',
+      '/frontend/settings',
+    ]);
     expect((await call('GET', '/health', {})).status).toBe(200);
+    expect((await call('GET', '/frontend/settings', {})).status).toBe(200);
   });
 });
 

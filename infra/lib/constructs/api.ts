@@ -209,8 +209,9 @@ export class Api extends Construct {
       });
     }
 
-    // Gateway responses are per API: the template picks OpenAI's shape by resource path.
+    // Gateway responses are per API: the template picks OpenAI's or LibreTranslate's shape by resource path.
     const openAIResources = routes.filter((r) => r.errorShape === 'openai').map((r) => r.path);
+    const libreResources = routes.filter((r) => r.errorShape === 'libretranslate').map((r) => r.path);
     for (const [type, responseType] of Object.entries(GATEWAY_RESPONSE_TYPES) as [
       GatewayResponseType,
       apigw.ResponseType,
@@ -223,7 +224,7 @@ export class Api extends Construct {
           ...cors,
           ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
         }),
-        templates: { 'application/json': gatewayResponseTemplate(type, openAIResources) },
+        templates: { 'application/json': gatewayResponseTemplate(type, openAIResources, libreResources) },
       });
     }
     // Every other gateway error keeps API Gateway's status, in the envelope, with CORS.
@@ -237,7 +238,7 @@ export class Api extends Construct {
 
     const ack = (id: string, reason: string) => Validations.of(this.restApi).acknowledge({ id, reason });
     const authn =
-      'Callers are services, not end users: each authenticates with an API key bound to a usage plan (throttle and quota per tier), read by a Lambda REQUEST authorizer from x-api-key or Authorization: Bearer (functions/authorizer/); /health is deliberately open for uptime checks. A Cognito or IAM authorizer would add no identity the product uses.';
+      'Callers are services, not end users: each authenticates with an API key bound to a usage plan (throttle and quota per tier), read by a Lambda REQUEST authorizer from x-api-key or Authorization: Bearer (functions/authorizer/); /health (uptime checks) and the LibreTranslate GET /languages and GET /frontend/settings (its clients call them before they send a key; no inference) are deliberately open. A Cognito or IAM authorizer would add no identity the product uses.';
     ack('AwsSolutions-APIG4', authn);
     ack('AwsSolutions-COG4', authn);
     ack(

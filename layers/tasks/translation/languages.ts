@@ -7,6 +7,8 @@ const SUGGESTIONS = 5;
 export interface ResolveLanguageOptions {
   /** The request field the code came from, named in the error (`target_language`). */
   param?: string;
+  /** The route that lists the supported languages, named in the error (default `GET /v1/languages`). */
+  listedAt?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export const resolveLanguage = (
   throw new ValidationError(
     `${field}${wanted === '' ? 'Missing language code.' : `Unsupported language code ${JSON.stringify(wanted)}.`} ${near} ` +
       'Use a FLORES-200 code such as "swh_Latn", ISO 639-1 ("sw") or ISO 639-3 ("swh"); ' +
-      `GET /v1/languages lists all ${supported.length} supported languages.`,
+      `${options.listedAt ?? 'GET /v1/languages'} lists all ${supported.length} supported languages.`,
     { param: options.param, details: { code: wanted, suggestions } },
   );
 };
@@ -73,14 +75,17 @@ export const resolveLanguage = (
  * resolve('xx', 'source'); // throws ValidationError: source: Unsupported language code "xx". ...
  * languageResolver([])('xx', 'source'); // => 'xx'
  */
-export const languageResolver = (supported: readonly string[]): ((code: string, param: string) => string) => {
+export const languageResolver = (
+  supported: readonly string[],
+  listedAt?: string,
+): ((code: string, param: string) => string) => {
   const resolved = new Map<string, string>();
   return (code, param) => {
     if (supported.length === 0) return code;
     const key = `${param}\u0000${code}`;
     const known = resolved.get(key);
     if (known !== undefined) return known;
-    const flores = resolveLanguage(code, supported, { param });
+    const flores = resolveLanguage(code, supported, { param, listedAt });
     resolved.set(key, flores);
     return flores;
   };

@@ -20,7 +20,7 @@ export interface TranslateRequest {
   /** `html`: each text is an HTML fragment; its text nodes are translated, its markup kept byte for byte. */
   format?: 'text' | 'html';
   /** Request field names for error messages (`target_language` or LibreTranslate's `target`). */
-  params: { source: string; target: string };
+  params: { source: string; target: string; listedAt?: string };
 }
 
 export interface TranslateOutcome {
@@ -53,7 +53,7 @@ export const loadTranslation = (runtime: ModelRuntime, ref: string) =>
 export const translate = async (runtime: ModelRuntime, req: TranslateRequest): Promise<TranslateOutcome> => {
   const loaded = await loadTranslation(runtime, req.model);
   const supported = loaded.value.languages();
-  const resolve = languageResolver(supported);
+  const resolve = languageResolver(supported, req.params.listedAt);
   const target = resolve(req.target, req.params.target);
   const auto = req.source === undefined || req.source.trim().toLowerCase() === 'auto';
   const plans: HtmlPlan[] | undefined = req.format === 'html' ? req.texts.map(planHtml) : undefined;

@@ -77,6 +77,12 @@ const isGatewayNotFound = (status: number, body: Record<string, unknown>): boole
 
 const checkError = (route: RouteDef, res: RawResponse, body: Record<string, unknown>): void => {
   const error = body.error;
+  // LibreTranslate's routes answer `{"error": "…"}` (its clients read a string); the gateway's own answers stay the envelope.
+  if (route.errorShape === 'libretranslate' && !isObject(error)) {
+    if (!useful(error)) fail('a LibreTranslate 4xx whose error does not say what to fix', res);
+    if (Object.keys(body).join(',') !== 'error') fail('a LibreTranslate error with keys beside "error"', res);
+    return;
+  }
   if (!isObject(error)) fail('a 4xx without an "error" object', res);
   const e = error as Record<string, unknown>;
   if (!useful(e.message)) fail('a 4xx whose error.message does not say what to fix', res);

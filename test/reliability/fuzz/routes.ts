@@ -265,12 +265,14 @@ export const ROUTE_SHAPES: Record<string, RouteShape> = {
       q: fc.oneof(text(300), fc.array(text(150), { minLength: 1, maxLength: 3 })),
       source: opt(fc.oneof(lang, fc.constant('auto'))),
       target: lang,
-      format: opt(fc.constant('text')),
+      format: opt(fc.constantFrom('text', 'html')),
       api_key: opt(fc.string()),
+      alternatives: opt(fc.integer({ min: 0, max: 3 })),
     }),
     form: true,
   },
   'GET /languages': {},
+  'GET /frontend/settings': {},
 };
 
 /** Whether the route takes input the fuzzer shapes (a body, a query or a path parameter): then some cases must be refused. */

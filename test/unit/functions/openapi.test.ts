@@ -60,12 +60,13 @@ describe('OpenAPI document', () => {
     const errorRef = (r: RouteDef, status: string) =>
       JSON.stringify(operationOf(doc, r)?.responses[status]?.content?.['application/json']?.schema);
     for (const r of ROUTES.filter((route) => route.method === 'POST')) {
-      expect(errorRef(r, '400')).toContain(r.errorShape === 'openai' ? 'OpenAIError' : '#/components/schemas/Error"');
+      const shape = { openai: 'OpenAIError', libretranslate: 'LibreTranslateError', default: 'Error' }[
+        r.errorShape ?? 'default'
+      ];
+      expect(errorRef(r, '400')).toContain(`#/components/schemas/${shape}"`);
       // API Gateway itself answers a missing or wrong key, in the route family's shape.
       for (const status of ['401', '403', '429']) {
-        expect(errorRef(r, status)).toContain(
-          r.errorShape === 'openai' ? 'OpenAIError' : '#/components/schemas/Error"',
-        );
+        expect(errorRef(r, status)).toContain(`#/components/schemas/${shape}"`);
       }
     }
   });

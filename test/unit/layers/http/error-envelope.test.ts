@@ -42,4 +42,19 @@ describe('errorEnvelope', () => {
     expect(unavailable.statusCode).toBe(503);
     expect(unavailable.headers?.['Retry-After']).toBe('7');
   });
+
+  it("answers LibreTranslate's bare {error} on LibreTranslate routes, the status kept and no internals", async () => {
+    const bad = await wrap(async () => {
+      throw new ValidationError('q: must be a string or a list of strings', { param: 'q' });
+    }, 'libretranslate')(event(), context);
+    const server = await wrap(async () => {
+      throw new Error('secret stack detail');
+    }, 'libretranslate')(event(), context);
+
+    expect(bad.statusCode).toBe(400);
+    expect(parse(bad)).toEqual({ error: 'q: must be a string or a list of strings' });
+    expect(server.statusCode).toBe(500);
+    expect(parse(server)).toEqual({ error: expect.stringMatching(/req-1/) });
+    expect(server.body).not.toMatch(/secret|stack/);
+  });
 });

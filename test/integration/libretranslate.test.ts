@@ -1,0 +1,307 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '#local/stack.ts';
+import { post, recordsOf, SLOW_KEY, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
+
+/** A recorded client request (test/fixtures/libretranslate/requests.json, each with its origin). */
+interface Recorded {
+  id: string;
+  client: string;
+  origin: string;
+  method: 'GET' | 'POST';
+  path: string;
+  encoding?: 'json' | 'form';
+  body?: Record<string, unknown>;
+}
+interface Fixture {
+  html: Record<string, string>;
+  requests: Recorded[];
+}
+
+let api: LocalStack;
+let fixture: Fixture;
+beforeAll(async () => {
+  api = await startTestApi();
+  fixture = JSON.parse(await readFile('test/fixtures/libretranslate/requests.json', 'utf8')) as Fixture;
+});
+afterAll(async () => api?.close());
+
+/** The body with "KEY" as the test key and "$html.<name>" as that HTML fixture. */
+const fill = (body: Record<string, unknown>, encoding: 'json' | 'form' = 'json') => {
+  const value = (v: unknown): unknown =>
+    v === 'KEY' ? TEST_KEY : typeof v === 'string' && v.startsWith('$html.') ? fixture.html[v.slice(6)] : v;
+  const filled = Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [k, Array.isArray(v) ? v.map(value) : value(v)]),
+  );
+  if (encoding === 'json') return { type: 'application/json', text: JSON.stringify(filled) };
+  const form = new URLSearchParams();
+  for (const [k, v] of Object.entries(filled)) for (const item of [v].flat()) form.append(k, String(item));
+  return { type: 'application/x-www-form-urlencoded', text: form.toString() };
+};
+
+/**
+ * Sends a request as its client does, in its encoding or the other one. Until the key layer
+ * reads `api_key` from the body, the key also travels in x-api-key (`headerKey`).
+ */
+const send = async (
+  r: Pick<Recorded, 'method' | 'path' | 'body' | 'encoding'>,
+  options: { encoding?: 'json' | 'form'; headerKey?: string | null } = {},
+) => {
+  const encoding = options.encoding ?? r.encoding ?? 'json';
+  const body = r.body ? fill(r.body, encoding) : undefined;
+  const headerKey = options.headerKey === undefined ? TEST_KEY : options.headerKey;
+  const headers = {
+    ...(body ? { 'content-type': body.type } : {}),
+    ...(headerKey === null ? {} : { 'x-api-key': headerKey }),
+  };
+  if (r.method === 'GET' && body) return getWithBody(r.path, headers, body.text);
+  const res = await fetch(`${api.url}${r.path}`, { method: r.method, headers, ...(body ? { body: body.text } : {}) });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
+};
+
+/** A GET with a body, as Python's urllib sends LibreTranslate-py's languages() (fetch refuses to). */
+const getWithBody = (path: string, headers: Record<string, string>, text: string) =>
+  new Promise<{ status: number; headers: Headers; body: unknown }>((resolve, reject) => {
+    const sized = { ...headers, 'content-length': String(Buffer.byteLength(text)) };
+    const req = request(`${api.url}${path}`, { method: 'GET', headers: sized }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        data += chunk;
+      });
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, headers: new Headers(), body: JSON.parse(data) as unknown });
+        } catch (error) {
+          reject(new Error(`${res.statusCode}: ${data}`, { cause: error }));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+const recorded = (id: string) => fixture.requests.find((r) => r.id === id)!;
+
+/** The markup of an HTML string: every tag with its attributes, without the text between tags (script bodies checked apart). */
+const markup = (html: string) => html.replace(/>[^<]*</g, '><');
+
+describe('LibreTranslate clients, replayed as recorded', () => {
+  it('Mastodon: status HTML, source auto, JSON: every tag, attribute, link, mention and hashtag kept', async () => {
+    const r = recorded('mastodon-translate');
+    const html = fixture.html.mastodonStatus!;
+
+    const res = await send(r);
+
+    expect(res.status).toBe(200);
+    const body = res.body as { translatedText: string; detectedLanguage: { language: string; confidence: number } };
+    expect(Object.keys(body).sort()).toEqual(['detectedLanguage', 'translatedText']);
+    expect(body.detectedLanguage).toEqual({ language: 'en', confidence: expect.any(Number) });
+    expect(body.detectedLanguage.confidence).toBeGreaterThan(50);
+    expect(body.detectedLanguage.confidence).toBeLessThanOrEqual(100);
+    const out = body.translatedText;
+    expect(markup(out)).toBe(markup(html));
+    for (const kept of [
+      '<span class="h-card" translate="no"><a href="https://mastodon.social/@Gargron" class="u-url mention">@<span>Gargron</span></a></span>',
+      '<span class="invisible">https://</span><span class="ellipsis">blog.joinmastodon.org/2024/01/</span><span class="invisible">release?utm_source=mastodon&amp;lang=en</span></a></p>',
+      '<a href="https://mastodon.social/tags/opensource" class="mention hashtag" rel="tag">#<span>opensource</span></a></p>',
+      '<br>',
+    ]) {
+      expect(out).toContain(kept);
+    }
+    expect(out).not.toContain('Good morning');
+    expect(out).not.toContain('Thanks to everyone who helped!');
+  });
+
+  it('Mastodon: each text node is what format "text" gives for it, escaped in place', async () => {
+    const text = 'Thanks to everyone who helped!';
+    const plain = await send({ method: 'POST', path: '/translate', body: { q: text, source: 'en', target: 'fr' } });
+    const translated = (plain.body as { translatedText: string }).translatedText;
+    const escaped = translated.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+    const res = await send({
+      method: 'POST',
+      path: '/translate',
+      body: {
+        q: `<p class="x">${text}<br><a href="https://a.example/?q=1&amp;r=2">#tag</a></p>`,
+        source: 'en',
+        target: 'fr',
+        format: 'html',
+        api_key: 'KEY',
+      },
+    });
+
+    expect(res.status).toBe(200);
+    expect((res.body as { translatedText: string }).translatedText).toBe(
+      `<p class="x">${escaped}<br><a href="https://a.example/?q=1&amp;r=2">#tag</a></p>`,
+    );
+  });
+
+  it('HTML with a script, event attributes and escaped markup comes back no more dangerous', async () => {
+    const html = fixture.html.hostile!;
+
+    for (const encoding of ['json', 'form'] as const) {
+      const res = await send(
+        { method: 'POST', path: '/translate', body: { q: html, source: 'en', target: 'fr', format: 'html' } },
+        { encoding },
+      );
+
+      expect(res.status).toBe(200);
+      const out = (res.body as { translatedText: string }).translatedText;
+      expect(markup(out)).toBe(markup(html));
+      expect(out.match(/<script/g)).toHaveLength(1);
+      expect(out).toContain('<script>alert(3)</script><style>p { color: red }</style>');
+      expect(out.match(/<[a-z]/g)).toEqual(html.match(/<[a-z]/g));
+      expect(out).not.toContain('<script>alert(2)');
+    }
+  });
+
+  it('LibreTranslate-py: translate and detect form-encoded, languages as a GET with a form body', async () => {
+    const translated = await send(recorded('libretranslate-py-translate'));
+    const asJson = await send(recorded('libretranslate-py-translate'), { encoding: 'json' });
+    const detected = await send(recorded('libretranslate-py-detect'));
+    const languages = await send(recorded('libretranslate-py-languages'), { headerKey: null });
+
+    expect(translated.status).toBe(200);
+    expect(translated.body).toEqual({ translatedText: expect.any(String) });
+    expect(asJson.body).toEqual(translated.body);
+    expect(detected.status).toBe(200);
+    const list = detected.body as Array<{ language: string; confidence: number }>;
+    expect(list[0]).toEqual({ language: 'es', confidence: expect.any(Number) });
+    expect(languages.status).toBe(200);
+    expect((languages.body as unknown[]).length).toBe(202);
+  });
+
+  it('the web frontend and extensions: /frontend/settings and /languages answer without a key', async () => {
+    const settings = await send(recorded('frontend-settings'), { headerKey: null });
+    const languages = await send(recorded('frontend-languages'), { headerKey: null });
+
+    expect(settings.status).toBe(200);
+    expect(settings.body).toEqual({
+      charLimit: 5000,
+      frontendTimeout: 500,
+      apiKeys: true,
+      keyRequired: true,
+      suggestions: false,
+      filesTranslation: false,
+      supportedFilesFormat: [],
+      language: { source: { code: 'auto', name: 'Auto Detect' }, target: { code: 'en', name: 'English' } },
+    });
+    const list = languages.body as Array<{ code: string; name: string; targets: string[] }>;
+    expect(languages.status).toBe(200);
+    expect(list.every((l) => Object.keys(l).sort().join() === 'code,name,targets')).toBe(true);
+    expect(list).toContainEqual({ code: 'fr', name: 'French', targets: expect.arrayContaining(['en', 'sw', 'de']) });
+    expect(new Set(list.map((l) => l.code)).size).toBe(list.length);
+    // ISO 639-1 where the language has one: every 2-letter code the table knows, FLORES-200 otherwise.
+    expect(list.find((l) => l.name === 'Swahili')?.code).toBe('sw');
+  });
+
+  it('a browser extension: q as a list, source auto, alternatives, JSON and form, the same answer', async () => {
+    const r = recorded('extension-translate');
+    const asJson = await send(r);
+    const asForm = await send(r, { encoding: 'form' });
+
+    expect(asJson.status).toBe(200);
+    const body = asJson.body as {
+      translatedText: string[];
+      detectedLanguage: Array<{ language: string; confidence: number }>;
+      alternatives: string[][];
+    };
+    expect(Object.keys(body).sort()).toEqual(['alternatives', 'detectedLanguage', 'translatedText']);
+    expect(body.translatedText).toHaveLength(2);
+    expect(body.detectedLanguage).toEqual([
+      { language: 'en', confidence: expect.any(Number) },
+      { language: 'en', confidence: expect.any(Number) },
+    ]);
+    expect(body.alternatives).toEqual([[], []]);
+    expect(asForm.body).toEqual(asJson.body);
+    // In order: each item is its own translation.
+    const second = await send({
+      method: 'POST',
+      path: '/translate',
+      body: { q: 'The weather is very nice.', source: 'en', target: 'de' },
+    });
+    expect((second.body as { translatedText: string }).translatedText).toBe(body.translatedText[1]);
+  });
+
+  it('keeps one prediction record per q item, HTML included', async () => {
+    const res = await fetch(`${api.url}/translate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': TEST_KEY },
+      body: JSON.stringify({
+        q: ['<p>Good <b>morning</b></p>', '<p>See you soon.</p>'],
+        source: 'en',
+        target: 'fr',
+        format: 'html',
+      }),
+    });
+    await res.json();
+
+    const records = await recordsOf(api, res.headers.get('x-request-id')!);
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ capability: 'translate', inputLength: '<p>Good <b>morning</b></p>'.length });
+  });
+});
+
+describe('LibreTranslate errors: {"error": "…"} with its status, never a 5xx for bad input', () => {
+  const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
+    ['missing q', '/translate', { source: 'en', target: 'fr' }, /^q: /],
+    ['missing target', '/translate', { q: 'Hi', source: 'en' }, /^target: /],
+    [
+      'unknown target',
+      '/translate',
+      { q: 'Hi', source: 'en', target: 'zz' },
+      /^target: Unsupported language code "zz"\..* GET \/languages lists all 202 supported languages\.$/,
+    ],
+    [
+      'unknown format',
+      '/translate',
+      { q: 'Hi', source: 'en', target: 'fr', format: 'xml' },
+      /^format: must be "text" or "html"/,
+    ],
+    ['alternatives not a number', '/translate', { q: 'Hi', target: 'fr', alternatives: 'many' }, /^alternatives: /],
+    [
+      'too many alternatives',
+      '/translate',
+      { q: 'Hi', target: 'fr', alternatives: 9 },
+      /^alternatives: must be at most 3/,
+    ],
+    ['api_key not a string', '/translate', { q: 'Hi', target: 'fr', api_key: 5 }, /^api_key: must be a string/],
+    ['detect without q', '/detect', {}, /^q: /],
+  ];
+
+  it.each(cases)('%s', async (_name, path, body, message) => {
+    const res = await post(api, path, body);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: expect.stringMatching(message) });
+  });
+
+  it('answers malformed JSON and an empty form the same way', async () => {
+    const bad = await post(api, '/translate', '{"q": ');
+    const empty = await send({ method: 'POST', path: '/translate', body: {} }, { encoding: 'form' });
+
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ error: expect.stringMatching(/^Malformed JSON body/) });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toEqual({ error: expect.stringMatching(/^q: /) });
+  });
+
+  it("403 without a key and 429 past the key's rate: the statuses Mastodon reads as quota and too many requests", async () => {
+    const none = await send(
+      { method: 'POST', path: '/translate', body: { q: 'Hi', target: 'fr' } },
+      { headerKey: null },
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await send(
+        { method: 'POST', path: '/detect', body: { q: 'Bonjour à tous' } },
+        { headerKey: SLOW_KEY },
+      );
+      statuses.push(res.status);
+    }
+
+    expect(none.status).toBe(403);
+    expect(statuses).toContain(429);
+  });
+});
