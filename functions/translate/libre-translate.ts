@@ -6,8 +6,8 @@ import { libreCode, translateAndLog } from './run.ts';
 /**
  * LibreTranslate's `POST /translate`, answered as LibreTranslate answers: `translatedText`
  * (a list for a list), `detectedLanguage` with `source: "auto"` (confidence in percent),
- * `alternatives` when asked for. Alternatives are always empty: beam search here keeps
- * only the best hypothesis per sentence (README, LibreTranslate).
+ * `alternatives` when asked for: the next hypotheses of the beam search, for a text of
+ * one sentence in `text` format (empty otherwise, as LibreTranslate does for HTML).
  */
 export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTranslate> = async ({
   body: b,
@@ -20,6 +20,7 @@ export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTr
     target: b.target,
     source: b.source,
     format: b.format,
+    alternatives: b.alternatives,
     params: { source: 'source', target: 'target', listedAt: 'GET /languages' },
   });
   const detected = out.translations.map(
@@ -29,9 +30,10 @@ export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTr
         confidence: Math.round(t.detected.confidence * 10_000) / 100,
       },
   );
+  const alternatives = out.translations.map((t) => t.alternatives ?? []);
   return json({
     translatedText: single ? out.translations[0]!.text : out.translations.map((t) => t.text),
     ...(detected[0] ? { detectedLanguage: single ? detected[0] : detected } : {}),
-    ...(b.alternatives > 0 ? { alternatives: single ? [] : texts.map((): string[] => []) } : {}),
+    ...(b.alternatives > 0 ? { alternatives: single ? alternatives[0] : alternatives } : {}),
   });
 };

@@ -71,7 +71,10 @@ export const translateRequests = perConfig(() => ({
       .min(0, 'must be at least 0')
       .max(MAX_ALTERNATIVES, `must be at most ${MAX_ALTERNATIVES}`)
       .default(0)
-      .meta({ description: 'Alternative translations wanted; answered with `alternatives: []` (see README).' }),
+      .meta({
+        description:
+          'Alternative translations wanted: the next hypotheses of a beam search one wider (one-sentence plain texts; none for HTML).',
+      }),
   }),
 }));
 

@@ -213,15 +213,41 @@ describe('LibreTranslate clients, replayed as recorded', () => {
       { language: 'en', confidence: expect.any(Number) },
       { language: 'en', confidence: expect.any(Number) },
     ]);
-    expect(body.alternatives).toEqual([[], []]);
     expect(asForm.body).toEqual(asJson.body);
-    // In order: each item is its own translation.
+    body.alternatives.forEach((alternatives, i) => {
+      expect(alternatives.length).toBeGreaterThan(0);
+      expect(alternatives.length).toBeLessThanOrEqual(3);
+      expect(alternatives.every((a) => typeof a === 'string' && a !== body.translatedText[i])).toBe(true);
+    });
+    // In order: each item is its own translation, alternatives and all.
     const second = await send({
       method: 'POST',
       path: '/translate',
-      body: { q: 'The weather is very nice.', source: 'en', target: 'de' },
+      body: { q: 'The weather is very nice.', source: 'en', target: 'de', alternatives: 3 },
     });
-    expect((second.body as { translatedText: string }).translatedText).toBe(body.translatedText[1]);
+    expect(second.body).toEqual({ translatedText: body.translatedText[1], alternatives: body.alternatives[1] });
+  });
+
+  it('alternatives: none for HTML (as LibreTranslate) or a text of several sentences, no field when 0', async () => {
+    const html = await send({
+      method: 'POST',
+      path: '/translate',
+      body: { q: '<p>Good morning</p>', source: 'en', target: 'fr', format: 'html', alternatives: 2 },
+    });
+    const sentences = await send({
+      method: 'POST',
+      path: '/translate',
+      body: { q: ['Good morning. See you soon.'], source: 'en', target: 'fr', alternatives: 2 },
+    });
+    const none = await send({
+      method: 'POST',
+      path: '/translate',
+      body: { q: 'Good morning', source: 'en', target: 'fr', alternatives: 0 },
+    });
+
+    expect(html.body).toEqual({ translatedText: expect.stringMatching(/^<p>.*<\/p>$/), alternatives: [] });
+    expect(sentences.body).toEqual({ translatedText: [expect.any(String)], alternatives: [[]] });
+    expect(none.body).toEqual({ translatedText: expect.any(String) });
   });
 
   it('keeps one prediction record per q item, HTML included', async () => {

@@ -276,8 +276,10 @@ class SentenceBeams {
     return parents;
   }
 
-  best(): number[] {
-    return this.finished[0]?.tokens ?? this.beams[0]?.tokens ?? [];
+  /** The finished hypotheses, best first (the running beams when none finished). */
+  ranked(): number[][] {
+    const hypotheses = this.finished.length ? this.finished : this.beams;
+    return hypotheses.length ? hypotheses.map((h) => h.tokens) : [[]];
   }
 }
 
@@ -307,7 +309,22 @@ export const beamSearch = async (
   rows: readonly DecodeRow[],
   settings: DecodeSettings,
   numBeams: number,
-): Promise<number[][]> => {
+): Promise<number[][]> => (await rankedBeamSearch(model, rows, settings, numBeams)).map((r) => r[0] ?? []);
+
+/**
+ * {@link beamSearch} with every finished hypothesis of each row (up to `numBeams`), best
+ * first by length-normalised score: the n-best list alternatives are read from.
+ *
+ * @example
+ * await rankedBeamSearch(model, [{ inputIds: [2047, 954, 2], maxNewTokens: 20 }], settings, 3);
+ * // => [[[2, 2057, 1057, ..., 2], [2, 2057, 3104, ..., 2], [2, 2057, ..., 2]]]
+ */
+export const rankedBeamSearch = async (
+  model: PreTrainedModel,
+  rows: readonly DecodeRow[],
+  settings: DecodeSettings,
+  numBeams: number,
+): Promise<number[][][]> => {
   if (rows.length === 0) return [];
   const sentences = rows.map(
     (r) => new SentenceBeams(settings.decoderStartTokenId, r.maxNewTokens, numBeams, settings),
@@ -348,5 +365,5 @@ export const beamSearch = async (
     state = gatherState(out.state, gather);
     owner = nextOwner;
   }
-  return sentences.map((s) => s.best());
+  return sentences.map((s) => s.ranked());
 };

@@ -13,6 +13,11 @@ export interface DocumentTranslation {
   outputTokens: number;
   /** The full decoder sequence of each piece, in order (for parity checks and debugging). */
   tokenIds: number[][];
+  /**
+   * With `alternatives`: the text with its one piece's alternatives in its place. A text of
+   * several pieces has none (an n-best list per sentence does not rank whole texts).
+   */
+  alternatives?: string[];
 }
 
 /** Scripts written without spaces between sentences or words. */
@@ -179,11 +184,15 @@ export const translateDocuments = async (
     let inputTokens = 0;
     let outputTokens = 0;
     const tokenIds: number[][] = [];
+    const pieces = parts.filter((p) => p.kind === 'translate').length;
+    // The piece's translation and where it starts, to put each alternative in its place.
+    let only: { at: number; alternatives?: string[]; length: number } | undefined;
     for (const part of parts) {
       if (part.kind === 'keep') text += part.text;
       else if (part.kind === 'join') text += noSpaces ? '' : part.text === '' ? ' ' : part.text;
       else {
         const t = translated[next++];
+        only = { at: text.length, alternatives: t?.alternatives, length: t?.text.length ?? 0 };
         text += t?.text ?? '';
         segments++;
         inputTokens += count(part.text);
@@ -191,6 +200,12 @@ export const translateDocuments = async (
         tokenIds.push(t?.tokenIds ?? []);
       }
     }
-    return { text, segments, inputTokens, outputTokens, tokenIds };
+    const alternatives =
+      options.alternatives && options.alternatives > 0
+        ? pieces === 1 && only
+          ? (only.alternatives ?? []).map((a) => text.slice(0, only!.at) + a + text.slice(only!.at + only!.length))
+          : []
+        : undefined;
+    return { text, segments, inputTokens, outputTokens, tokenIds, ...(alternatives ? { alternatives } : {}) };
   });
 };

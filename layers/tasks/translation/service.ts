@@ -11,6 +11,8 @@ export interface TranslateRequest {
   /** Missing or `auto`: detected per text with the language-identification model. */
   source?: string;
   numBeams?: number;
+  /** Alternative translations wanted per text (plain text only; an HTML fragment gets none). */
+  alternatives?: number;
   /** Upper bound on new tokens per sentence (the length rule may lower it). */
   maxNewTokens?: number;
   /** false: each text is one model input, as in a plain HF pipeline call (must fit the window). */
@@ -32,6 +34,8 @@ export interface TranslateOutcome {
     detected?: { language: string; confidence: number };
     /** Decoder token ids of each translated sentence. */
     tokenIds: number[][];
+    /** With `alternatives`: the next-best translations (none for HTML or a text of several sentences). */
+    alternatives?: string[];
   }>;
   characters: number;
   inferenceMs: number;
@@ -75,15 +79,25 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
     return flores;
   });
   const started = performance.now();
-  const options = { source: sources, target, numBeams: req.numBeams, maxNewTokens: req.maxNewTokens };
+  const options = {
+    source: sources,
+    target,
+    numBeams: req.numBeams,
+    maxNewTokens: req.maxNewTokens,
+    // HTML is translated node by node: a fragment's alternatives would be combinations.
+    alternatives: plans ? undefined : req.alternatives,
+  };
   const run = async (texts: string[], source: string[]) =>
     req.splitSentences === false
       ? (await loaded.value.translate(texts, { ...options, source })).map((t) => ({
           text: t.text,
           tokenIds: [t.tokenIds],
+          alternatives: t.alternatives,
         }))
       : await translateDocuments(loaded.value, texts, { ...options, source });
-  const out = plans ? await translatePlans(plans, sources, run) : await run(req.texts, sources);
+  const out: Array<{ text: string; tokenIds: number[][]; alternatives?: string[] }> = plans
+    ? await translatePlans(plans, sources, run)
+    : await run(req.texts, sources);
   return {
     model: { name: loaded.name, version: loaded.version },
     target,
@@ -91,6 +105,7 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
       text: t.text,
       source: sources[i]!,
       tokenIds: t.tokenIds,
+      ...(req.alternatives ? { alternatives: t.alternatives ?? [] } : {}),
       ...(detected ? { detected: { language: sources[i]!, confidence: detected[i]!.confidence } } : {}),
     })),
     characters: req.texts.reduce((n, t) => n + t.length, 0),

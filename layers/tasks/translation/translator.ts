@@ -3,7 +3,7 @@ import { ValidationError } from '#runtime/errors.ts';
 import type { ModelSource } from '#runtime/onnx.ts';
 import { findLanguage } from '#tasks/languages/index.ts';
 import { type LoadBundleOptions, loadBundle } from '../loading.ts';
-import { beamSearch, type DecodeRow, type DecodeSettings, greedySearch } from './decode.ts';
+import { type DecodeRow, type DecodeSettings, greedySearch, rankedBeamSearch } from './decode.ts';
 import { languageResolver } from './languages.ts';
 
 export interface LoadTranslatorOptions extends LoadBundleOptions {
@@ -30,6 +30,11 @@ export interface TranslateOptions {
   numBeams?: number;
   /** Tightens the per-sentence bound on new tokens (see {@link Translator.maxNewTokensFor}); a positive integer. */
   maxNewTokens?: number;
+  /**
+   * Up to this many alternative translations per text, the next hypotheses of a beam
+   * search with at least `alternatives + 1` beams (distinct, the translation excluded).
+   */
+  alternatives?: number;
 }
 
 export interface Translation {
@@ -41,6 +46,8 @@ export interface Translation {
    * input that is empty or only whitespace (nothing was translated).
    */
   tokenIds: number[];
+  /** With `alternatives`: the next-best distinct translations, best first. */
+  alternatives?: string[];
 }
 
 /** The most beams a request may ask for: each beam is a decoder row per sentence. */
@@ -252,7 +259,8 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
   };
 
   const translate = async (texts: readonly string[], opts: TranslateOptions): Promise<Translation[]> => {
-    const numBeams = opts.numBeams ?? 1;
+    const wanted = opts.alternatives ?? 0;
+    const numBeams = Math.max(opts.numBeams ?? 1, wanted > 0 ? wanted + 1 : 1);
     if (typeof opts.source !== 'string' && opts.source.length !== texts.length) {
       throw new Error(`translate: ${opts.source.length} source codes for ${texts.length} texts; give one per text.`);
     }
@@ -268,7 +276,11 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
       ? { ...baseSettings, forcedBosTokenId: langTokens.get(target) }
       : baseSettings;
 
-    const results: Translation[] = texts.map(() => ({ text: '', tokenIds: [] }));
+    const results: Translation[] = texts.map(() => ({
+      text: '',
+      tokenIds: [],
+      ...(wanted > 0 ? { alternatives: [] } : {}),
+    }));
     const rows: Array<DecodeRow & { index: number }> = [];
     texts.forEach((text, index) => {
       if (text.trim() === '') return;
@@ -288,13 +300,16 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
     for (let start = 0; start < rows.length; start += batchSize) {
       const batch = rows.slice(start, start + batchSize);
       // One beam is greedy search, as in Hugging Face generate().
-      const sequences =
+      const ranked =
         numBeams === 1
-          ? await greedySearch(model, batch, settings)
-          : await beamSearch(model, batch, settings, numBeams);
+          ? (await greedySearch(model, batch, settings)).map((s) => [s])
+          : await rankedBeamSearch(model, batch, settings, numBeams);
+      const decode = (ids: number[]) => tokenizer.decode(ids, { skip_special_tokens: true });
       batch.forEach((row, i) => {
-        const tokenIds = sequences[i] ?? [];
-        results[row.index] = { text: tokenizer.decode(tokenIds, { skip_special_tokens: true }), tokenIds };
+        const [tokenIds = [], ...others] = ranked[i] ?? [];
+        const text = decode(tokenIds);
+        const alternatives = [...new Set(others.map(decode))].filter((t) => t !== text).slice(0, wanted);
+        results[row.index] = { text, tokenIds, ...(wanted > 0 ? { alternatives } : {}) };
       });
     }
     return results;

@@ -1,6 +1,6 @@
 import { type PreTrainedModel, Tensor } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
-import { beamSearch, type DecodeSettings, greedySearch } from '#tasks/translation/decode.ts';
+import { beamSearch, type DecodeSettings, greedySearch, rankedBeamSearch } from '#tasks/translation/decode.ts';
 
 /**
  * A seq2seq "model" with a hand-written next-token distribution, so the decoding loop's
@@ -145,6 +145,19 @@ describe('beamSearch', () => {
     // Assess: greedy log p = ln 0.5 + ln 0.3 (/2 = -0.95); beam: ln 0.4 + 2 ln 0.9 (/3 = -0.38).
     expect(greedy).toEqual([START, 1, EOS]);
     expect(beam).toEqual([START, 2, 3, EOS]);
+  });
+
+  it("ranks the finished hypotheses best first, the first being beamSearch's answer", async () => {
+    // Act
+    const row = { inputIds: [1], maxNewTokens: 10 };
+    const [ranked] = await rankedBeamSearch(fakeModel(), [row], settings, 2);
+    const [best] = await beamSearch(fakeModel(), [row], settings, 2);
+
+    // Assess: two beams, two distinct finished hypotheses, the beam search's answer first.
+    expect(ranked).toHaveLength(2);
+    expect(ranked![0]).toEqual(best);
+    expect(ranked![0]).toEqual([START, 2, 3, EOS]);
+    expect(ranked![1]).toEqual([START, 1, 3, EOS]);
   });
 
   it('keeps sentences apart in a batch (equal to single runs) and stops each at its bound', async () => {

@@ -43,7 +43,11 @@ const upperCaser = (maxSourceTokens: number): Translator & { calls: string[][]; 
     translate: async (texts: readonly string[], options: TranslateOptions): Promise<Translation[]> => {
       calls.push([...texts]);
       sources.push(options.source);
-      return texts.map((t) => ({ text: t.toUpperCase(), tokenIds: [0, 1, 2] }));
+      return texts.map((t) => ({
+        text: t.toUpperCase(),
+        tokenIds: [0, 1, 2],
+        ...(options.alternatives ? { alternatives: [`${t.toUpperCase()}!`, t.toLowerCase()] } : {}),
+      }));
     },
     dispose: async () => {},
   };
@@ -123,6 +127,27 @@ describe('translateDocuments with a stand-in translator', () => {
     expect(docs.map((d) => d.text)).toEqual(texts.map((t) => t.toUpperCase()));
     expect(fake.calls).toHaveLength(1);
     expect(docs.map((d) => d.segments)).toEqual([3, 5, 0, 0]);
+  });
+
+  it("gives a one-sentence text its piece's alternatives in place, and a text of several none", async () => {
+    // Act
+    const docs = await translateDocuments(upperCaser(100), ['\nHello there.\n', 'One. Two.'], {
+      source: 'eng_Latn',
+      target: 'fra_Latn',
+      alternatives: 2,
+    });
+    const plain = await translateDocuments(upperCaser(100), ['Hello there.'], {
+      source: 'eng_Latn',
+      target: 'fra_Latn',
+    });
+
+    // Assess
+    expect(docs[0]).toMatchObject({
+      text: '\nHELLO THERE.\n',
+      alternatives: ['\nHELLO THERE.!\n', '\nhello there.\n'],
+    });
+    expect(docs[1]).toMatchObject({ text: 'ONE. TWO.', alternatives: [] });
+    expect(plain[0]).not.toHaveProperty('alternatives');
   });
 
   it('drops the space between sentences for a target written without spaces', async () => {

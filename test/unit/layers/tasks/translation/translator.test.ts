@@ -234,6 +234,28 @@ describe('beam search', () => {
   );
 });
 
+describe('alternatives', () => {
+  it('are the next distinct hypotheses of a beam search one wider, the translation its best', async () => {
+    // Prepare
+    const texts = golden.cases.filter((c) => c.tgt_lang === 'fra_Latn').map((c) => c.text);
+    const options = { source: 'eng_Latn', target: 'fra_Latn', maxNewTokens: golden.max_new_tokens };
+
+    // Act
+    const withAlternatives = await translator.translate(texts, { ...options, alternatives: 2 });
+    const beams = await translator.translate(texts, { ...options, numBeams: 3 });
+
+    // Assess
+    expect(withAlternatives.map((t) => t.tokenIds)).toEqual(beams.map((t) => t.tokenIds));
+    for (const t of withAlternatives) {
+      expect(t.alternatives!.length).toBeGreaterThan(0);
+      expect(t.alternatives!.length).toBeLessThanOrEqual(2);
+      expect(t.alternatives).not.toContain(t.text);
+      expect(new Set(t.alternatives).size).toBe(t.alternatives!.length);
+    }
+    expect(beams[0]).not.toHaveProperty('alternatives');
+  });
+});
+
 describe('input validation', () => {
   it('rejects an unsupported target with the nearest supported codes', async () => {
     // Act
