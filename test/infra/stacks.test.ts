@@ -171,17 +171,23 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(provisioned).toEqual(expected);
   });
 
-  it('API: API key on every method but /health, usage plan per tier with throttle and quota, access logs', () => {
+  it('API: API key on every method but /health and the LibreTranslate GETs, usage plan per tier with throttle and quota, access logs', () => {
     const { template } = synthStage(stage);
 
     const methods = Object.values(resourcesOf(template, 'AWS::ApiGateway::Method')).map(
       (m) => m.Properties as { HttpMethod: string; ApiKeyRequired?: boolean; ResourceId: { Ref: string } },
     );
-    const healthResource = Object.entries(resourcesOf(template, 'AWS::ApiGateway::Resource')).find(
-      ([, r]) => (r.Properties as { PathPart: string }).PathPart === 'health',
-    )?.[0];
+    const resources = resourcesOf(template, 'AWS::ApiGateway::Resource');
+    const pathOf = (id: string): string => {
+      const r = resources[id]?.Properties as { PathPart: string; ParentId: { Ref?: string } } | undefined;
+      if (!r) return '';
+      return `${r.ParentId.Ref ? pathOf(r.ParentId.Ref) : ''}/${r.PathPart}`;
+    };
+    const keyless = ['/health', '/languages', '/frontend/settings'];
+    const open = methods.filter((m) => m.HttpMethod !== 'OPTIONS' && !(m.ApiKeyRequired ?? false));
+    expect(open.map((m) => pathOf(m.ResourceId.Ref)).sort()).toEqual([...keyless].sort());
     for (const m of methods.filter((x) => x.HttpMethod !== 'OPTIONS')) {
-      expect(m.ApiKeyRequired ?? false).toBe(m.ResourceId.Ref !== healthResource);
+      expect(m.ApiKeyRequired ?? false).toBe(!keyless.includes(pathOf(m.ResourceId.Ref)));
     }
     const plans = Object.values(resourcesOf(template, 'AWS::ApiGateway::UsagePlan')).map(
       (p) => p.Properties as Record<string, unknown>,
