@@ -41,6 +41,9 @@ const translateCached = async (
     numBeams: req.numBeams,
     maxNewTokens: req.maxNewTokens,
     splitSentences: req.splitSentences,
+    // HTML and alternatives change the answer: part of the key (absent, they leave it as it was).
+    format: req.format === 'html' ? 'html' : undefined,
+    alternatives: req.alternatives || undefined,
     detectModel,
   };
   const keys = req.texts.map((text) => resultCacheKey(at, options, text, tenant));

@@ -78,10 +78,11 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
     expect(actions.filter((a) => !a.startsWith('xray:'))).toEqual(['apigateway:GET']);
   });
 
-  it('401, 403 and 429 answer in OpenAI’s shape on OpenAI routes and the envelope elsewhere, 429 with Retry-After', () => {
+  it('401, 403 and 429 answer in OpenAI’s shape on OpenAI routes, LibreTranslate’s on its routes and the envelope elsewhere, 429 with Retry-After', () => {
     const responses = propsOf(stage, 'AWS::ApiGateway::GatewayResponse').map(([, p]) => p);
     const byType = (t: string) => responses.find((r) => r.ResponseType === t) as Props;
     const openAIPath = ROUTES.find((r) => r.errorShape === 'openai')!.path;
+    const librePaths = ROUTES.filter((r) => r.errorShape === 'libretranslate').map((r) => r.path);
     const cases = [
       ['UNAUTHORIZED', 'UNAUTHORIZED'],
       ['ACCESS_DENIED', 'ACCESS_DENIED'],
@@ -98,6 +99,10 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
       expect(r.StatusCode).toBe(String(GATEWAY_RESPONSES[type].statusCode));
       expect(render(openAIPath)).toEqual(gatewayErrorBody(type, 'openai', 'req-1'));
       expect(render('/v1/predict')).toEqual(gatewayErrorBody(type, 'default', 'req-1'));
+      expect(librePaths).toEqual(expect.arrayContaining(['/translate', '/detect']));
+      for (const path of librePaths) {
+        expect(render(path)).toEqual({ error: GATEWAY_RESPONSES[type].message });
+      }
       const retry = (r.ResponseParameters as Record<string, string>)['gatewayresponse.header.retry-after'];
       expect(retry).toBe(
         type === 'THROTTLED' || type === 'QUOTA_EXCEEDED'

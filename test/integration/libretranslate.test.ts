@@ -250,6 +250,22 @@ describe('LibreTranslate clients, replayed as recorded', () => {
     expect(none.body).toEqual({ translatedText: expect.any(String) });
   });
 
+  it('never answers one format or alternatives request from the result cache of another', async () => {
+    const q = 'Tom <b>likes</b> cats.';
+    const ask = (extra: Record<string, unknown>) =>
+      send({ method: 'POST', path: '/translate', body: { q, source: 'en', target: 'fr', ...extra } });
+
+    const text = (await ask({})).body as { translatedText: string };
+    const html = (await ask({ format: 'html' })).body as { translatedText: string };
+    const again = (await ask({})).body as { translatedText: string };
+    const withAlternatives = (await ask({ alternatives: 2 })).body as { alternatives: string[] };
+
+    expect(html.translatedText).toMatch(/^\S.* <b>.+<\/b> .+$/);
+    expect(html.translatedText).not.toBe(text.translatedText);
+    expect(again).toEqual(text);
+    expect(withAlternatives.alternatives.length).toBeGreaterThan(0);
+  });
+
   it('keeps one prediction record per q item, HTML included', async () => {
     const res = await fetch(`${api.url}/translate`, {
       method: 'POST',
@@ -313,21 +329,21 @@ describe('LibreTranslate errors: {"error": "…"} with its status, never a 5xx f
     expect(empty.body).toEqual({ error: expect.stringMatching(/^q: /) });
   });
 
-  it("403 without a key and 429 past the key's rate: the statuses Mastodon reads as quota and too many requests", async () => {
-    const none = await send(
-      { method: 'POST', path: '/translate', body: { q: 'Hi', target: 'fr' } },
-      { headerKey: null },
-    );
-    const statuses: number[] = [];
+  it("401/403 for a missing or wrong key and 429 past the key's rate, in LibreTranslate's shape from the gateway too", async () => {
+    const body = { q: 'Hi', target: 'fr' };
+    const none = await send({ method: 'POST', path: '/translate', body }, { headerKey: null });
+    const wrong = await send({ method: 'POST', path: '/translate', body }, { headerKey: 'not-a-key' });
+    const limited: Array<{ status: number; body: unknown }> = [];
     for (let i = 0; i < 4; i++) {
-      const res = await send(
-        { method: 'POST', path: '/detect', body: { q: 'Bonjour à tous' } },
-        { headerKey: SLOW_KEY },
+      limited.push(
+        await send({ method: 'POST', path: '/detect', body: { q: 'Bonjour à tous' } }, { headerKey: SLOW_KEY }),
       );
-      statuses.push(res.status);
     }
 
-    expect(none.status).toBe(403);
-    expect(statuses).toContain(429);
+    expect([none.status, wrong.status]).toEqual([401, 403]);
+    expect(none.body).toEqual({ error: expect.stringMatching(/key/i) });
+    expect(wrong.body).toEqual({ error: expect.stringMatching(/key/i) });
+    const tooMany = limited.find((r) => r.status === 429);
+    expect(tooMany?.body).toEqual({ error: expect.stringMatching(/\w{3}/) });
   });
 });
