@@ -13,6 +13,7 @@ import {
   type Statistic,
 } from '#observability/dashboard.ts';
 import { MetricName } from '#observability/names.ts';
+import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 import { percentile } from '#predictions/analytics.ts';
 import { STREAMING } from './lambda-shim.ts';
 import type { MetricsView, PanelView, SeriesView } from './metrics-view.ts';
@@ -317,25 +318,46 @@ type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
 
 /**
  * A stdout `write` that gives EMF lines to the collector (under the function whose
- * invocation printed them) and passes them on to `write` only while `state.echo`;
+ * invocation printed them) and passes them on to `write` only while `state.echo`, and
+ * gives prediction records lines to `state.records` (the local ingestion, never echoed);
  * every other line goes through untouched.
  */
 export const emfTee =
-  (write: Write, state: { collector: MetricsCollector; echo: boolean }): Write =>
+  (write: Write, state: Capture): Write =>
   (chunk, ...rest) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (!text.includes('"CloudWatchMetrics"')) return write(chunk, ...rest);
+    const emf = text.includes('"CloudWatchMetrics"');
+    const records = state.records !== undefined && text.includes(RECORDS_LINE_PREFIX);
+    if (!emf && !records) return write(chunk, ...rest);
     const fn = invocation.getStore();
-    const others = text.split('\n').filter((line) => !state.collector.addLine(line, fn));
-    if (state.echo) return write(chunk, ...rest);
-    const remainder = others.join('\n');
+    const lines = text.split('\n');
+    const kept = lines.filter((line) => {
+      if (records && line.startsWith(RECORDS_LINE_PREFIX)) {
+        state.records?.(line);
+        return false;
+      }
+      return !(emf && state.collector.addLine(line, fn)) || state.echo;
+    });
+    if (kept.length === lines.length) return write(chunk, ...rest);
+    const remainder = kept.join('\n');
     if (remainder.trim()) return write(remainder, ...rest);
     const callback = rest.find((r): r is () => void => typeof r === 'function');
     callback?.();
     return true;
   };
 
-let capture: { collector: MetricsCollector; echo: boolean } | undefined;
+interface Capture {
+  collector: MetricsCollector;
+  echo: boolean;
+  records?: (line: string) => void;
+}
+let capture: Capture | undefined;
+
+/** Where the records lines printed in this process go (the running stack's feed), or back to stdout. */
+export const captureRecords = (sink: ((line: string) => void) | undefined): void => {
+  if (!capture) throw new Error('captureEmf first: the records tee is the EMF one');
+  capture.records = sink;
+};
 
 /**
  * Tees the process's stdout into one process-wide collector (`emfTee`). Installed once;
@@ -343,7 +365,7 @@ let capture: { collector: MetricsCollector; echo: boolean } | undefined;
  */
 export const captureEmf = (options: { echo: boolean }): MetricsCollector => {
   if (!capture) {
-    const state = { collector: new MetricsCollector(), echo: options.echo };
+    const state: Capture = { collector: new MetricsCollector(), echo: options.echo };
     // Node's overloads of write cannot be named one by one here; the tee accepts all of them.
     process.stdout.write = emfTee(
       process.stdout.write.bind(process.stdout) as Write,

@@ -11,8 +11,9 @@ import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import { ConfigurationError } from '#runtime/errors.ts';
 import type { LocalConfig } from './config.ts';
 import { InstancePool } from './instances.ts';
-import { captureEmf, instrumentHandler, observeRequest, printAs } from './metrics.ts';
+import { captureEmf, captureRecords, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
+import { isRecordsLine, LocalRecordFeed } from './records.ts';
 import { defaultLoadHandler, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
@@ -31,6 +32,8 @@ export interface LocalStack {
   config: Config;
   /** The instance pool of each function started so far (LOCAL_FUNCTION_CONCURRENCY > 0). */
   pools: Map<Capability, InstancePool>;
+  /** The local ingestion of prediction records (the subscription filter's twin, `local/records.ts`). */
+  records: LocalRecordFeed;
   close: () => Promise<void>;
 }
 
@@ -131,6 +134,15 @@ export const startLocalStack = async (
   const tables = makeDocumentClient(config);
   await ensureLocalTables(tables, config);
   const metrics = captureEmf({ echo: local.LOCAL_EMF_ECHO });
+  // Imported after setConfig: the ingester's logger reads the configuration when loaded.
+  const { makeRecordIngester } = await import('#predictions/ingest.ts');
+  const ingester = makeRecordIngester(config);
+  const records = new LocalRecordFeed(
+    (lines) => ingester.ingest(lines),
+    (error) => console.error('local record ingestion failed', error),
+  );
+  // Every records line the functions print, in this process or an instance's, goes to it.
+  captureRecords((line) => records.add(line));
   const pages = localPages({ routes: ROUTES, metrics, appNamespace: config.METRICS_NAMESPACE });
   const pools = new Map<Capability, InstancePool>();
   const poolOf = (fn: Capability): InstancePool => {
@@ -150,7 +162,13 @@ export const startLocalStack = async (
         },
         timeoutMs: local.LOCAL_TIMEOUT_MS,
         // An instance's stdout is its CloudWatch log stream: EMF lines feed the metrics view.
-        onStdout: options.instanceOutput === 'ignore' ? 'ignore' : (line) => printAs(fn, line),
+        // Records lines are ingested even when the rest is discarded.
+        onStdout:
+          options.instanceOutput === 'ignore'
+            ? (line) => {
+                if (isRecordsLine(line)) records.add(line);
+              }
+            : (line) => printAs(fn, line),
       });
       pools.set(fn, pool);
     }
@@ -190,9 +208,12 @@ export const startLocalStack = async (
     database: { endpoint: db.endpoint, stop: db.stop, start: db.start },
     config,
     pools,
+    records,
     close: async () => {
       await api.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
+      await records.settled();
+      captureRecords(undefined);
       await db.close();
     },
   };

@@ -73,7 +73,7 @@ const record = async (
   if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
   if (duration > 0) metrics.addMetric(MetricName.TokensPerSecond, MetricUnit.Count, (completion * 1000) / duration);
   const log = records();
-  await predictionLog().write(
+  predictionLog().write(
     results.map((r, index) =>
       log.record(job.prompts[index] ?? '', index, {
         model: loaded.name,

@@ -64,7 +64,7 @@ export const detectAndLog = async (
     MetricName.Detections,
     out.results.map((r) => r.language),
   );
-  await predictionLog().write(
+  predictionLog().write(
     out.results.map((r, index) =>
       log.record(texts[index]!, index, {
         model: out.model.name,

@@ -80,6 +80,6 @@ export const classifyAndLog = async (
 ) => {
   const log = records();
   const out = await classifyTexts(ref, texts, { tenant: log.tenant, useCache });
-  await predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
+  predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
   return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };

@@ -30,7 +30,7 @@ export const compareRoute: RouteHandlerOf<typeof predict.routes.compare> = async
   const tenant = log.tenant;
   const [a, b] = await Promise.all([classifyTexts(refA, texts, { tenant }), classifyTexts(refB, texts, { tenant })]);
   const comparisonId = randomUUID();
-  await predictionLog().write([
+  predictionLog().write([
     ...texts.map((text, i) => log.record(text, i, answerOf(a, i, { comparisonId, side: 'a', part: 'a' }))),
     ...texts.map((text, i) => log.record(text, i, answerOf(b, i, { comparisonId, side: 'b', part: 'b' }))),
   ]);

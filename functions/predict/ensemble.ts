@@ -21,7 +21,7 @@ export const ensembleAndLog = async (
   );
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
   const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');
-  await predictionLog().write([
+  predictionLog().write([
     ...answered.flatMap((m) =>
       texts.map((text, t) => log.record(text, t, answerOf(m.out, t, { part: `m${m.index}`, ensembleMember: m.index }))),
     ),

@@ -84,7 +84,7 @@ export const translateAndLog = async (
     MetricName.Translations,
     out.translations.map((t) => `${t.source}>${out.target}`),
   );
-  await predictionLog().write(
+  predictionLog().write(
     out.translations.map((t, index) =>
       log.record(req.texts[index]!, index, {
         model: out.model.name,

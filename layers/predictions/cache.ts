@@ -137,9 +137,9 @@ export const resultCache = (): TieredResultCache<Classification> | undefined => 
 
 /**
  * Every result cache's queued DynamoDB writes as table items, emptied: the prediction log
- * adds them to the BatchWrite it sends for the request's records.
+ * prints them on the request's records line, and the ingester writes them beside the records.
  */
-export const pendingCacheWrites = (): { table: string; items: Record<string, unknown>[] } | undefined => {
+export const pendingCacheWrites = (): Record<string, unknown>[] | undefined => {
   const pending = [...caches.values()].flatMap((cache) => cache.takePendingWrites());
-  return pending.length > 0 && store ? { table: store.table, items: store.items(pending) } : undefined;
+  return pending.length > 0 && store ? store.items(pending) : undefined;
 };

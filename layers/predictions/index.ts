@@ -1,8 +1,6 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
-import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { pendingCacheWrites } from './cache.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { type AnswerFields, hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
 
 export { type AnswerFields, PredictionLog, type PredictionRecord } from './log.ts';
@@ -11,15 +9,7 @@ let shared: PredictionLog | undefined;
 /** The process-wide prediction log, built from the configuration on first use. */
 export const predictionLog = (): PredictionLog => {
   const c = config();
-  shared ??= new PredictionLog({
-    client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
-    table: c.PREDICTIONS_TABLE,
-    ttlDays: c.PREDICTION_TTL_DAYS,
-    logger: dataLogger,
-    breaker: requestPathBreaker,
-    onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
-    companions: pendingCacheWrites,
-  });
+  shared ??= new PredictionLog({ ttlDays: c.PREDICTION_TTL_DAYS, companions: pendingCacheWrites });
   return shared;
 };
 

@@ -1,8 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Breaker } from './breaker.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 /** What a prediction record says of its answer (the rest is the request's and the input's). */
@@ -49,9 +45,6 @@ export const sha256Hex = (text: string): string => createHash('sha256').update(t
 export const hashApiKeyId = (apiKeyId: string | undefined | null): string | undefined =>
   apiKeyId ? sha256Hex(`api-key:${apiKeyId}`).slice(0, 16) : undefined;
 
-const BATCH_WRITE_LIMIT = 25;
-const MAX_ATTEMPTS = 4;
-
 /** The table item of a record: keys from schema.ts plus the TTL. */
 export const toItem = (record: PredictionRecord, ttlDays: number): Record<string, unknown> => {
   const day = record.timestamp.slice(0, 10);
@@ -63,91 +56,73 @@ export const toItem = (record: PredictionRecord, ttlDays: number): Record<string
   };
 };
 
+/** The first bytes of a records line: how the emulator and the subscription filter tell it from other lines. */
+export const RECORDS_LINE_PREFIX = '{"type":"predictionRecords"';
+/** Records per line: one BatchWrite's worth, and far below CloudWatch's 256 KB per log event. */
+const RECORDS_PER_LINE = 25;
+/** A line longer than this is split further (raw inputs can be long); CloudWatch's limit is 256 KB. */
+const MAX_LINE_CHARS = 200_000;
+
+/** What a records line carries: prediction-table items, and the result cache's deferred items. */
+export interface RecordsLine {
+  type: 'predictionRecords';
+  records: Record<string, unknown>[];
+  cache?: Record<string, unknown>[];
+}
+
+/** The lines of a request's records: 25 records a line, halved while a line is too long. */
+export const recordsLines = (records: Record<string, unknown>[], cache: Record<string, unknown>[] = []): string[] => {
+  const lines: string[] = [];
+  const emit = (part: Record<string, unknown>[], withCache: Record<string, unknown>[]) => {
+    const line = JSON.stringify({
+      type: 'predictionRecords',
+      records: part,
+      ...(withCache.length > 0 ? { cache: withCache } : {}),
+    } satisfies RecordsLine);
+    if (line.length <= MAX_LINE_CHARS || part.length + withCache.length <= 1) {
+      lines.push(line);
+      return;
+    }
+    // Too long: the records in halves, the cache items (best effort) on lines of their own.
+    if (withCache.length > 0) {
+      emit(part, []);
+      for (const item of withCache) emit([], [item]);
+      return;
+    }
+    const half = Math.ceil(part.length / 2);
+    emit(part.slice(0, half), []);
+    emit(part.slice(half), []);
+  };
+  for (let start = 0; start < Math.max(records.length, 1); start += RECORDS_PER_LINE) {
+    emit(records.slice(start, start + RECORDS_PER_LINE), start === 0 ? cache : []);
+  }
+  return lines.filter((l) => l !== '{"type":"predictionRecords","records":[]}');
+};
+
 /**
- * The DynamoDB prediction log. A request's records go in one BatchWrite per 25 items;
- * items DynamoDB leaves unprocessed are retried with backoff (a failed call only by the
- * client's own attempts); whatever it still refuses is written whole to a structured
- * fallback log line (`predictionLogFallback`), so a CloudWatch Logs subscription or
- * Insights query can replay it: no record is lost.
+ * The prediction log, off the response path: a request's records (and the result cache's
+ * pending writes) are written synchronously to stdout as structured lines before the
+ * handler returns; no DynamoDB call and no AWS SDK on the way to the answer. In AWS a
+ * CloudWatch Logs subscription filter feeds them to the ingester function, locally the
+ * emulator feeds them to the same ingester code (`layers/predictions/ingest.ts`), which
+ * batch-writes them (docs/prediction-log.md). A write to a pipe or a file is synchronous
+ * in Node on Linux: once `write` returns, the line is in the log stream, so an instance
+ * frozen or killed after answering loses nothing.
  */
 export class PredictionLog {
-  fallbacks = 0;
-
   constructor(
     private readonly deps: {
-      client: DynamoDBDocumentClient;
-      table: string;
       ttlDays: number;
-      /** Where refused records go: a logger that `LOG_LEVEL` cannot silence (`dataLogger`). */
-      logger: Pick<Logger, 'error'>;
-      onFallback?: (count: number) => void;
-      /** Skips the table for a while after a call timed out (see `Breaker`). */
-      breaker?: Breaker;
-      /**
-       * Other items to put in the same BatchWrite (the result cache's deferred writes):
-       * one round trip per request for both. They are best effort: what DynamoDB refuses
-       * of them is dropped, never sent to the fallback log.
-       */
-      companions?: () => { table: string; items: Record<string, unknown>[] } | undefined;
+      /** Prints one line; stdout by default (Lambda's log stream). */
+      print?: (line: string) => void;
+      /** The result cache's deferred writes, as table items, taken once per request. */
+      companions?: () => Record<string, unknown>[] | undefined;
     },
   ) {}
 
-  async write(records: PredictionRecord[]): Promise<void> {
-    const extra = this.deps.companions?.();
-    let companions = extra?.items ?? [];
-    for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
-      const chunk = records.slice(start, start + BATCH_WRITE_LIMIT).map((r) => toItem(r, this.deps.ttlDays));
-      const room = BATCH_WRITE_LIMIT - chunk.length;
-      await this.writeChunk(
-        chunk,
-        extra && room > 0 ? { table: extra.table, items: companions.slice(0, room) } : undefined,
-      );
-      companions = companions.slice(Math.max(0, room));
-    }
-    // More companions than room beside the records (a large batch filling the cache).
-    for (let start = 0; extra && start < companions.length; start += BATCH_WRITE_LIMIT) {
-      await this.writeChunk([], { table: extra.table, items: companions.slice(start, start + BATCH_WRITE_LIMIT) });
-    }
-  }
-
-  private async writeChunk(
-    items: Record<string, unknown>[],
-    companions?: { table: string; items: Record<string, unknown>[] },
-  ): Promise<void> {
-    let pending = items;
-    // Companions go with the first attempt only: a retry is for the records.
-    let extra = companions?.items.length ? companions : undefined;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS && (pending.length > 0 || extra); attempt++) {
-      const withCompanions = extra !== undefined;
-      try {
-        const requestItems: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> = {};
-        if (pending.length > 0) requestItems[this.deps.table] = pending.map((Item) => ({ PutRequest: { Item } }));
-        if (extra) requestItems[extra.table] = extra.items.map((Item) => ({ PutRequest: { Item } }));
-        extra = undefined;
-        const command = new BatchWriteCommand({ RequestItems: requestItems });
-        const out = await (this.deps.breaker
-          ? this.deps.breaker.run(() => this.deps.client.send(command))
-          : this.deps.client.send(command));
-        pending = (out.UnprocessedItems?.[this.deps.table] ?? []).map((r) => r.PutRequest?.Item ?? {});
-      } catch (error) {
-        // The client has retried it already (REQUEST_PATH_CLIENT): another round here would
-        // multiply the attempts an answer waits for while the table is unreachable.
-        lastError = error;
-        // A refused companion (a cache item) must not cost the records: they go again alone.
-        if (!withCompanions || pending.length === 0) break;
-      }
-      if (pending.length > 0 && attempt < MAX_ATTEMPTS) await sleep(25 * 2 ** attempt);
-    }
-    if (pending.length === 0) return;
-    this.fallbacks += pending.length;
-    this.deps.onFallback?.(pending.length);
-    for (const item of pending) {
-      this.deps.logger.error('predictionLogFallback', {
-        predictionLogFallback: item,
-        table: this.deps.table,
-        reason: lastError instanceof Error ? lastError.message : 'unprocessed items after retries',
-      });
-    }
+  write(records: PredictionRecord[]): void {
+    const items = records.map((r) => toItem(r, this.deps.ttlDays));
+    const print = this.deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+    for (const line of recordsLines(items, this.deps.companions?.() ?? [])) print(line);
   }
 }

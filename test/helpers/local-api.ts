@@ -50,22 +50,44 @@ export const get = async (
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 };
 
-/** Every prediction record of one request, through the `byRequest` index. */
-export const recordsOf = async (api: LocalStack, requestId: string): Promise<Record<string, unknown>[]> => {
+/** How long a test waits for records to reach the table (the ingestion runs after the answer). */
+const RECORDS_WAIT_MS = 10_000;
+const POLL_MS = 20;
+
+/**
+ * Every prediction record of one request, through the `byRequest` index, once ingested:
+ * records travel as log lines and reach the table after the answer (docs/prediction-log.md),
+ * so this waits for the local ingestion to settle and polls until `atLeast` records are
+ * there (1 by default; 0 reads once), for at most 10 s; then returns what is there.
+ */
+export const recordsOf = async (
+  api: LocalStack,
+  requestId: string,
+  { atLeast = 1 }: { atLeast?: number } = {},
+): Promise<Record<string, unknown>[]> => {
   const client = makeDocumentClient(api.config);
-  const out = await client.send(
-    new QueryCommand({
-      TableName: api.config.PREDICTIONS_TABLE,
-      IndexName: 'byRequest',
-      KeyConditionExpression: 'requestId = :r',
-      ExpressionAttributeValues: { ':r': requestId },
-    }),
-  );
-  return (out.Items ?? []).sort((a, b) => Number(a.index) - Number(b.index));
+  const deadline = Date.now() + RECORDS_WAIT_MS;
+  for (;;) {
+    await api.records.settled();
+    const out = await client.send(
+      new QueryCommand({
+        TableName: api.config.PREDICTIONS_TABLE,
+        IndexName: 'byRequest',
+        KeyConditionExpression: 'requestId = :r',
+        ExpressionAttributeValues: { ':r': requestId },
+      }),
+    );
+    const items = (out.Items ?? []).sort((a, b) => Number(a.index) - Number(b.index));
+    if (items.length >= atLeast || Date.now() >= deadline) return items;
+    // An instance process's line may still be in its stdout pipe: look again shortly.
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 };
 
-/** Every item of one of the stack's tables (a Scan, page by page: tests only). */
+/** Every item of one of the stack's tables once the records printed so far are ingested (a Scan, page by page: tests only). */
 export const scanTable = async (api: LocalStack, table: string): Promise<Record<string, unknown>[]> => {
+  // The records lines printed so far are ingested first (see recordsOf).
+  await api.records.settled();
   const items: Record<string, unknown>[] = [];
   for await (const page of paginateScan({ client: makeDocumentClient(api.config) }, { TableName: table })) {
     items.push(...(page.Items ?? []));

@@ -64,6 +64,8 @@ describe('result cache', () => {
   it('stores the answer in the shared DynamoDB table under sha256(key, model@version, options, text)', async () => {
     const text = `shared ${Date.now()}`;
     const { body } = await post(api, '/v1/predict', { text, model: `${MODEL}@2` });
+    // The cache item travels on the request's records line, ingested after the answer.
+    await api.records.settled();
 
     const item = await makeDocumentClient(api.config).send(
       new GetCommand({

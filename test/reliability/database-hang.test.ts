@@ -52,6 +52,8 @@ describe('DynamoDB accepting connections and never answering', () => {
       try {
         await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
       } finally {
+        // Records reach the table (or a fallback line) after the answers: wait for the ingestion.
+        await api.records.settled();
         fallbacks.restore();
         await dead.close();
       }

@@ -96,6 +96,8 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
       try {
         await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
       } finally {
+        // Records reach the table (or a fallback line) after the answers: wait for the ingestion.
+        await api.records.settled();
         fallbacks.restore();
       }
 
@@ -140,6 +142,7 @@ describe('DynamoDB down in the middle of a stream of predictions', () => {
       again = await post(api, '/v1/predict', { text: texts[0] });
       batch = await post(api, '/v1/predict/batch', { texts });
     } finally {
+      await api.records.settled();
       fallbacks.restore();
       await ensureResultCacheTable(client, api.config.RESULT_CACHE_TABLE);
     }

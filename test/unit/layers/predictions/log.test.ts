@@ -1,9 +1,7 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { Breaker } from '#predictions/breaker.ts';
-import { PredictionLog, type PredictionRecord, toItem } from '#predictions/log.ts';
+import { PredictionLog, type PredictionRecord, RECORDS_LINE_PREFIX, recordsLines, toItem } from '#predictions/log.ts';
 
-const record = (index: number): PredictionRecord => ({
+const record = (index: number, input?: string): PredictionRecord => ({
   capability: 'predict',
   model: 'm',
   version: '1',
@@ -14,133 +12,60 @@ const record = (index: number): PredictionRecord => ({
   output: { label: 'POSITIVE', score: 0.9 },
   inputHash: 'h',
   inputLength: 3,
+  ...(input ? { input } : {}),
 });
 
-const fakeClient = (behaviour: (items: unknown[]) => unknown) => {
-  const calls: unknown[][] = [];
-  const client = {
-    send: async (command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: unknown } }>> } }) => {
-      const items = Object.values(command.input.RequestItems)[0]!.map((r) => r.PutRequest.Item);
-      calls.push(items);
-      return behaviour(items);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { client, calls };
-};
-
-/** A log on table `t` that keeps what it would print as fallback lines. */
-const logOn = (client: DynamoDBDocumentClient, breaker?: Breaker) => {
-  const logged: Array<Record<string, unknown>> = [];
-  const log = new PredictionLog({
-    client,
-    table: 't',
-    ttlDays: 1,
-    logger: { error: (_m: unknown, ...extra: unknown[]) => void logged.push(extra[0] as Record<string, unknown>) },
-    breaker,
-  });
-  return { log, logged, indices: () => logged.map((l) => (l.predictionLogFallback as { index: number }).index) };
+/** A log that keeps the lines it would print. */
+const logWith = (companions?: () => Record<string, unknown>[] | undefined) => {
+  const printed: string[] = [];
+  const log = new PredictionLog({ ttlDays: 1, print: (line) => void printed.push(line), companions });
+  return { log, printed, parsed: () => printed.map((l) => JSON.parse(l) as { records: unknown[]; cache?: unknown[] }) };
 };
 
 describe('PredictionLog', () => {
-  it('sends companion items (the result cache) in the same BatchWrite, and drops them, not the records, when refused', async () => {
-    const sent: Array<Record<string, number>> = [];
-    let refuse = false;
-    const client = {
-      send: async (command: { input: { RequestItems: Record<string, unknown[]> } }) => {
-        sent.push(Object.fromEntries(Object.entries(command.input.RequestItems).map(([t, r]) => [t, r.length])));
-        if (refuse && 'cache' in command.input.RequestItems) throw new Error('ValidationException: item too large');
-        return {};
-      },
-    } as unknown as DynamoDBDocumentClient;
-    const logged: unknown[] = [];
-    let companions = [{ cacheKey: 'a' }, { cacheKey: 'b' }];
-    const log = new PredictionLog({
-      client,
-      table: 't',
-      ttlDays: 1,
-      logger: { error: (...args: unknown[]) => void logged.push(args) },
-      companions: () => ({ table: 'cache', items: companions.splice(0) }),
-    });
+  it('prints a request’s records as one structured line of table items, synchronously', () => {
+    const { log, printed, parsed } = logWith();
 
-    await log.write([record(0)]);
-    companions = [{ cacheKey: 'c' }];
-    refuse = true;
-    await log.write([record(1)]);
-    await log.write(Array.from({ length: 25 }, (_, i) => record(i)));
+    const returned = log.write([record(0), record(1)]);
 
-    expect(sent[0]).toEqual({ t: 1, cache: 2 });
-    expect(sent.slice(1, 3)).toEqual([{ t: 1, cache: 1 }, { t: 1 }]);
-    expect(sent[3]).toEqual({ t: 25 });
-    expect(logged).toEqual([]);
+    expect(returned).toBeUndefined();
+    expect(printed).toHaveLength(1);
+    expect(printed[0]!.startsWith(RECORDS_LINE_PREFIX)).toBe(true);
+    expect(printed[0]).not.toContain('\n');
+    expect(parsed()[0]!.records).toEqual([toItem(record(0), 1), toItem(record(1), 1)]);
   });
 
-  it('writes a batch in chunks of 25 with keys and TTL', async () => {
-    const { client, calls } = fakeClient(() => ({}));
-    const { log } = logOn(client);
+  it('puts the result cache’s pending items on the first line, taken once', () => {
+    let pending = [{ cacheKey: 'a' }, { cacheKey: 'b' }];
+    const { log, parsed } = logWith(() => pending.splice(0));
 
-    await log.write(Array.from({ length: 30 }, (_, i) => record(i)));
+    log.write([record(0)]);
+    log.write([record(1)]);
 
-    expect(calls.map((c) => c.length)).toEqual([25, 5]);
-    expect(toItem(record(3), 1)).toMatchObject({
-      pk: 'predict#m#2026-11-22',
-      sk: '2026-11-22T10:00:00.000Z#r1#00003',
-      expiresAt: Date.parse('2026-11-22T10:00:00.000Z') / 1000 + 86_400,
-    });
+    expect(parsed()[0]!.cache).toEqual([{ cacheKey: 'a' }, { cacheKey: 'b' }]);
+    expect(parsed()[1]!.cache).toBeUndefined();
+    pending = [{ cacheKey: 'c' }];
+    log.write([]);
+    expect(parsed()[2]).toEqual({ type: 'predictionRecords', records: [], cache: [{ cacheKey: 'c' }] });
   });
 
-  it('retries unprocessed items, then logs what DynamoDB refused so nothing is lost', async () => {
-    const { client, calls } = fakeClient((items) => ({
-      UnprocessedItems: { t: items.slice(1).map((Item) => ({ PutRequest: { Item } })) },
-    }));
-    const { log, logged } = logOn(client);
+  it('prints nothing for a request without records or cache items', () => {
+    const { log, printed } = logWith(() => undefined);
 
-    await log.write([record(0), record(1), record(2)]);
+    log.write([]);
 
-    expect(calls.map((c) => c.length)).toEqual([3, 2, 1]);
-    expect(log.fallbacks).toBe(0);
-    expect(logged).toHaveLength(0);
+    expect(printed).toEqual([]);
   });
 
-  it('falls back to a structured log line per record when writes keep failing', async () => {
-    const { client } = fakeClient(() => {
-      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
-    });
-    const { log, logged, indices } = logOn(client);
+  it('splits a batch into lines of 25 records, and long inputs into lines under 200,000 characters', () => {
+    const batch = recordsLines(Array.from({ length: 30 }, (_, i) => toItem(record(i), 1)));
+    const long = recordsLines(Array.from({ length: 4 }, (_, i) => toItem(record(i, 'x'.repeat(80_000)), 1)));
 
-    await log.write([record(0), record(1)]);
-
-    expect(log.fallbacks).toBe(2);
-    expect(indices()).toEqual([0, 1]);
-    expect(logged[0]).toMatchObject({ table: 't', reason: 'throttled' });
-  });
-
-  it('writes straight to the fallback line for a while after a call timed out, then calls again', async () => {
-    let now = 0;
-    const { client, calls } = fakeClient(() => {
-      throw Object.assign(new Error('no answer in 2000 ms'), { name: 'TimeoutError' });
-    });
-    const { log, logged, indices } = logOn(client, new Breaker({ openMs: 10_000, now: () => now }));
-
-    await log.write([record(0)]);
-    await log.write([record(1)]);
-    now = 10_000;
-    await log.write([record(2)]);
-
-    expect(calls).toHaveLength(2);
-    expect(indices()).toEqual([0, 1, 2]);
-    expect(logged[1]!.reason).toMatch(/^not called: DynamoDB timed out/);
-  });
-
-  it('keeps calling after a reset connection (the SDK names it TimeoutError too): it fails fast', async () => {
-    const { client, calls } = fakeClient(() => {
-      throw Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', code: 'ECONNRESET' });
-    });
-    const { log } = logOn(client, new Breaker({ openMs: 10_000 }));
-
-    await log.write([record(0)]);
-    await log.write([record(1)]);
-
-    expect(calls).toHaveLength(2);
-    expect(log.fallbacks).toBe(2);
+    expect(batch.map((l) => (JSON.parse(l) as { records: unknown[] }).records.length)).toEqual([25, 5]);
+    expect(long.length).toBeGreaterThan(1);
+    expect(long.every((l) => l.length < 200_000)).toBe(true);
+    expect(long.flatMap((l) => (JSON.parse(l) as { records: Array<{ index: number }> }).records.map((r) => r.index))).toEqual([
+      0, 1, 2, 3,
+    ]);
   });
 });

@@ -1,0 +1,78 @@
+import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { type Config, config } from '#runtime/config.ts';
+import { Breaker } from './breaker.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import { RECORDS_LINE_PREFIX, type RecordsLine } from './log.ts';
+import { RecordWriter } from './writer.ts';
+
+/**
+ * The records line a log line is, or undefined for any other line (log, EMF, a line cut
+ * short). Cheap on other lines: only a line that starts with the prefix is parsed.
+ */
+export const parseRecordsLine = (line: string): RecordsLine | undefined => {
+  const start = line.indexOf(RECORDS_LINE_PREFIX);
+  if (start < 0) return undefined;
+  try {
+    const parsed = JSON.parse(line.slice(start)) as Partial<RecordsLine>;
+    return Array.isArray(parsed.records) ? { type: 'predictionRecords', records: parsed.records, cache: parsed.cache } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** What one ingestion did: records written or sent to the fallback, lines that were not records. */
+export interface IngestResult {
+  records: number;
+  refused: number;
+  skipped: number;
+}
+
+/**
+ * Loads records lines into DynamoDB: every record of a batch of lines through the one
+ * `RecordWriter` (25 a BatchWrite, retries, fallback lines for what is still refused),
+ * and the result cache's items beside them, best effort. Writing a record twice writes
+ * the same keys (`toItem`), so a batch delivered again (Lambda's retries, a redrive from
+ * the dead-letter queue) duplicates nothing. Used by the ingest function in AWS and by the
+ * emulator locally.
+ */
+export class RecordIngester {
+  constructor(private readonly deps: { writer: RecordWriter; cacheTable: string }) {}
+
+  async ingest(lines: Iterable<string>): Promise<IngestResult> {
+    const records: Record<string, unknown>[] = [];
+    const cache: Record<string, unknown>[] = [];
+    let skipped = 0;
+    for (const line of lines) {
+      const parsed = parseRecordsLine(line);
+      if (!parsed) {
+        skipped += 1;
+        continue;
+      }
+      records.push(...parsed.records);
+      if (parsed.cache) cache.push(...parsed.cache);
+    }
+    const refused = await this.deps.writer.write(
+      records,
+      cache.length > 0 ? { table: this.deps.cacheTable, items: cache } : undefined,
+    );
+    return { records: records.length, refused, skipped };
+  }
+}
+
+/**
+ * An ingester on the configured tables. Its client keeps the bounded attempts and
+ * timeouts of the request-path clients, and a breaker of its own: a table that does not
+ * answer sends records to the fallback in seconds (and the next batches at once, for
+ * 10 s) rather than holding every batch until the function times out.
+ */
+export const makeRecordIngester = (c: Config = config()): RecordIngester =>
+  new RecordIngester({
+    writer: new RecordWriter({
+      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+      table: c.PREDICTIONS_TABLE,
+      logger: dataLogger,
+      breaker: new Breaker({ openMs: 10_000 }),
+      onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
+    }),
+    cacheTable: c.RESULT_CACHE_TABLE,
+  });
