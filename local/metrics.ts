@@ -13,8 +13,8 @@ import {
   type Statistic,
 } from '#observability/dashboard.ts';
 import { MetricName } from '#observability/names.ts';
-import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 import { percentile } from '#predictions/analytics.ts';
+import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 import { STREAMING } from './lambda-shim.ts';
 import type { MetricsView, PanelView, SeriesView } from './metrics-view.ts';
 import type { ProxyHandler, StreamingHandler } from './server.ts';

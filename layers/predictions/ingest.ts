@@ -14,7 +14,9 @@ export const parseRecordsLine = (line: string): RecordsLine | undefined => {
   if (start < 0) return undefined;
   try {
     const parsed = JSON.parse(line.slice(start)) as Partial<RecordsLine>;
-    return Array.isArray(parsed.records) ? { type: 'predictionRecords', records: parsed.records, cache: parsed.cache } : undefined;
+    return Array.isArray(parsed.records)
+      ? { type: 'predictionRecords', records: parsed.records, cache: parsed.cache }
+      : undefined;
   } catch {
     return undefined;
   }

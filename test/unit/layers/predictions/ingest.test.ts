@@ -4,14 +4,21 @@ import { parseRecordsLine, RecordIngester } from '#predictions/ingest.ts';
 import { recordsLines } from '#predictions/log.ts';
 import { RecordWriter } from '#predictions/writer.ts';
 
-const item = (requestId: string, index: number) => ({ pk: `predict#m#2026-11-22`, sk: `${requestId}#${index}`, requestId, index });
+const item = (requestId: string, index: number) => ({
+  pk: `predict#m#2026-11-22`,
+  sk: `${requestId}#${index}`,
+  requestId,
+  index,
+});
 
 /** An ingester on a fake table: `fail` decides per call whether DynamoDB throws. */
 const ingesterOn = (fail: () => boolean = () => false) => {
   const written: Record<string, Array<Record<string, unknown>>> = {};
   const fallbacks: unknown[] = [];
   const client = {
-    send: async (command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> } }) => {
+    send: async (command: {
+      input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> };
+    }) => {
       if (fail()) throw new Error('connect ECONNREFUSED');
       for (const [table, puts] of Object.entries(command.input.RequestItems)) {
         written[table] = [...(written[table] ?? []), ...puts.map((p) => p.PutRequest.Item)];

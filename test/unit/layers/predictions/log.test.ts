@@ -64,8 +64,8 @@ describe('PredictionLog', () => {
     expect(batch.map((l) => (JSON.parse(l) as { records: unknown[] }).records.length)).toEqual([25, 5]);
     expect(long.length).toBeGreaterThan(1);
     expect(long.every((l) => l.length < 200_000)).toBe(true);
-    expect(long.flatMap((l) => (JSON.parse(l) as { records: Array<{ index: number }> }).records.map((r) => r.index))).toEqual([
-      0, 1, 2, 3,
-    ]);
+    expect(
+      long.flatMap((l) => (JSON.parse(l) as { records: Array<{ index: number }> }).records.map((r) => r.index)),
+    ).toEqual([0, 1, 2, 3]);
   });
 });
