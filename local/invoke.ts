@@ -17,7 +17,7 @@ import { startDynalite } from './stack.ts';
  * DYNAMODB_ENDPOINT it starts an in-memory dynalite so prediction records have
  * somewhere to go.
  */
-const FUNCTIONS = [...CAPABILITIES, 'warm'] as const;
+const FUNCTIONS = [...CAPABILITIES, 'warm', 'ingest'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -45,7 +45,7 @@ const db = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynalite('memo
 const config = loadConfig({ ...process.env, ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}) });
 setConfig(config);
 if (db) await ensureLocalTables(makeDocumentClient(config), config);
-const { handler } = (await import(`../functions/${fn as Capability | 'warm'}/handler.ts`)) as {
+const { handler } = (await import(`../functions/${fn as Capability | 'warm' | 'ingest'}/handler.ts`)) as {
   handler: ProxyHandler | StreamingHandler;
 };
 const result = await runHandler(handler, event, fn);

@@ -8,6 +8,7 @@ import { ModelStore } from './constructs/model-store.ts';
 import { Network } from './constructs/network.ts';
 import { Observability } from './constructs/observability.ts';
 import { PredictionLog } from './constructs/prediction-log.ts';
+import { RecordIngestion } from './constructs/record-ingestion.ts';
 import { Waf } from './constructs/waf.ts';
 import { checkReservedConcurrency, type StageConfig } from './stages.ts';
 
@@ -32,6 +33,7 @@ export class InferenceStack extends Stack {
   readonly keyAuthorizer: KeyAuthorizer;
   readonly modelStore: ModelStore;
   readonly predictionLog: PredictionLog;
+  readonly ingestion: RecordIngestion;
   readonly waf: Waf;
   readonly observability: Observability;
 
@@ -49,15 +51,12 @@ export class InferenceStack extends Stack {
     checkReservedConcurrency(config, [...capabilities, 'warm']);
     for (const name of capabilities) {
       const fn = new InferenceFunction(this, `Fn-${name}`, { name, config, vpc, modelStore: this.modelStore });
-      // Every capability logs its predictions (BatchWriteItem); only predict reads them back
-      // (analytics: Query) and has a result cache (BatchGetItem, and its writes share the log's BatchWriteItem).
-      const reads = name === 'predict';
-      fn.bindTable(
-        'PREDICTIONS_TABLE',
-        this.predictionLog.predictions,
-        reads ? ['BatchWriteItem', 'Query'] : ['BatchWriteItem'],
-      );
-      if (reads) fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, ['BatchGetItem', 'BatchWriteItem']);
+      // Records (and the result cache's writes) leave as log lines: the ingester writes them.
+      // Only predict reads the log back (analytics: Query) and has a result cache (BatchGetItem).
+      if (name === 'predict') {
+        fn.bindTable('PREDICTIONS_TABLE', this.predictionLog.predictions, ['Query']);
+        fn.bindTable('RESULT_CACHE_TABLE', this.predictionLog.resultCache, ['BatchGetItem']);
+      }
       // Metered capabilities count characters or tokens per key (conditional ADD: UpdateItem only).
       if (routes.some((r) => r.fn === name && r.metered)) {
         fn.bindTable('USAGE_TABLE', this.predictionLog.usage, ['UpdateItem']);
@@ -69,6 +68,12 @@ export class InferenceStack extends Stack {
       }
       this.functions.set(name, fn);
     }
+    this.ingestion = new RecordIngestion(this, 'Ingest', {
+      config,
+      sources: this.functions,
+      predictions: this.predictionLog.predictions,
+      resultCache: this.predictionLog.resultCache,
+    });
     // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.
     this.warm = new InferenceFunction(this, 'Fn-warm', { name: 'warm', config, vpc, modelStore: this.modelStore });
 
@@ -84,6 +89,7 @@ export class InferenceStack extends Stack {
       config,
       functions: this.functions,
       warm: this.warm,
+      ingestion: this.ingestion,
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,

@@ -11,7 +11,7 @@ export const STAGE_NAMES = ['dev', 'staging', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Functions the stack deploys: one per capability, plus the model-cache warm-up. */
-export type FunctionName = Capability | 'warm';
+export type FunctionName = Capability | 'warm' | 'ingest';
 /** Every function in the image: the deployed ones plus the API key authorizer (sized by its own construct). */
 export type ImageFunctionName = FunctionName | 'authorizer';
 
@@ -45,7 +45,9 @@ export interface StageConfig {
    * Settings per function (capabilities without routes get no function at all); a
    * capability not named here gets `defaultFunction`, so a new one deploys before it is sized.
    */
-  readonly functions: Readonly<Partial<Record<Capability, FunctionSettings>> & { warm: FunctionSettings }>;
+  readonly functions: Readonly<
+    Partial<Record<Capability, FunctionSettings>> & { warm: FunctionSettings; ingest?: FunctionSettings }
+  >;
   readonly defaultFunction: FunctionSettings;
   readonly usagePlans: readonly UsagePlanTier[];
   readonly waf: {

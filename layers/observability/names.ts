@@ -55,6 +55,7 @@ export const AWS_NAMESPACES = {
   api: 'AWS/ApiGateway',
   waf: 'AWS/WAFV2',
   dynamodb: 'AWS/DynamoDB',
+  sqs: 'AWS/SQS',
 } as const;
 
 /**
@@ -78,4 +79,5 @@ export const AWS_METRICS: Readonly<Record<string, Readonly<Record<string, readon
   [AWS_NAMESPACES.dynamodb]: Object.fromEntries(
     ['ReadThrottleEvents', 'WriteThrottleEvents'].map((m) => [m, [['TableName']]]),
   ),
+  [AWS_NAMESPACES.sqs]: { ApproximateNumberOfMessagesVisible: [['QueueName']] },
 };

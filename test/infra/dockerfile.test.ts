@@ -83,7 +83,7 @@ describe('image commands', () => {
 
       for (const [command] of commands) expectHandlerExists(command ?? '');
       const routed = CAPABILITIES.filter((cap) => ROUTES.some((r) => r.fn === cap));
-      for (const cap of [...routed, 'warm' as const]) {
+      for (const cap of [...routed, 'warm' as const, 'ingest' as const]) {
         expect(commands).toContainEqual(handlerCommand(cap));
       }
     },

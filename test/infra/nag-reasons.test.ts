@@ -109,6 +109,12 @@ const check = (stage: (typeof STAGE_NAMES)[number], id: string, reason: string):
     const keyless = ROUTES.filter((r) => !r.apiKeyRequired).map((r) => `${r.method} ${r.path}`);
     if (/API key/.test(reason) && open !== keyless.length) problems.push(`${id}: ${open} methods take no key`);
     if (/\/health/.test(reason) && !apiMethods(template).includes('GET /health')) problems.push(`${id}: no /health`);
+  } else if (rule === 'SQS3') {
+    // "the dead-letter queue of the ingest function": some function sends its failures to a queue.
+    const deadLetterTargets = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map((f) =>
+      nagString((f.Properties as { DeadLetterConfig?: { TargetArn?: unknown } }).DeadLetterConfig?.TargetArn ?? ''),
+    );
+    if (!deadLetterTargets.some((t) => t.startsWith('<'))) problems.push(`${id}: no function has a dead-letter queue`);
   } else {
     problems.push(`${id}: no check for this acknowledgement's rule; add one`);
   }
@@ -197,7 +203,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
   );
 
   it.each(STAGE_NAMES)(
-    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem, UpdateItem on the usage counters only, the result cache for predict only',
+    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem, UpdateItem on the usage counters only, the result cache for predict and the ingester only',
     (stage) => {
       const { template } = synthStage(stage);
       const usageTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) => id.includes('Usage'));
@@ -231,7 +237,10 @@ describe('least privilege: IAM grants only what the code calls', () => {
         expect(actions, broad).not.toContain(broad);
       }
       expect(actions).toContain('s3:ListBucket');
-      expect(policiesOnCache.map(([id]) => id)).toEqual([expect.stringMatching(/^Fnpredict/)]);
+      expect(policiesOnCache.map(([id]) => id).sort()).toEqual([
+        expect.stringMatching(/^Fnpredict/),
+        expect.stringMatching(/^Ingest/),
+      ]);
       const listings = statementsOf(stage).filter((s) => list(s.Action).includes('s3:ListBucket'));
       expect(listings.length).toBeGreaterThan(0);
       for (const s of listings) expect(JSON.stringify(s.Condition)).toContain('"s3:prefix":["models/*"]');

@@ -106,14 +106,19 @@ describe.each(STAGE_NAMES)('metrics of stage %s', (stage) => {
     for (const e of rates) expect(e.expression).toBe('100 * part / (part + rest)');
   });
 
-  it('watches the prediction-log fallback and the warm function, and every alarm notifies the topic', () => {
+  it('watches the ingester (fallback, errors, dead letters) and the warm function, and every alarm notifies the topic', () => {
     const { template } = synthStage(stage);
     const alarms = alarmMetrics(stage);
     const topic = Object.keys(resourcesOf(template, 'AWS::SNS::Topic'))[0];
 
-    expect(alarms.filter((a) => a.name === 'PredictionLogFallback').length).toBe(
-      synthStage(stage).stack.functions.size,
-    );
+    // Records are written by the ingester only: its fallback is the one to watch.
+    expect(alarms.filter((a) => a.name === 'PredictionLogFallback').map((a) => a.where)).toEqual([
+      expect.stringContaining('ingestPredictionLogFallback'),
+    ]);
+    expect(alarms.some((a) => a.where.includes('ingestErrors') && a.name === 'Errors')).toBe(true);
+    expect(
+      alarms.some((a) => a.where.includes('ingestDeadLetters') && a.name === 'ApproximateNumberOfMessagesVisible'),
+    ).toBe(true);
     expect(alarms.some((a) => a.where.includes('warmErrors') && a.name === 'Errors')).toBe(true);
     expect(widgetMetrics(stage).some((m) => m.where.includes('warm'))).toBe(true);
     for (const a of Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))) {

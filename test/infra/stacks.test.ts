@@ -119,8 +119,10 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(authorizer).toMatchObject({ Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, MemorySize: 256 });
     expect(authorizer?.VpcConfig).toBeUndefined();
     expect(authorizer?.FileSystemConfigs).toBeUndefined();
-    expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'warm'].sort());
+    expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'ingest', 'warm'].sort());
     for (const [name, p] of fns) {
+      // The records ingester reads no model: no EFS, no VPC (its own test below).
+      if (name === 'ingest') continue;
       const settings = functionSettings(config, name as FunctionName);
       expect(p.Architectures).toEqual(['arm64']);
       expect(p.TracingConfig).toEqual({ Mode: 'Active' });
@@ -141,7 +143,8 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
         POWERTOOLS_SERVICE_NAME: `${config.serviceName}-${name}`,
       });
       expect(env.MODEL_BUCKET).toBeDefined();
-      if (name !== 'warm') expect(env.PREDICTIONS_TABLE).toBeDefined();
+      // Records leave as log lines; only predict reads the table (analytics).
+      expect(env.PREDICTIONS_TABLE !== undefined).toBe(name === 'predict');
     }
   });
 
@@ -242,6 +245,27 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(association?.DependsOn).toContain(stageId);
   });
 
+  it('records ingestion: a subscription filter per capability log group to the ingester, retried, then a DLQ', () => {
+    const { template } = synthStage(stage);
+    const ingest = functionsByName(stage).get('ingest')!;
+    const filters = Object.values(resourcesOf(template, 'AWS::Logs::SubscriptionFilter')).map(
+      (f) => f.Properties as { FilterPattern: string; LogGroupName: unknown; DestinationArn: unknown },
+    );
+
+    expect(filters).toHaveLength(capabilitiesWithRoutes.length);
+    for (const f of filters) expect(f.FilterPattern).toBe('{ $.type = "predictionRecords" }');
+    expect(new Set(filters.map((f) => JSON.stringify(f.LogGroupName))).size).toBe(capabilitiesWithRoutes.length);
+    expect(ingest.DeadLetterConfig).toEqual({ TargetArn: expect.anything() });
+    expect(ingest.VpcConfig).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    // The capabilities no longer write the prediction table: only the ingester does.
+    const writers = Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
+      .filter(([, p]) => JSON.stringify(p.Properties).includes('dynamodb:BatchWriteItem'))
+      .map(([id]) => id);
+    expect(writers).toEqual([expect.stringMatching(/^Ingest/)]);
+  });
+
   it('observability: dashboard, alarms per function and on API 5xx, all to an encrypted SNS topic', () => {
     const { template } = synthStage(stage);
 
@@ -253,8 +277,9 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
       (a) => a.Properties as { AlarmActions: unknown[]; MetricName?: string },
     );
-    // Errors, p95 duration, throttles and prediction-log fallback per function; API 5xx; warm-up errors.
-    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 4 + 2);
+    // Errors, p95 duration and throttles per function; API 5xx; warm-up errors; the
+    // ingester's errors, dead letters and prediction-log fallback.
+    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 2 + 3);
     expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });

@@ -27,6 +27,7 @@ import {
 } from '#observability/names.ts';
 import type { StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
+import type { RecordIngestion } from './record-ingestion.ts';
 
 export interface ObservabilityProps {
   readonly config: StageConfig;
@@ -34,6 +35,8 @@ export interface ObservabilityProps {
   readonly functions: ReadonlyMap<string, InferenceFunction>;
   /** The model-cache warm-up function (no route: invoked after a publish). */
   readonly warm?: InferenceFunction;
+  /** The prediction records ingester and its dead-letter queue. */
+  readonly ingestion?: RecordIngestion;
   readonly api: apigw.RestApi;
   /** The API's routes: one line each in the per-route panels. */
   readonly routes: readonly RouteDef[];
@@ -180,12 +183,43 @@ export class Observability extends Construct {
         `${name}: p95 duration above ${config.alarms.p95DurationOfTimeout * 100}% of the timeout`,
       );
       alarm(`${name}Throttles`, f.metricThrottles({ period: PERIOD }), config.alarms.throttles, `${name}: throttled`);
-      // A record DynamoDB refused is only in the log line now: someone must replay it.
+    }
+    if (props.ingestion) {
+      const ingest = props.ingestion;
+      const i = ingest.function;
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'ingest: invocations, errors, duration p95 (ms)',
+          left: [i.metricInvocations({ period: PERIOD }), i.metricErrors({ period: PERIOD })],
+          right: [i.metricDuration({ statistic: 'p95', period: PERIOD })],
+          width: 8,
+        }),
+      );
       alarm(
-        `${name}PredictionLogFallback`,
-        appMetric(MetricName.PredictionLogFallback, fn, { statistic: 'Sum', period: PERIOD }),
+        'ingestErrors',
+        i.metricErrors({ period: PERIOD }),
         1,
-        `${name}: prediction records written to the predictionLogFallback log line instead of DynamoDB`,
+        'ingest: a batch of prediction records failed (retried)',
+      );
+      // A batch in the dead-letter queue is in no table: someone must redrive it.
+      alarm(
+        'ingestDeadLetters',
+        ingest.deadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+        1,
+        'ingest: prediction record batches in the dead-letter queue (redrive them)',
+      );
+      // A record DynamoDB refused is only in the ingester's fallback line (and the retried batch).
+      alarm(
+        'ingestPredictionLogFallback',
+        new cloudwatch.Metric({
+          namespace: config.metricsNamespace,
+          metricName: MetricName.PredictionLogFallback,
+          dimensionsMap: { [SERVICE_DIMENSION]: ingest.serviceName },
+          statistic: 'Sum',
+          period: PERIOD,
+        }),
+        1,
+        'ingest: prediction records written to the predictionLogFallback log line instead of DynamoDB',
       );
     }
     if (props.warm) {
