@@ -10,7 +10,7 @@ import { buildFunctions } from './lib.ts';
  * bench/results/<name>.json, then the report (bench/report.ts: latest.json, latest.md,
  * latency.svg). Without names, every benchmark runs.
  */
-const ALL = ['capabilities', 'load', 'detect', 'translate', 'generate'];
+const ALL = ['capabilities', 'load', 'detect', 'translate', 'generate', 'request-path'];
 const root = path.resolve(import.meta.dirname, '..');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = (wanted.length ? wanted : ALL).filter((n) => existsSync(path.join(root, `bench/${n}.ts`)));

@@ -1,6 +1,9 @@
 import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 
 /** True when a log line is a prediction records line (`layers/predictions/log.ts`). */
+/** How long the feed gathers lines before an ingestion. */
+const BATCH_WINDOW_MS = 20;
+
 export const isRecordsLine = (line: string): boolean => line.startsWith(RECORDS_LINE_PREFIX);
 
 /**
@@ -33,8 +36,10 @@ export class LocalRecordFeed {
   }
 
   private async drain(): Promise<void> {
-    // Lets the lines of requests answered in the same turn join one batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Lets the answer leave first and the lines of requests answered meanwhile join one
+    // batch (CloudWatch delivers in batches too, seconds apart): the ingestion shares the
+    // emulator's event loop with the functions here, not in AWS.
+    await new Promise<void>((resolve) => setTimeout(resolve, BATCH_WINDOW_MS));
     while (this.queue.length > 0) {
       const lines = this.queue.splice(0);
       await this.ingest(lines).catch(this.onError);

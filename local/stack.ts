@@ -118,6 +118,8 @@ export const startLocalStack = async (
     /** Where instance processes write logs and EMF (the benchmarks discard them). */ instanceOutput?:
       | 'collect'
       | 'ignore';
+    /** The endpoint the functions reach dynalite at, given its own (a benchmark's delay proxy). */
+    databaseEndpoint?: (endpoint: string) => Promise<string>;
   } = {},
 ): Promise<LocalStack> => {
   const { MODEL_BUCKET, MODELS_DIR } = loadConfig(env);
@@ -128,7 +130,8 @@ export const startLocalStack = async (
     );
   }
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
-  const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: db.endpoint });
+  const endpoint = options.databaseEndpoint ? await options.databaseEndpoint(db.endpoint) : db.endpoint;
+  const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: endpoint });
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);
   const tables = makeDocumentClient(config);
@@ -158,7 +161,7 @@ export const startLocalStack = async (
           // Each instance is a cold start, which Powertools reports (ColdStart) under this value only.
           AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
           ...env,
-          DYNAMODB_ENDPOINT: db.endpoint,
+          DYNAMODB_ENDPOINT: endpoint,
         },
         timeoutMs: local.LOCAL_TIMEOUT_MS,
         // An instance's stdout is its CloudWatch log stream: EMF lines feed the metrics view.

@@ -1,0 +1,255 @@
+/**
+ * The request path's own cost (issue 21), measured side by side in one run on the local
+ * API (`npm start`'s stack, the functions in the emulator's process, the tiny test
+ * fixtures: lid176 for detect, tiny-distilbert-sentiment for predict):
+ *
+ * - pathOverRoutingMs: a capability's client-visible p50 minus `GET /health`'s on the same
+ *   emulator, keep-alive connection and HTTP hop, requests interleaved round by round
+ *   (the subtraction removes the emulator and the hop; the model's own time stays in);
+ * - recordWriteAddedMs: the same capability's p50 with 5 ms injected in front of dynalite
+ *   (a TCP delay proxy on the functions' DynamoDB endpoint, toggled per request) minus its
+ *   p50 without: what the prediction log costs an answer when DynamoDB is a round trip
+ *   away; a control arm (no delay, another name) gives the noise floor of that difference
+ *   (raw.controlMinusP50Ms). The shared result-cache tier is off here (RESULT_CACHE_SHARED=never): its read is
+ *   on the path by design and is not the record write;
+ * - recordsLost: records of the answered requests missing from the table once the
+ *   ingestion has settled.
+ *
+ * Locally the ingester runs in the emulator's process; each timed request waits (untimed)
+ * for the previous records to be ingested, as in AWS where the ingester is another function.
+ *
+ * Warm/bare, cold/bare and CPU per request against the plain pipeline() server are
+ * measured by bench/capabilities.ts and bench/load.ts; their fields here stay null until
+ * this script measures them in the same run (see docs/prediction-log.md).
+ *
+ *   npx tsx bench/request-path.ts                 # 400 rounds, writes bench/results/request-path.json
+ *   npx tsx bench/request-path.ts --rounds 60 --validation
+ *
+ * The results file is replaced only when the run completes (written to a temporary file,
+ * then renamed); `--validation` labels a short run as such.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadLocalConfig } from '#local/config.ts';
+import { startLocalStack } from '#local/stack.ts';
+import { makeDocumentClient } from '#predictions/client.ts';
+import { machineInfo, median, ROOT, round } from './lib.ts';
+
+const RESULTS = path.join(ROOT, 'bench/results/request-path.json');
+const KEY = 'bench-key';
+const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 5);
+/** The whole run stops after this, whatever the rounds: the lead's `npm run bench` stays bounded. */
+const MAX_RUN_MS = 4 * 60_000;
+
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '400' }, validation: { type: 'boolean', default: false } },
+});
+const ROUNDS = Number(values.rounds);
+
+/**
+ * A TCP proxy to `target` that holds every client→server chunk `delay()` ms before
+ * forwarding it: DynamoDB one round trip further away, for the requests sent while on.
+ */
+const delayProxy = async (target: string, delay: () => number) => {
+  const { hostname, port } = new URL(target);
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    client.on('data', (chunk) => {
+      const ms = delay();
+      if (ms > 0) setTimeout(() => upstream.write(chunk), ms);
+      else upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as net.AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+};
+
+let delayMs = 0;
+let proxy: Awaited<ReturnType<typeof delayProxy>> | undefined;
+const loadAtStart = os.loadavg().map((l) => round(l, 2));
+const stack = await startLocalStack(
+  loadLocalConfig({
+    PORT: '0',
+    LOCAL_API_KEY: `${KEY}:100000:100000`,
+    LOCAL_DATA_DIR: 'memory',
+    LOCAL_EMF_ECHO: 'false',
+  }),
+  {
+    ...process.env,
+    LOG_LEVEL: 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    RESULT_CACHE_SHARED: 'never',
+    DEFAULT_DETECT_MODEL: 'lid176',
+    DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
+  },
+  {
+    databaseEndpoint: async (endpoint) => {
+      proxy = await delayProxy(endpoint, () => delayMs);
+      return proxy.endpoint;
+    },
+  },
+);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
+  new Promise<{ ms: number; json: Record<string, unknown> }>((resolve, reject) => {
+    const payload = body ? JSON.stringify(body) : undefined;
+    const started = performance.now();
+    const req = http.request(
+      `${stack.url}${p}`,
+      {
+        method,
+        agent,
+        headers: {
+          'x-api-key': KEY,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          if (res.statusCode !== 200) reject(new Error(`${method} ${p}: ${res.statusCode} ${JSON.stringify(json)}`));
+          else resolve({ ms, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+
+const CAPS = {
+  detect: (i: number) => ({ path: '/v1/detect', body: { text: `Bonjour tout le monde, message numéro ${i}.` } }),
+  predict: (i: number) => ({ path: '/v1/predict', body: { text: `What a lovely day, message number ${i}.` } }),
+} as const;
+type Cap = keyof typeof CAPS;
+
+let ok = false;
+try {
+  const series: Record<string, number[]> = { health: [] };
+  const requestIds: string[] = [];
+  // Warm-up: models loaded, code paths compiled.
+  for (let i = 0; i < 30; i++) {
+    await call('GET', '/health');
+    for (const cap of Object.keys(CAPS) as Cap[]) await call('POST', CAPS[cap](-i - 1).path, CAPS[cap](-i - 1).body);
+  }
+  const deadline = Date.now() + MAX_RUN_MS;
+  let rounds = 0;
+  // Each round sends the five requests in a shuffled order (a seeded generator): a
+  // request's position in the round (after /health, after an ingestion) must not bias an arm.
+  let seed = 21;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  // A control arm per capability (no delay either, under another name): how far two
+  // identical arms' p50s drift apart on this machine, the noise floor of the difference.
+  const arms: Array<{ cap?: Cap; delayed: boolean; name: string }> = [
+    { delayed: false, name: 'health' },
+    ...(Object.keys(CAPS) as Cap[]).flatMap((cap) => [
+      { cap, delayed: false, name: cap },
+      { cap, delayed: true, name: `${cap}Delayed` },
+      { cap, delayed: false, name: `${cap}Control` },
+    ]),
+  ];
+  for (; rounds < ROUNDS && Date.now() < deadline; rounds++) {
+    const order = arms.map((arm) => ({ arm, key: random() })).sort((a, b) => a.key - b.key);
+    for (const [n, { arm }] of order.entries()) {
+      if (!arm.cap) {
+        series.health!.push((await call('GET', '/health')).ms);
+        continue;
+      }
+      delayMs = arm.delayed ? DELAY_MS : 0;
+      const { path: p, body } = CAPS[arm.cap](rounds * arms.length + n);
+      const { ms, json } = await call('POST', p, body);
+      delayMs = 0;
+      // In AWS the ingester is another function: its work must not land in the next request's time.
+      await stack.records.settled();
+      (series[arm.name] ??= []).push(ms);
+      requestIds.push(String(json.requestId));
+    }
+  }
+  await stack.records.settled();
+  const client = makeDocumentClient(stack.config);
+  const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+  let lost = 0;
+  for (const id of requestIds) {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: stack.config.PREDICTIONS_TABLE,
+        IndexName: 'byRequest',
+        KeyConditionExpression: 'requestId = :r',
+        ExpressionAttributeValues: { ':r': id },
+      }),
+    );
+    if ((out.Items ?? []).length !== 1) lost += 1;
+  }
+  const p50 = (name: string) => median(series[name] ?? []);
+  const capability = (cap: Cap) => ({
+    pathOverRoutingMs: round(p50(cap) - p50('health'), 3),
+    recordWriteAddedMs: round(p50(`${cap}Delayed`) - p50(cap), 3),
+    warmP50OverBare: null,
+    coldOverBareMs: null,
+    cpuPerRequestOverBaseline: null,
+    raw: {
+      healthP50Ms: round(p50('health'), 3),
+      p50Ms: round(p50(cap), 3),
+      p50WithDynamoDelayMs: round(p50(`${cap}Delayed`), 3),
+      controlP50Ms: round(p50(`${cap}Control`), 3),
+      controlMinusP50Ms: round(p50(`${cap}Control`) - p50(cap), 3),
+      dynamoDelayMs: DELAY_MS,
+      samples: series[cap]?.length ?? 0,
+    },
+  });
+  const notMeasured = {
+    pathOverRoutingMs: null,
+    recordWriteAddedMs: null,
+    warmP50OverBare: null,
+    coldOverBareMs: null,
+    cpuPerRequestOverBaseline: null,
+  };
+  const result = {
+    ...(values.validation
+      ? { validation: `a short validation run (${rounds} rounds) on a shared machine: not the result` }
+      : {}),
+    measuredAt: new Date().toISOString(),
+    machine: { ...machineInfo(loadAtStart), cpuModel: os.cpus()[0]?.model },
+    method:
+      'local API, functions in-process, tiny fixtures; one keep-alive connection; health, then per capability plain, +5ms and a plain control arm, in a shuffled order each round; p50',
+    rounds,
+    capabilities: {
+      detect: capability('detect'),
+      predict: capability('predict'),
+      // Measured by bench/capabilities.ts and bench/load.ts, not yet in this run.
+      translate: notMeasured,
+      completions: notMeasured,
+    },
+    recordsLost: lost,
+  };
+  const tmp = `${RESULTS}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`);
+  await rename(tmp, RESULTS);
+  console.log(JSON.stringify(result.capabilities, null, 2), `recordsLost ${lost}`);
+  ok = true;
+} finally {
+  agent.destroy();
+  await stack.close();
+  await proxy?.close();
+}
+process.exit(ok ? 0 : 1);
