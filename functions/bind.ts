@@ -4,8 +4,11 @@ import { type ApiRoute, httpApi } from '#http/api.ts';
 import { type ColdStart, coldStartClock } from '#http/cold-start.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
+import { logger } from '#observability/index.ts';
 import { type RequestRecords, requestRecords } from '#predictions/index.ts';
 import { withFairUse } from '#predictions/usage.ts';
+import { config } from '#runtime/config.ts';
+import { errorMessage } from '#runtime/errors.ts';
 import type { CapabilitySpec, RouteSpec, RouteSpecs } from './spec.ts';
 
 type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [P in K]: () => infer Z extends z.ZodType }
@@ -69,4 +72,26 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
     },
   }));
   return httpApi(routes, { streaming: specs.some(([, spec]) => spec.streaming), coldStart });
+};
+
+/**
+ * Does what a capability's first request would (load the default model, run it once)
+ * during init when Lambda pre-initialises the environment for provisioned concurrency
+ * (`AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`): that init is not on any
+ * request's path, so the first request finds the model in memory. On-demand inits skip it
+ * (the first request pays either way, and a request for another model would pay twice).
+ * A failure is logged, not thrown: the first request then loads the model itself.
+ *
+ * @example
+ * await preloadOnProvisioned(() => detect(modelRuntime(), config().DEFAULT_DETECT_MODEL, ['Hello'], 1));
+ */
+export const preloadOnProvisioned = async (load: () => Promise<unknown>): Promise<boolean> => {
+  if (config().AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency') return false;
+  try {
+    await load();
+    return true;
+  } catch (error) {
+    logger.warn('default model not loaded during init; the first request loads it', { error: errorMessage(error) });
+    return false;
+  }
 };

@@ -1,9 +1,10 @@
-import { bindRoutes } from '../bind.ts';
+import { bindRoutes, preloadOnProvisioned } from '../bind.ts';
 import { chatRoute } from './chat.ts';
 import { completionsRoute } from './completions.ts';
 import { modelRoute } from './model.ts';
 import { modelsRoute } from './models.ts';
 import { completions } from './routes.ts';
+import { warmDefaultModel } from './serve.ts';
 
 /** OpenAI-compatible text generation: one response-streaming function, OpenAI error shapes. */
 export const handler = bindRoutes(completions, {
@@ -12,3 +13,6 @@ export const handler = bindRoutes(completions, {
   completions: completionsRoute,
   chat: chatRoute,
 });
+
+// Provisioned concurrency: the default model is in memory before the first request.
+await preloadOnProvisioned(warmDefaultModel);

@@ -189,3 +189,6 @@ export const serve = async (
     body: body as unknown as string,
   };
 };
+
+/** The default model loaded: what provisioned concurrency does during init. */
+export const warmDefaultModel = () => loadModel(config().DEFAULT_COMPLETIONS_MODEL);

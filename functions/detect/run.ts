@@ -77,3 +77,6 @@ export const detectAndLog = async (
   );
   return { ...out, requestId: log.requestId };
 };
+
+/** The default model loaded and run once: what provisioned concurrency does during init. */
+export const warmDefaultModel = () => detect(modelRuntime(), config().DEFAULT_DETECT_MODEL, ['Hello, world'], 1);

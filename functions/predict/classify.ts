@@ -1,6 +1,7 @@
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
 import { type AnswerFields, predictionLog, type RequestRecords } from '#predictions/index.ts';
+import { config } from '#runtime/config.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import {
@@ -83,3 +84,6 @@ export const classifyAndLog = async (
   predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
   return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };
+
+/** The default model loaded and run once: what provisioned concurrency does during init. */
+export const warmDefaultModel = () => predict(modelRuntime(), config().DEFAULT_PREDICT_MODEL, ['Hello, world']);

@@ -1,5 +1,6 @@
-import { bindRoutes } from '../bind.ts';
+import { bindRoutes, preloadOnProvisioned } from '../bind.ts';
 import { batchRoute } from './batch.ts';
+import { warmDefaultModel } from './classify.ts';
 import { compareRoute } from './compare.ts';
 import { healthRoute } from './health.ts';
 import { predictRoute } from './predict.ts';
@@ -18,3 +19,6 @@ export const handler = bindRoutes(predict, {
   summary: summaryRoute,
   timeseries: timeseriesRoute,
 });
+
+// Provisioned concurrency: the default model is in memory before the first request.
+await preloadOnProvisioned(warmDefaultModel);

@@ -101,3 +101,6 @@ export const translateAndLog = async (
 export const languages = async () =>
   supportedLanguages((await loadTranslation(modelRuntime(), config().DEFAULT_TRANSLATE_MODEL)).value);
 export const libreCode = (flores: string) => findLanguage(flores)?.iso639_1 ?? flores;
+
+/** The default model loaded: what provisioned concurrency does during init. */
+export const warmDefaultModel = () => loadTranslation(modelRuntime(), config().DEFAULT_TRANSLATE_MODEL);

@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { bindRoutes } from '#functions/bind.ts';
+import { bindRoutes, preloadOnProvisioned } from '#functions/bind.ts';
 import { defineCapability } from '#functions/spec.ts';
 import { json } from '#http/response.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
+import { loadConfig, setConfig } from '#runtime/config.ts';
 
 /** A capability of two routes, one JSON/form POST and one GET with a query and path parameters. */
 const demo = defineCapability('demo', {
@@ -113,5 +114,26 @@ describe('bindRoutes', () => {
     const wrongInput = () => bindRoutes(demo, { echo: noop, item: async ({ body }) => json(body.text) });
 
     expect([missing, extra, wrongInput].every((f) => typeof f === 'function')).toBe(true);
+  });
+});
+
+describe('preloadOnProvisioned', () => {
+  it('loads during init only in a provisioned-concurrency environment, and survives a failed load', async () => {
+    const calls: string[] = [];
+    const load = async () => void calls.push('loaded');
+    const failing = async () => {
+      throw new Error('registry unreachable');
+    };
+
+    setConfig(loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', LOG_LEVEL: 'SILENT' }));
+    const onDemand = await preloadOnProvisioned(load);
+    setConfig(loadConfig({ LOG_LEVEL: 'SILENT' }));
+    const unset = await preloadOnProvisioned(load);
+    setConfig(loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency', LOG_LEVEL: 'SILENT' }));
+    const provisioned = await preloadOnProvisioned(load);
+    const failed = await preloadOnProvisioned(failing);
+
+    expect([onDemand, unset, provisioned, failed]).toEqual([false, false, true, false]);
+    expect(calls).toEqual(['loaded']);
   });
 });
