@@ -181,7 +181,9 @@ try {
       delayMs = 0;
       // In AWS the ingester is another function: its work must not land in the next request's time.
       await stack.records.settled();
-      (series[arm.name] ??= []).push(ms);
+      const samples = series[arm.name] ?? [];
+      samples.push(ms);
+      series[arm.name] = samples;
       requestIds.push(String(json.requestId));
     }
   }
