@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ErrorShape } from '#http/error-envelope.ts';
-import type { RouteUsage } from '#predictions/usage.ts';
+import type { RouteUsage } from '#predictions/units.ts';
 
 /**
  * Route specs: every fact about one route, stated once. A capability's `routes.ts`

@@ -1,4 +1,4 @@
-import { tokensOf } from '#predictions/usage.ts';
+import { tokensOf } from '#predictions/units.ts';
 import { config } from '#runtime/config.ts';
 import { defineCapability } from '../spec.ts';
 import {

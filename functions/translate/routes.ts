@@ -1,4 +1,4 @@
-import { charactersOf } from '#predictions/usage.ts';
+import { charactersOf } from '#predictions/units.ts';
 import { defineCapability } from '../spec.ts';
 import {
   Languages,

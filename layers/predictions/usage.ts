@@ -5,6 +5,7 @@ import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import type { RouteUsage, UsageUnit } from './units.ts';
 
 /**
  * Per-key fair use, one module for what the gateway cannot meter:
@@ -22,8 +23,6 @@ import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
  * is in the key, so a new day is a new item starting at 0 (no reset job, no race at
  * midnight); `expiresAt` lets TTL remove old windows.
  */
-
-export type UsageUnit = 'characters' | 'tokens';
 
 export interface Allowance {
   unit: UsageUnit;
@@ -163,21 +162,6 @@ export class InFlight {
   }
 }
 
-/** Characters of the texts a translate or detect body carries (`text`, `texts`, LibreTranslate's `q`). */
-export const charactersOf = (body: unknown): number => {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const texts = [b.text, b.texts, b.q].flat().filter((t): t is string => typeof t === 'string');
-  return texts.reduce((n, t) => n + [...t].length, 0);
-};
-
-/** What a route meters (its spec's `usage`): the unit, how many a body costs, whether it is heavy work. */
-export interface RouteUsage {
-  unit: UsageUnit;
-  amount: (body: unknown) => number;
-  /** Counts against the key's heavy requests in flight on this instance. */
-  heavy?: boolean;
-}
-
 let client: DynamoDBDocumentClient | undefined;
 const inFlight = new InFlight(() => config().HEAVY_IN_FLIGHT_PER_KEY);
 
@@ -216,20 +200,4 @@ export const withFairUse = async <T>(
     if (charged) await refund(client, c.USAGE_TABLE, apiKeyId, usage.unit, amount);
     throw error;
   }
-};
-
-/**
- * Completion tokens a body may generate: its `max_tokens` (or `max_completion_tokens`,
- * else `defaultMax`) × `n` × prompts. Reserved before generation, so the allowance holds
- * however long the stream runs; tokens not generated are not refunded.
- */
-export const tokensOf = (body: unknown, defaultMax: number): number => {
-  const b = (body ?? {}) as {
-    max_tokens?: number | null;
-    max_completion_tokens?: number | null;
-    n?: number | null;
-    prompt?: unknown;
-  };
-  const prompts = Array.isArray(b.prompt) ? Math.max(1, b.prompt.length) : 1;
-  return (b.max_completion_tokens ?? b.max_tokens ?? defaultMax) * (b.n ?? 1) * prompts;
 };

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { charactersOf, InFlight, tokensOf, windowOf } from '#predictions/usage.ts';
+import { InFlight, windowOf } from '#predictions/usage.ts';
 
-describe('usage units and windows', () => {
+describe('usage windows', () => {
   it('a window is the UTC day, ending at midnight, kept a day longer', () => {
     const w = windowOf(Date.parse('2026-03-01T23:59:30Z'));
 
     expect(w).toEqual({ id: '2026-03-01', endsInSeconds: 30, expiresAt: Date.parse('2026-03-03T00:00:00Z') / 1000 });
-  });
-
-  it('counts characters (code points) of text, texts and q', () => {
-    expect(charactersOf({ text: 'héllo' })).toBe(5);
-    expect(charactersOf({ texts: ['ab', 'cd'] })).toBe(4);
-    expect(charactersOf({ q: ['😀', 'x'] })).toBe(2);
-    expect(charactersOf({ q: 'abc', api_key: 'secret' })).toBe(3);
-  });
-
-  it('reserves max_tokens (or max_completion_tokens, else the default) × n × prompts', () => {
-    expect(tokensOf({ max_tokens: 10 }, 16)).toBe(10);
-    expect(tokensOf({ max_completion_tokens: 7, max_tokens: 10, n: 2 }, 16)).toBe(14);
-    expect(tokensOf({ prompt: ['a', 'b', 'c'], n: 2 }, 16)).toBe(96);
   });
 });
 
