@@ -1,5 +1,6 @@
 import { completions } from './completions/routes.ts';
 import { detect } from './detect/routes.ts';
+import { models } from './models/routes.ts';
 import { predict } from './predict/routes.ts';
 import type { ErrorShape, HttpMethod } from './spec.ts';
 import { translate } from './translate/routes.ts';
@@ -11,7 +12,7 @@ import { translate } from './translate/routes.ts';
  * route cannot exist in one and not the other. A new capability is a new folder and one
  * line here.
  */
-export const CAPABILITY_SPECS = [predict, completions, detect, translate] as const;
+export const CAPABILITY_SPECS = [predict, completions, detect, translate, models] as const;
 
 export type Capability = (typeof CAPABILITY_SPECS)[number]['name'];
 export const CAPABILITIES: readonly Capability[] = CAPABILITY_SPECS.map((c) => c.name);

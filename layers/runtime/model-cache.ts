@@ -25,7 +25,14 @@ interface Entry<T> {
 export class ModelCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
 
-  constructor(private readonly options: { maxEntries: number; dispose?: (value: T) => Promise<void> | void }) {}
+  constructor(
+    private readonly options: {
+      maxEntries: number;
+      dispose?: (value: T) => Promise<void> | void;
+      /** Called when a loaded entry leaves the cache (least recently used). */
+      onEvicted?: (key: string) => void;
+    },
+  ) {}
 
   async get(key: string, load: () => Promise<T>): Promise<T> {
     const now = new Date().toISOString();
@@ -64,6 +71,7 @@ export class ModelCache<T> {
     while (this.entries.size > this.options.maxEntries) {
       const [oldest, entry] = this.entries.entries().next().value as [string, Entry<T>];
       this.entries.delete(oldest);
+      this.options.onEvicted?.(oldest);
       void entry.value.then((v) => this.options.dispose?.(v)).catch(() => undefined);
     }
   }

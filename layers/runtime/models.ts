@@ -39,7 +39,18 @@ export class ModelRuntime {
       maxEntries: number;
       dispose?: (value: unknown) => Promise<void> | void;
       /** Called once per model actually loaded (not on cache hits): metrics hook. */
-      onLoaded?: (info: { key: string; task: Task; loadMs: number; optimizedGraphs: boolean }) => void;
+      onLoaded?: (info: {
+        key: string;
+        task: Task;
+        loadMs: number;
+        optimizedGraphs: boolean;
+        /** The bundle's bytes (its files, weights first): what the model holds in memory, at least. */
+        bytes: number;
+      }) => void;
+      /** Called when a cold load starts, when one fails, and when a loaded model is evicted. */
+      onLoading?: (info: { key: string; task: Task }) => void;
+      onFailed?: (info: { key: string; task: Task; error: unknown }) => void;
+      onEvicted?: (info: { key: string }) => void;
       /** Called when a cached bundle failed its check and was fetched again. */
       onRepaired?: (info: { key: string; files: string[] }) => void;
       /**
@@ -49,7 +60,11 @@ export class ModelRuntime {
       graphs?: OptimizedGraphs;
     },
   ) {
-    this.cache = new ModelCache<unknown>({ maxEntries: deps.maxEntries, dispose: deps.dispose });
+    this.cache = new ModelCache<unknown>({
+      maxEntries: deps.maxEntries,
+      dispose: deps.dispose,
+      onEvicted: (key) => deps.onEvicted?.({ key }),
+    });
   }
 
   get registry(): Registry {
@@ -75,14 +90,22 @@ export class ModelRuntime {
     this.tasks.set(key, task);
     let bundle: LocalBundle | undefined;
     const value = (await this.cache.get(key, async () => {
+      this.deps.onLoading?.({ key, task });
       try {
         const started = performance.now();
         const loaded = await this.loadChecked(await this.deps.store.ensure(name, version), loader);
         bundle = loaded.bundle;
         const loadMs = performance.now() - started;
-        this.deps.onLoaded?.({ key, task, loadMs, optimizedGraphs: loaded.bundle.optimized !== undefined });
+        this.deps.onLoaded?.({
+          key,
+          task,
+          loadMs,
+          optimizedGraphs: loaded.bundle.optimized !== undefined,
+          bytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
+        });
         return loaded.value;
       } catch (cause) {
+        this.deps.onFailed?.({ key, task, error: cause });
         if (cause instanceof AppError && cause.expose) throw cause;
         throw new ModelUnavailableError(`Model ${key} could not be loaded; retry shortly.`, { cause });
       }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
+import { reportModelEvent } from '#predictions/model-state.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
@@ -44,10 +45,15 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
     dispose: async (value) => {
       await (value as { dispose?: () => Promise<void> }).dispose?.();
     },
-    onLoaded: ({ key, task, loadMs, optimizedGraphs }) => {
+    onLoaded: ({ key, task, loadMs, optimizedGraphs, bytes }) => {
       metrics.addMetric(MetricName.ModelLoadMs, MetricUnit.Milliseconds, loadMs);
       logger.info('model loaded', { model: key, task, loadMs: Math.round(loadMs), optimizedGraphs });
+      reportModelEvent({ kind: 'loaded', key, task, loadMs, memoryBytes: bytes });
     },
+    // Shared loaded-state for /models/{model}/status: written without waiting, never failing a load.
+    onLoading: ({ key, task }) => reportModelEvent({ kind: 'loading', key, task }),
+    onFailed: ({ key, task, error }) => reportModelEvent({ kind: 'failed', key, task, error: errorMessage(error) }),
+    onEvicted: ({ key }) => reportModelEvent({ kind: 'evicted', key }),
     onRepaired: ({ key, files }) => logger.warn('cached model files changed; fetched again', { model: key, files }),
     graphs: c.ONNX_OPTIMIZED_CACHE
       ? new OptimizedGraphs({
