@@ -36,3 +36,7 @@ export const chatJob = (r: ChatRequest): GenerationJob => {
 /** `POST /v1/chat/completions`: OpenAI's chat completion over the model's chat template. */
 export const chatRoute: RouteHandlerOf<typeof completions.routes.chat> = (request) =>
   serve(request, chatJob(request.body));
+
+/** `POST /models/{model}/v1/chat/completions`: the same, for the model the path names. */
+export const endpointChatRoute: RouteHandlerOf<typeof completions.routes.endpointChat> = (request) =>
+  serve(request, chatJob({ ...request.body, model: request.params.model }));

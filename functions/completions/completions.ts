@@ -27,3 +27,7 @@ export const completionJob = (r: CompletionRequest): GenerationJob => {
 /** `POST /v1/completions`: OpenAI's text completion, one JSON answer or SSE chunks. */
 export const completionsRoute: RouteHandlerOf<typeof completions.routes.completions> = (request) =>
   serve(request, completionJob(request.body));
+
+/** `POST /models/{model}/v1/completions`: the same, for the model the path names. */
+export const endpointCompletionsRoute: RouteHandlerOf<typeof completions.routes.endpointCompletions> = (request) =>
+  serve(request, completionJob({ ...request.body, model: request.params.model }));

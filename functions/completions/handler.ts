@@ -1,6 +1,7 @@
 import { bindRoutes, preloadOnProvisioned } from '../bind.ts';
-import { chatRoute } from './chat.ts';
-import { completionsRoute } from './completions.ts';
+import { chatRoute, endpointChatRoute } from './chat.ts';
+import { completionsRoute, endpointCompletionsRoute } from './completions.ts';
+import { generateRoute } from './generate.ts';
 import { modelRoute } from './model.ts';
 import { modelsRoute } from './models.ts';
 import { completions } from './routes.ts';
@@ -12,6 +13,9 @@ export const handler = bindRoutes(completions, {
   model: modelRoute,
   completions: completionsRoute,
   chat: chatRoute,
+  endpointCompletions: endpointCompletionsRoute,
+  endpointChat: endpointChatRoute,
+  generate: generateRoute,
 });
 
 // Provisioned concurrency: the default model is in memory before the first request.

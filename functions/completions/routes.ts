@@ -1,5 +1,6 @@
 import { tokensOf } from '#predictions/units.ts';
 import { config } from '#runtime/config.ts';
+import { ModelPathParams } from '../models/schemas.ts';
 import { defineCapability } from '../spec.ts';
 import {
   ChatCompletion,
@@ -8,6 +9,11 @@ import {
   Completion,
   CompletionChunk,
   CompletionRequest,
+  EndpointChatRequest,
+  EndpointCompletionRequest,
+  Generated,
+  GeneratedToken,
+  GenerateRequest,
   ModelList,
   ModelObject,
   ModelParams,
@@ -92,6 +98,77 @@ export const completions = defineCapability('completions', {
           stream: {
             summary: 'Streamed',
             value: { model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, stream: true },
+          },
+        };
+      },
+    },
+    endpointCompletions: {
+      method: 'POST',
+      path: '/models/{model}/v1/completions',
+      streaming: true,
+      errorShape: 'openai',
+      summary: "One model's OpenAI completion (Hugging Face's textGeneration through InferenceClient.endpoint)",
+      description: `The path names the model; a body \`model\` (the client sends the endpoint URL) is ignored. ${STREAMING}`,
+      params: () => ModelPathParams,
+      body: () => EndpointCompletionRequest(),
+      response: Completion,
+      streamChunk: CompletionChunk,
+      examples: () => ({
+        prompt: {
+          summary: 'A greedy completion',
+          value: {
+            model: config().DEFAULT_COMPLETIONS_MODEL,
+            prompt: 'Once upon a time',
+            max_tokens: 8,
+            temperature: 0,
+          },
+        },
+      }),
+    },
+    endpointChat: {
+      method: 'POST',
+      path: '/models/{model}/v1/chat/completions',
+      streaming: true,
+      errorShape: 'openai',
+      summary: "One model's OpenAI chat completion (Hugging Face's chatCompletion through InferenceClient.endpoint)",
+      description: `The path names the model; a body \`model\` is ignored. ${STREAMING}`,
+      params: () => ModelPathParams,
+      body: () => EndpointChatRequest(),
+      response: ChatCompletion,
+      streamChunk: ChatCompletionChunk,
+      examples: () => ({
+        chat: {
+          summary: 'A user message',
+          value: {
+            model: config().DEFAULT_COMPLETIONS_MODEL,
+            messages: [{ role: 'user', content: 'Hello' }],
+            max_tokens: 8,
+          },
+        },
+      }),
+    },
+    generate: {
+      method: 'POST',
+      path: '/models/{model}/generate',
+      streaming: true,
+      summary: 'Generate text: `{text, max_length}` or Text Generation Inference’s `{inputs, parameters}`',
+      description:
+        '`{text, max_length}`: greedy, `max_length` tokens in all (prompt included, as in transformers), answered with the prompt. `{inputs, parameters: {max_new_tokens, temperature, top_p, top_k, do_sample, stop, seed, return_full_text}}`: as TGI, answered without the prompt. `"stream": true`: TGI\'s events, `data: {"index","token":{"id","text","logprob","special"},"generated_text":null,"details":null}`, the last with `generated_text` and `details`; no `[DONE]`.',
+      params: () => ModelPathParams,
+      body: () => GenerateRequest(),
+      response: Generated,
+      streamChunk: GeneratedToken,
+      examples: () => {
+        const model = config().DEFAULT_COMPLETIONS_MODEL;
+        return {
+          seed: { summary: 'Seed shape', value: { model, text: 'Hello, my name is', max_length: 12 } },
+          tgi: {
+            summary: 'TGI shape, sampled with a seed',
+            value: { model, inputs: 'Once upon a time', parameters: { max_new_tokens: 8, do_sample: true, seed: 7 } },
+          },
+          stream: {
+            summary: 'TGI stream',
+            value: { model, inputs: 'Hello', parameters: { max_new_tokens: 4 }, stream: true },
           },
         };
       },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { config } from '#runtime/config.ts';
-import { perConfig } from '../schemas.ts';
+import { perConfig, textField } from '../schemas.ts';
 
 /**
  * OpenAI's request and response shapes (`routes.ts` says which route takes which) for `/v1/completions` and
@@ -179,3 +179,77 @@ export const ChatCompletionChunk = z
 
 export const ModelList = z.object({ object: z.literal('list'), data: z.array(ModelObject) });
 export const ModelParams = z.object({ id: z.string().meta({ description: 'name, name@version or name@alias' }) });
+
+/** The per-model routes (`/models/{model}/v1/…`): the path names the model; a body `model` (the client may send the endpoint URL) is ignored. */
+const pathModel = z.string().optional().meta({ description: 'Ignored: the path names the model.' });
+export const EndpointCompletionRequest = perConfig(() => CompletionRequest().extend({ model: pathModel }));
+export const EndpointChatRequest = perConfig(() => ChatRequest().extend({ model: pathModel }));
+
+/**
+ * `POST /models/{model}/generate`: seed 001's `{text, max_length}` (tokens, prompt included,
+ * as in transformers) or Text Generation Inference's `{inputs, parameters}`.
+ */
+export const GenerateRequest = perConfig(() =>
+  z
+    .strictObject({
+      text: textField().optional().meta({ description: 'Seed shape: the prompt (answered with the prompt included).' }),
+      max_length: z
+        .number()
+        .int()
+        .min(1, 'must be at least 1')
+        .optional()
+        .meta({ description: 'Seed shape: tokens in all, the prompt included (default: prompt + 20).' }),
+      inputs: textField().optional().meta({ description: 'TGI shape: the prompt (answered without it).' }),
+      parameters: z
+        .strictObject({
+          max_new_tokens: samplingFields().max_tokens.meta({ description: 'Default 20.' }),
+          temperature: z.number().gt(0, 'must be above 0').max(2, 'must be at most 2').nullish(),
+          top_p: samplingFields().top_p,
+          top_k: samplingFields().top_k,
+          do_sample: z
+            .boolean()
+            .nullish()
+            .meta({ description: 'false (default): greedy unless temperature/top_p/top_k ask to sample.' }),
+          stop: z.array(z.string().min(1)).max(4, 'must hold at most 4 sequences').nullish(),
+          seed: z.number().int().min(0).nullish(),
+          return_full_text: z.boolean().nullish(),
+        })
+        .optional(),
+      stream: z.boolean().optional().meta({ description: "TGI's server-sent token events." }),
+    })
+    .refine((b) => (b.text === undefined) !== (b.inputs === undefined), {
+      message: 'send either "text" (with "max_length") or "inputs" (with "parameters")',
+      path: ['inputs'],
+    })
+    .refine((b) => b.text !== undefined || b.max_length === undefined, {
+      message: 'goes with "text"; with "inputs" use parameters.max_new_tokens',
+      path: ['max_length'],
+    })
+    .refine((b) => b.inputs !== undefined || b.parameters === undefined, {
+      message: 'goes with "inputs"; with "text" use "max_length"',
+      path: ['parameters'],
+    }),
+);
+export type GenerateRequest = z.infer<ReturnType<typeof GenerateRequest>>;
+
+export const Generated = z.object({ generated_text: z.string() }).meta({ id: 'Generated' });
+const TgiToken = z.object({
+  id: z.number(),
+  text: z.string(),
+  logprob: z.null().meta({ description: 'Not computed by this server.' }),
+  special: z.boolean(),
+});
+export const GeneratedToken = z
+  .object({
+    index: z.number(),
+    token: TgiToken,
+    generated_text: z.string().nullable().meta({ description: 'The whole text, on the last event only.' }),
+    details: z
+      .object({
+        finish_reason: z.enum(['length', 'eos_token', 'stop_sequence']),
+        generated_tokens: z.number(),
+        seed: z.number().nullable(),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'GeneratedToken', description: "Text Generation Inference's stream event." });

@@ -55,12 +55,12 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
 };
 
 /** Epoch ms before which generation must stop so the answer beats the function timeout. */
-const deadlineOf = (context: RouteRequest['context']): number =>
+export const deadlineOf = (context: RouteRequest['context']): number =>
   Date.now() + context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS * 2;
 
-const record = async (
+export const recordGeneration = async (
   records: () => RequestRecords,
-  job: GenerationJob,
+  job: { kind: GenerationJob['kind'] | 'generate'; prompts: readonly string[] },
   loaded: LoadedModel<Generator>,
   results: GenerationResult[],
 ) => {
@@ -124,7 +124,7 @@ export const serve = async (
   if (!job.stream) {
     const results: GenerationResult[] = [];
     for (let p = 0; p < job.prompts.length; p++) results.push(await job.run(loaded.value, options, undefined, p));
-    await record(records, job, loaded, results);
+    await recordGeneration(records, job, loaded, results);
     const choices = results.flatMap((r, p) => r.choices.map((c) => choiceOf(p, c)));
     return json({ id, object, created, model, system_fingerprint: null, choices, usage: totals(results) });
   }
@@ -175,7 +175,7 @@ export const serve = async (
       };
       results.push(await job.run(loaded.value, options, onToken, p));
     }
-    await record(records, job, loaded, results);
+    await recordGeneration(records, job, loaded, results);
     if (job.includeUsage) send(chunk([], { usage: totals(results) }));
   }
   return {

@@ -17,6 +17,8 @@ export type SendEvent = (data: unknown) => boolean;
 export const sseStream = (
   producer: (send: SendEvent) => Promise<void>,
   errorEvent: (error: unknown) => unknown,
+  /** `false`: no `[DONE]` event (Text Generation Inference's streams end without one). */
+  { done = true }: { done?: boolean } = {},
 ): Readable => {
   let open = true;
   const stream = new Readable({
@@ -37,7 +39,7 @@ export const sseStream = (
     })
     .finally(() => {
       if (!open) return;
-      stream.push('data: [DONE]\n\n');
+      if (done) stream.push('data: [DONE]\n\n');
       stream.push(null);
     });
   return stream;

@@ -1,7 +1,11 @@
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
-import { get, recordsOf, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
+import { configureTransformers } from '#runtime/onnx.ts';
+import { loadGenerator } from '#tasks/generation/index.ts';
+import { get, post, recordsOf, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
+
+const GPT2 = 'test/fixtures/models/tiny-gpt2/1';
 
 let api: LocalStack;
 /** Hugging Face's client as a user of Inference Endpoints runs it: the key (Bearer) and one URL per model. */
@@ -57,5 +61,140 @@ describe('@huggingface/inference through /models/{model}', () => {
 
     expect(typeof (out as { translation_text: string }).translation_text).toBe('string');
     expect(await recordsOf(api, requestId)).toEqual([expect.objectContaining({ capability: 'translate' })]);
+  });
+});
+
+describe('@huggingface/inference on a generator', () => {
+  it('textGeneration goes to /models/{model}/v1/completions and matches greedy /generate', async () => {
+    const out = await endpoint('tiny-gpt2').textGeneration({
+      inputs: 'Hello, my name is',
+      parameters: { max_new_tokens: 6, temperature: 0 },
+    });
+    const tgi = await post(api, '/models/tiny-gpt2/generate', {
+      inputs: 'Hello, my name is',
+      parameters: { max_new_tokens: 6 },
+    });
+
+    expect(out.generated_text.length).toBeGreaterThan(0);
+    expect(tgi.status).toBe(200);
+    expect(tgi.body.generated_text).toBe(out.generated_text);
+  });
+
+  it('chatCompletion and chatCompletionStream give the same greedy text', async () => {
+    const messages = [{ role: 'user', content: 'Say hello.' }];
+    const out = await endpoint('tiny-gpt2').chatCompletion({ messages, max_tokens: 6, temperature: 0 });
+    let streamed = '';
+    for await (const chunk of endpoint('tiny-gpt2').chatCompletionStream({ messages, max_tokens: 6, temperature: 0 })) {
+      streamed += chunk.choices[0]?.delta.content ?? '';
+    }
+
+    expect(out.choices[0]!.message.content).toBe(streamed);
+    expect(out.model).toBe('tiny-gpt2@1');
+  });
+
+  it('refuses a generator at the classifier URL with a 400 saying where to go', async () => {
+    const res = await post(api, '/models/tiny-gpt2', { inputs: 'Hello' });
+
+    expect(res.status).toBe(400);
+    expect(String(res.body.error?.message)).toContain('/models/tiny-gpt2/generate');
+  });
+});
+
+describe('POST /models/{model}/generate', () => {
+  it('takes seed 001’s {text, max_length} with max_length counting the prompt', async () => {
+    const prompt = 'Hello, my name is';
+    configureTransformers('.data/models');
+    const promptTokens = (await loadGenerator(GPT2)).countTokens(prompt);
+    const tgi = await post(api, '/models/tiny-gpt2/generate', { inputs: prompt, parameters: { max_new_tokens: 3 } });
+    const seed = await post(api, '/models/tiny-gpt2/generate', { text: prompt, max_length: promptTokens + 3 });
+    const short = await post(api, '/models/tiny-gpt2/generate', { text: prompt, max_length: promptTokens });
+
+    expect(seed.status).toBe(200);
+    expect(seed.body.generated_text).toBe(prompt + String(tgi.body.generated_text));
+    expect(short.status).toBe(400);
+    expect(short.body.error).toMatchObject({ message: expect.stringContaining(`at least ${promptTokens + 1}`) });
+  });
+
+  it('reproduces a sampled text with the same seed', async () => {
+    const body = { inputs: 'Once upon a time', parameters: { max_new_tokens: 8, do_sample: true, seed: 11 } };
+    const [a, b] = [
+      await post(api, '/models/tiny-gpt2/generate', body),
+      await post(api, '/models/tiny-gpt2/generate', body),
+    ];
+
+    expect(a.body.generated_text).toBe(b.body.generated_text);
+  });
+
+  it('streams TGI token events, the last with generated_text and details, no [DONE]', async () => {
+    const res = await fetch(`${api.url}/models/tiny-gpt2/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_KEY}` },
+      body: JSON.stringify({ inputs: 'Hello, my name is', parameters: { max_new_tokens: 4 }, stream: true }),
+    });
+    const text = await res.text();
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => e.replace(/^data: /, ''));
+    const parsed = events.map((e) => JSON.parse(e) as Record<string, unknown>);
+    const direct = await post(api, '/models/tiny-gpt2/generate', {
+      inputs: 'Hello, my name is',
+      parameters: { max_new_tokens: 4 },
+    });
+
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(events).not.toContain('[DONE]');
+    expect(parsed[0]).toMatchObject({ index: 1, token: { special: false }, generated_text: null, details: null });
+    expect(parsed.at(-1)).toMatchObject({
+      generated_text: direct.body.generated_text,
+      details: { finish_reason: 'length', generated_tokens: 4 },
+    });
+    expect(parsed.map((e) => (e.token as { text: string }).text).join('')).toBe(direct.body.generated_text);
+  });
+
+  it('answers bad bodies with a 400 naming the field', async () => {
+    const both = await post(api, '/models/tiny-gpt2/generate', { text: 'a', inputs: 'b' });
+    const temp = await post(api, '/models/tiny-gpt2/generate', { inputs: 'a', parameters: { temperature: 0 } });
+
+    expect(both.status).toBe(400);
+    expect(JSON.stringify(both.body)).toContain('inputs');
+    expect(temp.status).toBe(400);
+    expect(JSON.stringify(temp.body)).toContain('parameters.temperature');
+  });
+});
+
+describe('model ids in the path', () => {
+  it('answers a malformed id with 400 and an unknown one with 404, on every per-model route', async () => {
+    for (const path of ['/models/NOT..VALID', '/models/NOT..VALID/generate']) {
+      const res = await post(api, path, { inputs: 'x' });
+      expect(res.status, path).toBe(400);
+    }
+    for (const path of ['/models/no-such-model', '/models/no-such-model/generate']) {
+      const res = await post(api, path, { inputs: 'x' });
+      expect(res.status, path).toBe(404);
+    }
+    expect((await get(api, '/models/no-such-model/status')).status).toBe(404);
+    expect((await get(api, '/models/NOT..VALID/status')).status).toBe(400);
+  });
+});
+
+describe('GET /models/{model}/status', () => {
+  it('says available before any load, and loaded once another function loaded it (shared through the table)', async () => {
+    const before = await get(api, '/models/tiny-distilbert-sentiment@2/status');
+    // The predict function loads version 2; the models function answers the status.
+    const predicted = await post(api, '/v1/predict', { text: 'fine', model: 'tiny-distilbert-sentiment@2' });
+    const after = await get(api, '/models/tiny-distilbert-sentiment@2/status');
+
+    expect(before.body).toMatchObject({
+      model: 'tiny-distilbert-sentiment',
+      status: 'available',
+      task: 'text-classification',
+      version: '2',
+      instances: 0,
+    });
+    expect(predicted.status).toBe(200);
+    expect(after.body).toMatchObject({ status: 'loaded', version: '2', instances: 1 });
+    expect(after.body.loadMs).toBeGreaterThan(0);
+    expect(after.body.memoryBytes).toBeGreaterThan(0);
   });
 });
