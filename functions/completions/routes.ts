@@ -17,6 +17,7 @@ import {
   ModelList,
   ModelObject,
   ModelParams,
+  ModelQuery,
 } from './schemas.ts';
 
 const STREAMING =
@@ -31,8 +32,10 @@ export const completions = defineCapability('completions', {
       path: '/v1/models',
       streaming: true,
       errorShape: 'openai',
-      summary: "The registry's text-generation models (OpenAI list object)",
+      summary: 'Every served model, all tasks (OpenAI list object, with task, versions, aliases and loaded)',
+      query: () => ModelQuery,
       response: ModelList,
+      examples: () => ({ task: { summary: 'Only translators', value: { task: 'translation' } } }),
     },
     model: {
       method: 'GET',

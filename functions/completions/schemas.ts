@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { config } from '#runtime/config.ts';
+import { TASKS } from '#runtime/manifest.ts';
 import { perConfig, textField } from '../schemas.ts';
 
 /**
@@ -120,6 +121,14 @@ export const ModelObject = z
     created: z.number().meta({ description: 'Unix seconds.' }),
     owned_by: z.string(),
     version: z.string().meta({ description: 'Not in OpenAI’s object: the version the id resolves to.' }),
+    task: z.enum(TASKS).meta({ description: 'Not in OpenAI’s object: what the model does.' }),
+    versions: z.array(z.string()).meta({ description: 'Not in OpenAI’s object: every published version.' }),
+    aliases: z
+      .record(z.string(), z.string())
+      .meta({ description: 'Not in OpenAI’s object: alias → version (canary splits aside).' }),
+    loaded: z
+      .boolean()
+      .meta({ description: 'Not in OpenAI’s object: a warm instance has its default version loaded.' }),
   })
   .meta({ id: 'Model' });
 const FinishReason = z.enum(['stop', 'length']).nullable();
@@ -178,6 +187,12 @@ export const ChatCompletionChunk = z
   .meta({ id: 'ChatCompletionChunk' });
 
 export const ModelList = z.object({ object: z.literal('list'), data: z.array(ModelObject) });
+export const ModelQuery = z.object({
+  task: z
+    .enum(TASKS, { error: `must be one of ${TASKS.join(', ')}` })
+    .optional()
+    .meta({ description: 'Only the models of this task.' }),
+});
 export const ModelParams = z.object({ id: z.string().meta({ description: 'name, name@version or name@alias' }) });
 
 /** The per-model routes (`/models/{model}/v1/…`): the path names the model; a body `model` (the client may send the endpoint URL) is ignored. */
@@ -192,6 +207,7 @@ export const EndpointChatRequest = perConfig(() => ChatRequest().extend({ model:
 export const GenerateRequest = perConfig(() =>
   z
     .strictObject({
+      model: pathModel,
       text: textField().optional().meta({ description: 'Seed shape: the prompt (answered with the prompt included).' }),
       max_length: z
         .number()

@@ -1,4 +1,5 @@
 import { InferenceClient } from '@huggingface/inference';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { configureTransformers } from '#runtime/onnx.ts';
@@ -196,5 +197,37 @@ describe('GET /models/{model}/status', () => {
     expect(after.body).toMatchObject({ status: 'loaded', version: '2', instances: 1 });
     expect(after.body.loadMs).toBeGreaterThan(0);
     expect(after.body.memoryBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('GET /v1/models: every task', () => {
+  it('lists every served model with task, versions, aliases and loaded, and the openai client still parses it', async () => {
+    const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: TEST_KEY, maxRetries: 0 });
+    const list = await client.models.list();
+    const byId = Object.fromEntries(list.data.map((m) => [m.id, m as unknown as Record<string, unknown>]));
+    const translators = await get(api, '/v1/models?task=translation');
+    const one = await client.models.retrieve('lid176');
+    const bad = await get(api, '/v1/models?task=poetry');
+
+    expect(byId['tiny-gpt2']).toMatchObject({ object: 'model', task: 'text-generation', versions: ['1'] });
+    expect(byId['lid176']).toMatchObject({ task: 'language-identification' });
+    expect(byId['tiny-nllb']).toMatchObject({ task: 'translation' });
+    expect(byId['tiny-distilbert-sentiment']).toMatchObject({
+      task: 'text-classification',
+      versions: ['1', '2'],
+      aliases: expect.objectContaining({ prod: expect.any(String) }),
+      loaded: expect.any(Boolean),
+    });
+    expect((translators.body.data as Array<{ id: string }>).map((m) => m.id)).toEqual(['tiny-nllb']);
+    expect(one).toMatchObject({ id: 'lid176', task: 'language-identification' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('task');
+  });
+
+  it('says loaded once a model has served a request', async () => {
+    await endpoint('lid176').textClassification({ inputs: 'Guten Morgen zusammen' });
+    const one = await get(api, '/v1/models/lid176');
+
+    expect(one.body.loaded).toBe(true);
   });
 });

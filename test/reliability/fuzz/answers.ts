@@ -100,12 +100,17 @@ const checkError = (route: RouteDef, res: RawResponse, body: Record<string, unkn
   }
 };
 
-/** A streamed answer: `data: <json>` events, none of them an error, then `data: [DONE]`. */
-const checkEvents = (res: RawResponse): void => {
+/**
+ * A streamed answer: `data: <json>` events, none of them an error. OpenAI's chunks end with
+ * `data: [DONE]`; Text Generation Inference's token events (`/generate`) end with the event
+ * that carries `generated_text`, and no `[DONE]`.
+ */
+const checkEvents = (route: RouteDef, res: RawResponse): void => {
   if (!res.text.endsWith('\n\n')) fail('an event stream that does not end with a blank line', res);
   const events = res.text.slice(0, -2).split('\n\n');
-  if (events.at(-1) !== 'data: [DONE]') fail('an event stream that does not end with data: [DONE]', res);
-  for (const event of events.slice(0, -1)) {
+  const tgi = route.path.endsWith('/generate');
+  if (!tgi && events.at(-1) !== 'data: [DONE]') fail('an event stream that does not end with data: [DONE]', res);
+  const parsed = (tgi ? events : events.slice(0, -1)).map((event) => {
     if (!event.startsWith('data: ')) fail(`an event that is not a data: line: ${event.slice(0, 80)}`, res);
     let data: unknown;
     try {
@@ -113,9 +118,13 @@ const checkEvents = (res: RawResponse): void => {
     } catch {
       fail(`an event whose data is not JSON: ${event.slice(0, 80)}`, res);
     }
-    if (!isObject(data) || 'error' in data || !Array.isArray(data.choices))
-      fail(`an event that is not a completion chunk: ${event.slice(0, 200)}`, res);
-  }
+    const shaped = tgi ? isObject(data) && isObject(data.token) : isObject(data) && Array.isArray(data.choices);
+    if (!isObject(data) || 'error' in data || !shaped)
+      fail(`an event that is not a ${tgi ? 'TGI token event' : 'completion chunk'}: ${event.slice(0, 200)}`, res);
+    return data as Record<string, unknown>;
+  });
+  if (tgi && typeof parsed.at(-1)?.generated_text !== 'string')
+    fail('a TGI stream whose last event has no generated_text', res);
 };
 
 /**
@@ -167,7 +176,7 @@ export const checkAnswer = (route: RouteDef, req: FuzzRequest, res: RawResponse)
   if (type.startsWith('text/event-stream')) {
     if (!route.streaming || res.status !== 200 || !asksForStream(req))
       fail('an event stream for a request that did not ask for one', res);
-    checkEvents(res);
+    checkEvents(route, res);
     return;
   }
   if (!type.startsWith('application/json')) fail('an answer that is not JSON', res);

@@ -196,7 +196,14 @@ export const ROUTE_SHAPES: Record<string, RouteShape> = {
       ),
     }),
   },
-  'GET /v1/models': {},
+  'GET /v1/models': {
+    query: fc.oneof(
+      fc.constant({}),
+      fc.record({
+        task: fc.constantFrom('text-classification', 'language-identification', 'translation', 'text-generation'),
+      }),
+    ),
+  },
   'GET /v1/models/{id}': {
     path: fc
       .oneof(
@@ -273,6 +280,60 @@ export const ROUTE_SHAPES: Record<string, RouteShape> = {
   },
   'GET /languages': {},
   'GET /frontend/settings': {},
+  'POST /models/{model}': {
+    path: fc
+      .oneof(
+        fc.constantFrom('tiny-distilbert-sentiment', 'tiny-distilbert-sentiment@2', 'lid176', 'tiny-nllb', 'tiny-gpt2'),
+        fc.constantFrom('no-such-model', 'lid176@9', '__proto__', '%00', '%2e%2e', 'UPPER'),
+      )
+      .map((id) => `/models/${id}`),
+    body: record({
+      inputs: fc.oneof(text(300), texts(150)),
+      parameters: opt(record({ top_k: opt(fc.integer({ min: 1, max: 5 })), src_lang: opt(lang), tgt_lang: opt(lang) })),
+    }),
+  },
+  'GET /models/{model}/status': {
+    path: fc
+      .oneof(
+        fc.constantFrom('tiny-gpt2', 'lid176@1', 'tiny-nllb', 'tiny-distilbert-sentiment@canary'),
+        fc.constantFrom('no-such-model', 'tiny-gpt2@9', '__proto__', '%00', '%', 'UPPER'),
+        hostileString.filter((s) => s.length > 0).map(percentEncode),
+      )
+      .map((id) => `/models/${id}/status`),
+  },
+  'POST /models/{model}/v1/completions': {
+    path: fc.constantFrom('/models/tiny-gpt2/v1/completions', '/models/tiny-gpt2@1/v1/completions'),
+    body: record({ ...sampling, model: opt(fc.constantFrom('http://localhost/models/tiny-gpt2')), prompt }),
+  },
+  'POST /models/{model}/v1/chat/completions': {
+    path: fc.constant('/models/tiny-gpt2/v1/chat/completions'),
+    body: record({
+      ...sampling,
+      model: opt(fc.constant('tiny-gpt2')),
+      messages: fc.array(userMessage, { minLength: 1, maxLength: 2 }),
+    }),
+  },
+  'POST /models/{model}/generate': {
+    path: fc.constantFrom('/models/tiny-gpt2/generate', '/models/tiny-gpt2@prod/generate'),
+    body: fc.oneof(
+      record({ text: text(300), max_length: opt(fc.integer({ min: 1, max: 40 })), stream: opt(fc.boolean()) }),
+      record({
+        inputs: text(300),
+        parameters: opt(
+          record({
+            max_new_tokens: opt(fc.integer({ min: 1, max: 8 })),
+            temperature: opt(fc.double({ min: 0.1, max: 2, noNaN: true })),
+            top_p: opt(fc.double({ min: 0.1, max: 1, noNaN: true })),
+            do_sample: opt(fc.boolean()),
+            stop: opt(fc.array(fc.constantFrom('.', 'the', '\n'), { minLength: 1, maxLength: 2 })),
+            seed: opt(fc.integer({ min: 0, max: 1000 })),
+            return_full_text: opt(fc.boolean()),
+          }),
+        ),
+        stream: opt(fc.boolean()),
+      }),
+    ),
+  },
 };
 
 /** Whether the route takes input the fuzzer shapes (a body, a query or a path parameter): then some cases must be refused. */
