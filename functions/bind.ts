@@ -6,6 +6,7 @@ import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
 import { logger } from '#observability/index.ts';
 import { type RequestRecords, requestRecords } from '#predictions/index.ts';
+import { reportAs } from '#predictions/model-state.ts';
 import { withFairUse } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
@@ -47,6 +48,7 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
   handlers: RouteHandlers<R>,
 ) => {
   const coldStart = coldStartClock();
+  reportAs(capability.name);
   const specs = Object.entries(capability.routes) as [keyof R & string, RouteSpec][];
   const routes: ApiRoute[] = specs.map(([name, spec]) => ({
     method: spec.method,

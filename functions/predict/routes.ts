@@ -22,7 +22,7 @@ export const predict = defineCapability('predict', {
     status: {
       method: 'GET',
       path: '/v1/status',
-      summary: 'Loaded models, cold start, memory and cache counters of this container',
+      summary: "Every function's loaded models (shared state), then this container's cold start, memory and caches",
       response: Status,
     },
     predict: {

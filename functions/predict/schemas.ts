@@ -139,8 +139,25 @@ const EnsembleInfo = {
 };
 
 export const Health = z.object({ status: z.literal('ok') });
+const FunctionStatus = z.object({
+  instances: z
+    .number()
+    .meta({ description: 'Warm instances holding at least one model (shared state, within its TTL).' }),
+  models: z.array(
+    z.object({
+      model: z.string().meta({ description: 'name@version' }),
+      task: z.string().optional(),
+      instances: z.number(),
+      loadMs: z.number().optional(),
+    }),
+  ),
+});
+
 export const Status = z.object({
   stage: z.string(),
+  functions: z.record(z.string(), FunctionStatus).meta({
+    description: 'Every function (capability): the models its warm instances hold, from the shared model state.',
+  }),
   coldStartMs: z.number().nullable().meta({
     description:
       "The instance's cold start: its init plus its first invocation, without the idle time between; null before one.",

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
@@ -24,11 +24,23 @@ export interface SharedModelState {
   memoryBytes?: number;
   /** How many instances reported the model loaded (and have not evicted it) within the TTL. */
   instances: number;
+  /** Who holds it loaded: `<function>/<instance id>`. */
+  loadedBy: string[];
   updatedAt?: string;
 }
 
 /** This process: one id per Lambda instance (execution environment). */
 export const INSTANCE_ID = randomUUID();
+
+let reporter: string | undefined;
+/**
+ * Names the function this process serves (`bindRoutes` calls it), so shared states say which
+ * function holds a model. The in-process emulator imports every function into one process
+ * that shares one model cache: its models are then reported as held by `local`.
+ */
+export const reportAs = (fn: string): void => {
+  reporter = reporter === undefined || reporter === fn ? fn : 'local';
+};
 
 /**
  * Loaded-state of models shared by every instance of every function: one item per
@@ -55,7 +67,7 @@ export class ModelStateStore {
   ) {}
 
   private get instance(): string {
-    return this.deps.instance ?? INSTANCE_ID;
+    return `${reporter ?? 'unknown'}/${this.deps.instance ?? INSTANCE_ID}`;
   }
 
   private now(): number {
@@ -111,26 +123,55 @@ export class ModelStateStore {
 
   /** The shared state of `name@version`, or undefined when no instance reported it within the TTL. */
   async read(key: string): Promise<SharedModelState | undefined> {
+    return (await this.readMany([key])).get(key);
+  }
+
+  /** The shared states of several `name@version` keys (those reported within the TTL). */
+  async readMany(keys: readonly string[]): Promise<Map<string, SharedModelState>> {
     const k = RESULT_CACHE_TABLE_KEYS;
-    const out = await this.deps.client.send(
-      new GetCommand({ TableName: this.deps.table, Key: { [k.partitionKey]: `model-state#${key}` } }),
-    );
-    const item = out.Item;
-    if (!item || Number(item[k.ttlAttribute]) <= Math.floor(this.now() / 1000)) return undefined;
-    const size = (v: unknown) => (v instanceof Set ? v.size : 0);
-    const loaded = size(item.loadedBy);
-    const status: ModelStatus =
-      loaded > 0 ? 'loaded' : size(item.loadingBy) > 0 ? 'loading' : item.failedAt ? 'failed' : 'available';
-    return {
-      status,
-      task: item.task as Task | undefined,
-      ...(typeof item.loadMs === 'number' ? { loadMs: item.loadMs } : {}),
-      ...(typeof item.memoryBytes === 'number' ? { memoryBytes: item.memoryBytes } : {}),
-      instances: loaded,
-      updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : undefined,
-    };
+    const found = new Map<string, SharedModelState>();
+    const now = Math.floor(this.now() / 1000);
+    for (let start = 0; start < keys.length; start += 100) {
+      const out = await this.deps.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.deps.table]: {
+              Keys: keys.slice(start, start + 100).map((key) => ({ [k.partitionKey]: `model-state#${key}` })),
+            },
+          },
+        }),
+      );
+      for (const item of out.Responses?.[this.deps.table] ?? []) {
+        if (Number(item[k.ttlAttribute]) <= now) continue;
+        found.set(String(item[k.partitionKey]).slice('model-state#'.length), stateOf(item));
+      }
+    }
+    return found;
   }
 }
+
+const members = (v: unknown): string[] => (v instanceof Set ? [...v].map(String).sort() : []);
+
+const stateOf = (item: Record<string, unknown>): SharedModelState => {
+  const loadedBy = members(item.loadedBy);
+  const status: ModelStatus =
+    loadedBy.length > 0
+      ? 'loaded'
+      : members(item.loadingBy).length > 0
+        ? 'loading'
+        : item.failedAt
+          ? 'failed'
+          : 'available';
+  return {
+    status,
+    task: item.task as Task | undefined,
+    ...(typeof item.loadMs === 'number' ? { loadMs: item.loadMs } : {}),
+    ...(typeof item.memoryBytes === 'number' ? { memoryBytes: item.memoryBytes } : {}),
+    instances: loadedBy.length,
+    loadedBy,
+    updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : undefined,
+  };
+};
 
 let shared: ModelStateStore | undefined;
 /** The process-wide store (the shared result-cache table), built on first use. */

@@ -7,6 +7,8 @@ import { loadGenerator } from '#tasks/generation/index.ts';
 import { get, post, recordsOf, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
 const GPT2 = 'test/fixtures/models/tiny-gpt2/1';
+/** How long a model's shared state may take to land after the answer that loaded it. */
+const STATE_TIMEOUT_MS = 5_000;
 
 let api: LocalStack;
 /** Hugging Face's client as a user of Inference Endpoints runs it: the key (Bearer) and one URL per model. */
@@ -179,27 +181,6 @@ describe('model ids in the path', () => {
   });
 });
 
-describe('GET /models/{model}/status', () => {
-  it('says available before any load, and loaded once another function loaded it (shared through the table)', async () => {
-    const before = await get(api, '/models/tiny-distilbert-sentiment@2/status');
-    // The predict function loads version 2; the models function answers the status.
-    const predicted = await post(api, '/v1/predict', { text: 'fine', model: 'tiny-distilbert-sentiment@2' });
-    const after = await get(api, '/models/tiny-distilbert-sentiment@2/status');
-
-    expect(before.body).toMatchObject({
-      model: 'tiny-distilbert-sentiment',
-      status: 'available',
-      task: 'text-classification',
-      version: '2',
-      instances: 0,
-    });
-    expect(predicted.status).toBe(200);
-    expect(after.body).toMatchObject({ status: 'loaded', version: '2', instances: 1 });
-    expect(after.body.loadMs).toBeGreaterThan(0);
-    expect(after.body.memoryBytes).toBeGreaterThan(0);
-  });
-});
-
 describe('GET /v1/models: every task', () => {
   it('lists every served model with task, versions, aliases and loaded, and the openai client still parses it', async () => {
     const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: TEST_KEY, maxRetries: 0 });
@@ -229,5 +210,58 @@ describe('GET /v1/models: every task', () => {
     const one = await get(api, '/v1/models/lid176');
 
     expect(one.body.loaded).toBe(true);
+  });
+});
+
+/**
+ * Status across functions, with each function in processes of its own (as in Lambda, where a
+ * function knows only its own models): what one function loaded, another reports.
+ */
+describe('status shared across function instances', () => {
+  let separate: LocalStack;
+  beforeAll(async () => {
+    separate = await startTestApi({}, { LOCAL_FUNCTION_CONCURRENCY: '1' });
+  });
+  afterAll(async () => separate?.close());
+
+  describe('GET /models/{model}/status', () => {
+    it('says available before any load, and loaded once another function loaded it (shared through the table)', async () => {
+      const before = await get(separate, '/models/tiny-distilbert-sentiment@2/status');
+      // The predict function loads version 2; the models function answers the status.
+      const predicted = await post(separate, '/v1/predict', { text: 'fine', model: 'tiny-distilbert-sentiment@2' });
+      const status = async () => (await get(separate, '/models/tiny-distilbert-sentiment@2/status')).body;
+      await expect.poll(async () => (await status()).status, { timeout: STATE_TIMEOUT_MS }).toBe('loaded');
+      const after = { body: await status() };
+
+      expect(before.body).toMatchObject({
+        model: 'tiny-distilbert-sentiment',
+        status: 'available',
+        task: 'text-classification',
+        version: '2',
+        instances: 0,
+      });
+      expect(predicted.status).toBe(200);
+      expect(after.body).toMatchObject({ status: 'loaded', version: '2', instances: 1 });
+      expect(after.body.loadMs).toBeGreaterThan(0);
+      expect(after.body.memoryBytes).toBeGreaterThan(0);
+    });
+  });
+
+  describe('GET /v1/status: every function', () => {
+    it('reports the models other functions hold, not only predict’s', async () => {
+      expect((await post(separate, '/v1/detect', { text: 'Buenos días a todos' })).status).toBe(200);
+      type Functions = Record<string, { instances: number; models: Array<{ model: string }> }>;
+      const functions = async () => (await get(separate, '/v1/status')).body.functions as Functions;
+
+      // The detect function shares its load off the response path: the item lands just after the answer.
+      await expect
+        .poll(async () => (await functions()).detect?.models.map((m) => m.model), { timeout: STATE_TIMEOUT_MS })
+        .toContain('lid176@1');
+      const all = await functions();
+      expect(Object.keys(all).sort()).toEqual(['completions', 'detect', 'models', 'predict', 'translate']);
+      expect(all.detect!.instances).toBeGreaterThanOrEqual(1);
+      expect(all.predict!.models.map((m) => m.model)).toContain('tiny-distilbert-sentiment@2');
+      expect(all.translate).toEqual({ instances: 0, models: [] });
+    });
   });
 });
