@@ -10,6 +10,7 @@ import {
   VERSION_PATTERN,
   writeManifest,
 } from '#runtime/manifest.ts';
+import { readChatTemplate, setChatTemplate } from '../chat-templates.ts';
 import {
   CommandError,
   type Deps,
@@ -59,6 +60,9 @@ Options:
   --name <name>       bundle name (required)
   --version <v>       bundle version (required)
   --dtype <dtype>     fp32 | q8; default fp32
+  --chat-template <t> text-generation: chatml | llama-3 | zephyr | a Jinja file, set in
+                      tokenizer_config.json when the tokenizer has no chat template
+                      (else kept); /v1/chat/completions needs one
   --out <dir>         registry folder to write into; default ${DEFAULT_OUT} (gitignored;
                       serve it with MODELS_DIR=${DEFAULT_OUT} npm start)
   --debug             print the cause chain of an error`;
@@ -206,6 +210,7 @@ export const runImport = async (argv: string[], deps: Deps): Promise<number> => 
     out: { type: 'string' },
     name: { type: 'string' },
     version: { type: 'string' },
+    'chat-template': { type: 'string' },
   });
   if (values.help) {
     deps.io.out(IMPORT_HELP);
@@ -216,6 +221,11 @@ export const runImport = async (argv: string[], deps: Deps): Promise<number> => 
   const dtype = parseDtype('import', values.dtype);
   const name = checkName('import', required('import', 'name', values.name));
   const version = checkVersion('import', required('import', 'version', values.version));
+  const chatOption = values['chat-template'];
+  if (chatOption !== undefined && task !== 'text-generation') {
+    throw new UsageError(`import: --chat-template is for text-generation models; this one is ${task}.`);
+  }
+  const chatTemplate = chatOption === undefined ? undefined : await readChatTemplate(chatOption);
   const present = async (f: string) =>
     access(path.join(source, f)).then(
       () => true,
@@ -234,6 +244,9 @@ export const runImport = async (argv: string[], deps: Deps): Promise<number> => 
     for (const file of files) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
       await copyFile(path.join(source, file), path.join(dir, file));
+    }
+    if (chatTemplate !== undefined && !(await setChatTemplate(dir, chatTemplate))) {
+      deps.io.out(`import: the tokenizer already has a chat template; kept it (--chat-template ignored).`);
     }
     // A folder that is itself a bundle (e.g. convert-fasttext output) keeps its labels and languages.
     const previous = await readManifest(source).catch(() => undefined);

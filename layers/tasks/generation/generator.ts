@@ -209,9 +209,9 @@ export const loadGenerator = async (source: ModelSource, options: LoadGeneratorO
     checkMessages(messages);
     if (!hasChatTemplate) {
       throw new ValidationError(
-        'This model has no chat template (tokenizer_config.json "chat_template"), so chat needs a chat template it ' +
-          'does not have. Send the prompt as plain text to /v1/completions instead, which still works, or pick a ' +
-          'chat model.',
+        'This model has no chat template (tokenizer_config.json "chat_template"), so it cannot take messages. ' +
+          'Send the prompt as plain text to /v1/completions instead, pick a chat model, or import the model with one: ' +
+          'npm run models -- import <dir> --task text-generation --chat-template chatml|llama-3|zephyr|<file> --name <name> --version <v>.',
         { param: 'messages' },
       );
     }
