@@ -66,6 +66,8 @@ export class InferenceStack extends Stack {
           HEAVY_IN_FLIGHT_PER_KEY: String(config.fairUse.heavyInFlightPerKey),
         });
       }
+      // Every function shares its models' loaded-state (writes its own items, reads every model's).
+      fn.bindTable('MODEL_STATE_TABLE', this.predictionLog.modelState, ['BatchWriteItem', 'Query']);
       this.functions.set(name, fn);
     }
     this.ingestion = new RecordIngestion(this, 'Ingest', {
@@ -93,7 +95,12 @@ export class InferenceStack extends Stack {
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,
-      tables: [this.predictionLog.predictions, this.predictionLog.resultCache, this.predictionLog.usage],
+      tables: [
+        this.predictionLog.predictions,
+        this.predictionLog.resultCache,
+        this.predictionLog.usage,
+        this.predictionLog.modelState,
+      ],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });

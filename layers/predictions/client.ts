@@ -8,7 +8,13 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
 import { Breaker } from './breaker.ts';
-import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, type TableKeys, USAGE_TABLE_KEYS } from './schema.ts';
+import {
+  MODEL_STATE_TABLE_KEYS,
+  PREDICTIONS_TABLE_KEYS,
+  RESULT_CACHE_TABLE_KEYS,
+  type TableKeys,
+  USAGE_TABLE_KEYS,
+} from './schema.ts';
 
 /**
  * SDK settings of the clients on a request's path (prediction log, result cache). With the
@@ -115,9 +121,10 @@ export const ensureResultCacheTable = (client: DynamoDBDocumentClient, tableName
 /** Every table the functions use, created where missing: the local emulator's and invoke's twin of the stack. */
 export const ensureLocalTables = async (
   client: DynamoDBDocumentClient,
-  c: Pick<Config, 'PREDICTIONS_TABLE' | 'RESULT_CACHE_TABLE' | 'USAGE_TABLE'>,
+  c: Pick<Config, 'PREDICTIONS_TABLE' | 'RESULT_CACHE_TABLE' | 'USAGE_TABLE' | 'MODEL_STATE_TABLE'>,
 ): Promise<void> => {
   await ensurePredictionsTable(client, c.PREDICTIONS_TABLE);
   await ensureResultCacheTable(client, c.RESULT_CACHE_TABLE);
   await ensureTable(client, c.USAGE_TABLE, USAGE_TABLE_KEYS);
+  await ensureTable(client, c.MODEL_STATE_TABLE, MODEL_STATE_TABLE_KEYS);
 };

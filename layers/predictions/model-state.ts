@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import type { Task } from '#runtime/manifest.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
-import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
+import { MODEL_STATE_TABLE_KEYS } from './schema.ts';
 
 /** What one model is doing across the warm instances of every function, as `/models/{model}/status` says it. */
 export type ModelStatus = 'loaded' | 'available' | 'loading' | 'failed';
@@ -44,12 +44,12 @@ export const reportAs = (fn: string): void => {
 
 /**
  * Loaded-state of models shared by every instance of every function: one item per
- * `name@version` (`model-state#<key>` in the shared result-cache table) holding the set
- * of instances that have it loaded or loading, updated atomically (`ADD`/`DELETE` on
- * string sets) by the model cache's hooks, off the response path. The item expires by
- * TTL after its last change: an instance that dies without evicting (Lambda reclaims it
- * silently) stops counting within `ttlSeconds`; the price is that a model loaded longer
- * ago than that by a still-warm instance reads as `available`.
+ * `name@version` and holder (`<function>/<instance>`) in the model-state table, put when
+ * the holder's copy starts loading, loads or fails and deleted when it is evicted (one
+ * BatchWriteItem each, from the model cache's hooks, off the response path); readers Query
+ * by model. Items expire by TTL after their last change: an instance that dies without
+ * evicting (Lambda reclaims it silently) stops counting within `ttlSeconds`; the price is
+ * that a model loaded longer ago than that by a still-warm instance reads as `available`.
  *
  * @example
  * await states.report({ kind: 'loaded', key: 'lid176@1', task: 'language-identification', loadMs: 40 });
@@ -66,7 +66,7 @@ export class ModelStateStore {
     },
   ) {}
 
-  private get instance(): string {
+  private get holder(): string {
     return `${reporter ?? 'unknown'}/${this.deps.instance ?? INSTANCE_ID}`;
   }
 
@@ -75,123 +75,111 @@ export class ModelStateStore {
   }
 
   async report(event: ModelEvent): Promise<void> {
-    const k = RESULT_CACHE_TABLE_KEYS;
-    const values: Record<string, unknown> = {
-      ':i': new Set([this.instance]),
-      ':exp': Math.floor(this.now() / 1000) + this.deps.ttlSeconds,
-      ':at': new Date(this.now()).toISOString(),
-    };
-    const set = ['#exp = :exp', 'updatedAt = :at'];
-    let change: string;
-    if (event.kind !== 'evicted') {
-      set.push('task = :task');
-      values[':task'] = event.task;
-    }
-    switch (event.kind) {
-      case 'loading':
-        change = 'ADD loadingBy :i';
-        break;
-      case 'loaded':
-        change = 'ADD loadedBy :i DELETE loadingBy :i';
-        set.push('loadMs = :ms', 'failedAt = :null');
-        values[':ms'] = Math.round(event.loadMs);
-        values[':null'] = null;
-        if (event.memoryBytes !== undefined) {
-          set.push('memoryBytes = :mem');
-          values[':mem'] = event.memoryBytes;
-        }
-        break;
-      case 'failed':
-        change = 'DELETE loadingBy :i';
-        set.push('failedAt = :at', 'lastError = :err');
-        values[':err'] = event.error.slice(0, 500);
-        break;
-      case 'evicted':
-        change = 'DELETE loadedBy :i';
-        break;
-    }
-    await this.deps.client.send(
-      new UpdateCommand({
-        TableName: this.deps.table,
-        Key: { [k.partitionKey]: `model-state#${event.key}` },
-        UpdateExpression: `SET ${set.join(', ')} ${change}`,
-        ExpressionAttributeNames: { '#exp': k.ttlAttribute },
-        ExpressionAttributeValues: values,
-      }),
-    );
+    const k = MODEL_STATE_TABLE_KEYS;
+    const key = { [k.partitionKey]: event.key, [k.sortKey]: this.holder };
+    const request =
+      event.kind === 'evicted'
+        ? { DeleteRequest: { Key: key } }
+        : {
+            PutRequest: {
+              Item: {
+                ...key,
+                state: event.kind,
+                task: event.task,
+                updatedAt: new Date(this.now()).toISOString(),
+                [k.ttlAttribute]: Math.floor(this.now() / 1000) + this.deps.ttlSeconds,
+                ...(event.kind === 'loaded'
+                  ? { loadMs: Math.round(event.loadMs), memoryBytes: event.memoryBytes }
+                  : event.kind === 'failed'
+                    ? { error: event.error.slice(0, 500) }
+                    : {}),
+              },
+            },
+          };
+    await this.deps.client.send(new BatchWriteCommand({ RequestItems: { [this.deps.table]: [request] } }));
   }
 
   /** The shared state of `name@version`, or undefined when no instance reported it within the TTL. */
   async read(key: string): Promise<SharedModelState | undefined> {
-    return (await this.readMany([key])).get(key);
-  }
-
-  /** The shared states of several `name@version` keys (those reported within the TTL). */
-  async readMany(keys: readonly string[]): Promise<Map<string, SharedModelState>> {
-    const k = RESULT_CACHE_TABLE_KEYS;
-    const found = new Map<string, SharedModelState>();
+    const k = MODEL_STATE_TABLE_KEYS;
     const now = Math.floor(this.now() / 1000);
-    for (let start = 0; start < keys.length; start += 100) {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
       const out = await this.deps.client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.deps.table]: {
-              Keys: keys.slice(start, start + 100).map((key) => ({ [k.partitionKey]: `model-state#${key}` })),
-            },
-          },
+        new QueryCommand({
+          TableName: this.deps.table,
+          KeyConditionExpression: '#m = :m',
+          ExpressionAttributeNames: { '#m': k.partitionKey },
+          ExpressionAttributeValues: { ':m': key },
+          ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Responses?.[this.deps.table] ?? []) {
-        if (Number(item[k.ttlAttribute]) <= now) continue;
-        found.set(String(item[k.partitionKey]).slice('model-state#'.length), stateOf(item));
-      }
-    }
-    return found;
+      items.push(...(out.Items ?? []).filter((i) => Number(i[k.ttlAttribute]) > now));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items.length > 0 ? stateOf(items) : undefined;
+  }
+
+  /** The shared states of several `name@version` keys (those reported within the TTL), one Query each. */
+  async readMany(keys: readonly string[]): Promise<Map<string, SharedModelState>> {
+    const states = await Promise.all(keys.map(async (key) => [key, await this.read(key)] as const));
+    return new Map(states.filter((e): e is readonly [string, SharedModelState] => e[1] !== undefined));
   }
 }
 
-const members = (v: unknown): string[] => (v instanceof Set ? [...v].map(String).sort() : []);
-
-const stateOf = (item: Record<string, unknown>): SharedModelState => {
-  const loadedBy = members(item.loadedBy);
+/** One model's holders' items, latest change each, as one state: any holder loaded wins, then loading, then failed. */
+const stateOf = (items: Record<string, unknown>[]): SharedModelState => {
+  const k = MODEL_STATE_TABLE_KEYS;
+  const with_ = (state: string) => items.filter((i) => i.state === state);
+  const loaded = with_('loaded');
   const status: ModelStatus =
-    loadedBy.length > 0
+    loaded.length > 0
       ? 'loaded'
-      : members(item.loadingBy).length > 0
+      : with_('loading').length > 0
         ? 'loading'
-        : item.failedAt
+        : with_('failed').length > 0
           ? 'failed'
           : 'available';
+  const latest = [...(loaded.length > 0 ? loaded : items)].sort((a, b) =>
+    String(b.updatedAt).localeCompare(String(a.updatedAt)),
+  )[0]!;
   return {
     status,
-    task: item.task as Task | undefined,
-    ...(typeof item.loadMs === 'number' ? { loadMs: item.loadMs } : {}),
-    ...(typeof item.memoryBytes === 'number' ? { memoryBytes: item.memoryBytes } : {}),
-    instances: loadedBy.length,
-    loadedBy,
-    updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : undefined,
+    task: latest.task as Task | undefined,
+    ...(typeof latest.loadMs === 'number' ? { loadMs: latest.loadMs } : {}),
+    ...(typeof latest.memoryBytes === 'number' ? { memoryBytes: latest.memoryBytes } : {}),
+    instances: loaded.length,
+    loadedBy: loaded.map((i) => String(i[k.sortKey])).sort(),
+    updatedAt: typeof latest.updatedAt === 'string' ? latest.updatedAt : undefined,
   };
 };
 
 let shared: ModelStateStore | undefined;
-/** The process-wide store (the shared result-cache table), built on first use. */
+/** The process-wide store (the model-state table), built on first use. */
 export const modelStates = (): ModelStateStore => {
   if (!shared) {
     const c = config();
     shared = new ModelStateStore({
       client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
-      table: c.RESULT_CACHE_TABLE,
+      table: c.MODEL_STATE_TABLE,
       ttlSeconds: c.MODEL_STATE_TTL_SECONDS,
     });
   }
   return shared;
 };
 
-/** Reports a model event without waiting and without failing the load: status is best effort. */
+let pending: Promise<void> = Promise.resolve();
+/**
+ * Reports a model event without waiting and without failing the load: status is best
+ * effort. Reports go out one after the other, so a slow `loading` never lands after its `loaded`.
+ */
 export const reportModelEvent = (event: ModelEvent): void => {
-  modelStates()
-    .report(event)
-    .catch((error: unknown) =>
-      logger.warn('model state not shared', { model: event.key, event: event.kind, error: errorMessage(error) }),
-    );
+  pending = pending.then(() =>
+    modelStates()
+      .report(event)
+      .catch((error: unknown) =>
+        logger.warn('model state not shared', { model: event.key, event: event.kind, error: errorMessage(error) }),
+      ),
+  );
 };

@@ -53,6 +53,18 @@ export const USAGE_TABLE_KEYS = {
  * `expiresAt` (epoch seconds) is its TTL. Reads ignore items
  * past `expiresAt` because DynamoDB deletes expired items lazily (up to days later).
  */
+/**
+ * Models' loaded-state, one item per model version and holder (`<function>/<instance>`):
+ * what `/models/{model}/status` and `/v1/status` read (Query by model), written by each
+ * instance's model cache (BatchWriteItem: put on a change, delete on eviction), expiring by TTL.
+ */
+export const MODEL_STATE_TABLE_KEYS = {
+  partitionKey: 'model',
+  sortKey: 'holder',
+  ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableKeys;
+
 export const RESULT_CACHE_TABLE_KEYS = {
   partitionKey: 'cacheKey',
   ttlAttribute: 'expiresAt',

@@ -86,7 +86,9 @@ export const ConfigSchema = z.object({
   /** Heavy requests (translation, generation) one key may have in flight on one instance. */
   HEAVY_IN_FLIGHT_PER_KEY: int(1, 1000).default(1),
   RESULT_CACHE_TTL_SECONDS: int(1, 31_536_000).default(86_400),
-  /** How long a model's shared loaded-state (`/models/{model}/status`) outlives its last change. */
+  /** Models' shared loaded-state (`/models/{model}/status`, `/v1/status`); see README, "How models are loaded". */
+  MODEL_STATE_TABLE: z.string().default('model-state'),
+  /** How long a model's shared loaded-state outlives its last change. */
   MODEL_STATE_TTL_SECONDS: int(60, 86_400).default(3_600),
   /** Results kept in each container's memory; 0 turns the in-container tier off. */
   RESULT_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(10_000),

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
+  MODEL_STATE_TABLE_KEYS,
   PREDICTIONS_TABLE_KEYS,
   RESULT_CACHE_TABLE_KEYS,
   type TableKeys,
@@ -29,12 +30,15 @@ export class PredictionLog extends Construct {
   readonly resultCache: dynamodb.Table;
   /** Per-key usage counters (layers/predictions/usage.ts). */
   readonly usage: dynamodb.Table;
+  /** Models' loaded-state shared by every function's instances. */
+  readonly modelState: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: PredictionLogProps) {
     super(scope, id);
     this.predictions = this.table('Predictions', PREDICTIONS_TABLE_KEYS, props.config);
     this.resultCache = this.table('ResultCache', RESULT_CACHE_TABLE_KEYS, props.config);
     this.usage = this.table('Usage', USAGE_TABLE_KEYS, props.config);
+    this.modelState = this.table('ModelState', MODEL_STATE_TABLE_KEYS, props.config);
   }
 
   private table(id: string, keys: TableKeys, config: StageConfig): dynamodb.Table {
