@@ -3,7 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import { apiPanels, functionPanels } from '#observability/dashboard.ts';
-import { PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, USAGE_TABLE_KEYS } from '#predictions/schema.ts';
+import {
+  MODEL_STATE_TABLE_KEYS,
+  PREDICTIONS_TABLE_KEYS,
+  RESULT_CACHE_TABLE_KEYS,
+  USAGE_TABLE_KEYS,
+} from '#predictions/schema.ts';
 import { Network } from '../../infra/lib/constructs/network.ts';
 import { type FunctionName, functionSettings, STAGE_NAMES, STAGES, stageConfig } from '../../infra/lib/stages.ts';
 import { resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
@@ -85,8 +90,8 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
   it('prediction log: on-demand tables with PITR, TTL, encryption and the GSIs of schema.ts', () => {
     const { template } = synthStage(stage);
 
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
-    for (const keys of [PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, USAGE_TABLE_KEYS]) {
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    for (const keys of [PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, USAGE_TABLE_KEYS, MODEL_STATE_TABLE_KEYS]) {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: Match.arrayWith([{ AttributeName: keys.partitionKey, KeyType: 'HASH' }]),
         BillingMode: 'PAY_PER_REQUEST',
