@@ -4,7 +4,8 @@ import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import type { Task } from '#runtime/manifest.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import type { Breaker } from './breaker.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
 import { MODEL_STATE_TABLE_KEYS } from './schema.ts';
 
 /** What one model is doing across the warm instances of every function, as `/models/{model}/status` says it. */
@@ -63,6 +64,8 @@ export class ModelStateStore {
       ttlSeconds: number;
       instance?: string;
       now?: () => number;
+      /** Skips the table for a while after a read timed out (status answers from this instance alone). */
+      breaker?: Breaker;
     },
   ) {}
 
@@ -106,15 +109,15 @@ export class ModelStateStore {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.deps.client.send(
-        new QueryCommand({
-          TableName: this.deps.table,
-          KeyConditionExpression: '#m = :m',
-          ExpressionAttributeNames: { '#m': k.partitionKey },
-          ExpressionAttributeValues: { ':m': key },
-          ExclusiveStartKey: start,
-        }),
-      );
+      const query = new QueryCommand({
+        TableName: this.deps.table,
+        KeyConditionExpression: '#m = :m',
+        ExpressionAttributeNames: { '#m': k.partitionKey },
+        ExpressionAttributeValues: { ':m': key },
+        ExclusiveStartKey: start,
+      });
+      const send = () => this.deps.client.send(query);
+      const out = await (this.deps.breaker ? this.deps.breaker.run(send) : send());
       items.push(...(out.Items ?? []).filter((i) => Number(i[k.ttlAttribute]) > now));
       start = out.LastEvaluatedKey;
     } while (start);
@@ -164,6 +167,7 @@ export const modelStates = (): ModelStateStore => {
       client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
       table: c.MODEL_STATE_TABLE,
       ttlSeconds: c.MODEL_STATE_TTL_SECONDS,
+      breaker: requestPathBreaker,
     });
   }
   return shared;
