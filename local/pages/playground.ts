@@ -82,7 +82,8 @@ const loadLists = async () => {
   const quiet = { quiet: true };
   const [languages, models] = await Promise.all([
     callApi('GET', '/v1/languages', undefined, quiet),
-    callApi('GET', '/v1/models', undefined, quiet),
+    // The chat box lists the generators only (the list has every task's models).
+    callApi('GET', '/v1/models?task=text-generation', undefined, quiet),
   ]);
   if (languages.ok) {
     const list = (languages.body as { languages: Array<{ code: string; name: string }> }).languages;
