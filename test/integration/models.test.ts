@@ -191,7 +191,7 @@ describe('GET /v1/models: every task', () => {
     const bad = await get(api, '/v1/models?task=poetry');
 
     expect(byId['tiny-gpt2']).toMatchObject({ object: 'model', task: 'text-generation', versions: ['1'] });
-    expect(byId['lid176']).toMatchObject({ task: 'language-identification' });
+    expect(byId.lid176).toMatchObject({ task: 'language-identification' });
     expect(byId['tiny-nllb']).toMatchObject({ task: 'translation' });
     expect(byId['tiny-distilbert-sentiment']).toMatchObject({
       task: 'text-classification',
