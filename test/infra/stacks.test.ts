@@ -264,11 +264,17 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(ingest.VpcConfig).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    // The capabilities no longer write the prediction table: only the ingester does.
-    const writers = Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
-      .filter(([, p]) => JSON.stringify(p.Properties).includes('dynamodb:BatchWriteItem'))
-      .map(([id]) => id);
+    // The capabilities no longer write the prediction table: only the ingester does. Their one
+    // BatchWriteItem is on the model-state table (their own models' loaded-state), nowhere else.
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const batchWrites = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+      ((p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement ?? [])
+        .filter((st) => [st.Action].flat().includes('dynamodb:BatchWriteItem'))
+        .map((st) => ({ id, onModelState: JSON.stringify(st.Resource).includes('ModelState') })),
+    );
+    const writers = [...new Set(batchWrites.filter((w) => !w.onModelState).map((w) => w.id))];
     expect(writers).toEqual([expect.stringMatching(/^Ingest/)]);
+    expect(batchWrites.filter((w) => w.onModelState)).toHaveLength(capabilitiesWithRoutes.length);
   });
 
   it('observability: dashboard, alarms per function and on API 5xx, all to an encrypted SNS topic', () => {
