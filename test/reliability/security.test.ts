@@ -39,16 +39,18 @@ const gatewayBody = (type: keyof typeof GATEWAY_RESPONSES) => ({
 });
 /** The same refusal in the route family's shape: OpenAI's on the OpenAI routes. */
 const refusalOf = (type: keyof typeof GATEWAY_RESPONSES, r: RouteDef) =>
-  r.errorShape === 'openai'
-    ? {
-        error: {
-          message: GATEWAY_RESPONSES[type].message,
-          type: GATEWAY_RESPONSES[type].statusCode === 401 ? 'authentication_error' : 'permission_error',
-          param: null,
-          code: GATEWAY_RESPONSES[type].code,
-        },
-      }
-    : gatewayBody(type);
+  r.errorShape === 'libretranslate'
+    ? { error: GATEWAY_RESPONSES[type].message }
+    : r.errorShape === 'openai'
+      ? {
+          error: {
+            message: GATEWAY_RESPONSES[type].message,
+            type: GATEWAY_RESPONSES[type].statusCode === 401 ? 'authentication_error' : 'permission_error',
+            param: null,
+            code: GATEWAY_RESPONSES[type].code,
+          },
+        }
+      : gatewayBody(type);
 
 describe('API keys', () => {
   const keyed = ROUTES.filter((r) => r.apiKeyRequired);
