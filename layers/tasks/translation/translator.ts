@@ -22,6 +22,8 @@ export interface TranslateOptions {
   source: string | readonly string[];
   /** Target language, same forms as `source`. */
   target: string;
+  /** The invocation's: checked between decoder steps (its deadline, or the client leaving). */
+  signal?: AbortSignal;
   /**
    * 1 or absent: greedy. More: beam search with that many beams, an integer up to
    * {@link MAX_BEAMS}. The request contract checks this range (functions/translate), not
@@ -272,9 +274,11 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
       checkPair(source, target);
       return source;
     };
-    const settings: DecodeSettings = multilingual
-      ? { ...baseSettings, forcedBosTokenId: langTokens.get(target) }
-      : baseSettings;
+    const settings: DecodeSettings = {
+      ...baseSettings,
+      ...(multilingual ? { forcedBosTokenId: langTokens.get(target) } : {}),
+      signal: opts.signal,
+    };
 
     const results: Translation[] = texts.map(() => ({
       text: '',
