@@ -59,7 +59,7 @@ describe('a streamed completion whose client leaves', () => {
       signal: client.signal,
     });
     if (res.status !== 200) throw new Error(await res.text());
-    const requestId = res.headers.get("x-request-id")!;
+    const requestId = res.headers.get('x-request-id')!;
     const reader = res.body!.getReader();
     await reader.read();
     client.abort();
