@@ -63,6 +63,10 @@ const Range = {
   to: shortString('must be a string', 'a date')
     .optional()
     .meta({ description: 'ISO 8601 date or UTC date-time (default: now).' }),
+  outcome: z
+    .enum(['ok', 'all'], { error: 'must be "ok" (delivered answers, the default) or "all"' })
+    .default('ok')
+    .meta({ description: '"all" also counts requests cut by their deadline, their client leaving or an error.' }),
 };
 
 /** The request schemas, built from the configured limits (the handlers validate with these objects). */
@@ -165,8 +169,8 @@ export const Status = z.object({
       task: z.string().optional(),
       loadMs: z.number(),
       loadedAt: z.string(),
-      lastUsedAt: z.string(),
-      hits: z.number(),
+      lastUsedAt: z.string().optional().meta({ description: 'Admin keys only (other keys see their own activity).' }),
+      hits: z.number().optional().meta({ description: 'Admin keys only.' }),
     }),
   ),
   resultCache: z
@@ -180,8 +184,12 @@ export const Status = z.object({
         .number()
         .meta({ description: 'DynamoDB lookups the auto policy skipped as slower than inference' }),
     })
-    .nullable(),
-  inference: z.object({ calls: z.number(), texts: z.number() }),
+    .nullable()
+    .meta({ description: "null for keys that are not the stage's admin keys: it counts every key's requests." }),
+  inference: z
+    .object({ calls: z.number(), texts: z.number() })
+    .nullable()
+    .meta({ description: 'null for keys that are not admin keys.' }),
 });
 export const Predict = z
   .union([PredictResult.extend({ model: ServedModel, requestId: RequestId }), EnsembleResult.extend(EnsembleInfo)])
