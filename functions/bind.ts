@@ -9,7 +9,7 @@ import { type RequestRecords, requestRecords } from '#predictions/index.ts';
 import { reportAs } from '#predictions/model-state.ts';
 import { withFairUse } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
-import { errorMessage } from '#runtime/errors.ts';
+import { DeadlineExceededError, errorMessage } from '#runtime/errors.ts';
 import type { CapabilitySpec, RouteSpec, RouteSpecs } from './spec.ts';
 
 type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [P in K]: () => infer Z extends z.ZodType }
@@ -27,7 +27,25 @@ export interface RouteRequest<S extends RouteSpec = RouteSpec> {
   coldStart: ColdStart;
   /** The builder of this request's prediction records (capability, request id, key; timestamp at the call). */
   records: () => RequestRecords;
+  /**
+   * Aborts with a DeadlineExceededError when the gateway answer goes out as a 504
+   * (DEADLINE_MARGIN_MS before the function's timeout): long work checks it between steps
+   * and stops. Streamed answers add the client leaving (sseStream's signal).
+   */
+  signal: AbortSignal;
 }
+
+/** The invocation's deadline signal, from the Lambda context (the emulator's locally). */
+export const invocationSignal = (context: Pick<Context, 'getRemainingTimeInMillis'>): AbortSignal => {
+  const deadline = new AbortController();
+  const ms = Math.max(0, context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS);
+  // unref: a finished invocation's timer keeps nothing alive; firing after the answer is harmless.
+  setTimeout(
+    () => deadline.abort(new DeadlineExceededError(`The request ran out of time after ${ms} ms.`)),
+    ms,
+  ).unref();
+  return deadline.signal;
+};
 
 export type RouteHandlerOf<S extends RouteSpec> = (request: RouteRequest<S>) => Promise<ApiResult>;
 
@@ -64,6 +82,7 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
         context,
         coldStart,
         records: () => requestRecords(capability.name, event.requestContext),
+        signal: invocationSignal(context),
       } as RouteRequest;
       // The route's own handler type is checked at the call site above; here every route is one RouteSpec.
       const run = () => (handlers[name] as unknown as RouteHandlerOf<RouteSpec>)(request);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Config, config } from '#runtime/config.ts';
+import { MAX_FIELD_CHARS } from '#runtime/limits.ts';
 
 /**
  * Schemas every capability shares: the error envelopes, the model and request-id fields of
@@ -64,9 +65,19 @@ export const oneTextOrTexts = <S extends z.ZodObject>(
     }, issue)
     .meta({ description: 'Give either `text` or `texts`.' });
 
+/**
+ * A short string field (a code, a model reference, a name, a role, a stop string, a date):
+ * at most MAX_FIELD_CHARS characters, checked before anything else looks at it. Every
+ * string a route takes that is not a text is built from this.
+ *
+ * @example
+ * shortString().safeParse('x'.repeat(257)).success; // => false
+ */
+export const shortString = (error = 'must be a string', what = 'a') =>
+  z.string({ error }).max(MAX_FIELD_CHARS, `must be at most ${MAX_FIELD_CHARS} characters, as ${what} value always is`);
+
 export const modelField = () =>
-  z
-    .string({ error: 'must be a string: "name", "name@version" or "name@alias"' })
+  shortString('must be a string: "name", "name@version" or "name@alias"', 'a model reference')
     .min(1)
     .optional()
     .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias".' });
@@ -112,8 +123,7 @@ export const OpenAIError = z
 
 /** LibreTranslate's `api_key` body field: accepted as its clients send it (the key layer checks keys). */
 export const apiKeyField = () =>
-  z
-    .string({ error: 'must be a string' })
+  shortString('must be a string', 'an API key')
     .optional()
     .meta({ description: 'The API key, where LibreTranslate clients send it (headers work too).' });
 

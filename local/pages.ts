@@ -123,8 +123,12 @@ const send = (res: ServerResponse, status: number, type: string, body: string | 
   return true;
 };
 
+/** A table's own entry for a key from a URL: `constructor` or `__proto__` find nothing, not Object's members. */
+const own = <T>(table: Record<string, T>, key: string): T | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
+
 const asset = async (name: string): Promise<string | Buffer | undefined> => {
-  const file = FILES[name];
+  const file = own(FILES, name);
   if (file) return readFile(file);
   return (await scripts()).get(name);
 };
@@ -154,7 +158,7 @@ export const localPages =
   async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'GET') return false;
     const url = new URL(req.url ?? '/', 'http://local');
-    const page = PAGES[url.pathname];
+    const page = own(PAGES, url.pathname);
     if (page) return send(res, 200, TYPES['.html']!, await html(page));
     if (url.pathname === '/openapi.json') {
       const document = { ...openApiDocument(options.routes), servers: [{ url: `http://${req.headers.host}` }] };
@@ -177,7 +181,7 @@ export const localPages =
       const name = url.pathname.slice('/assets/'.length);
       const body = await asset(name);
       if (body === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'No such asset.');
-      return send(res, 200, TYPES[path.extname(name)] ?? 'application/octet-stream', body);
+      return send(res, 200, own(TYPES, path.extname(name)) ?? 'application/octet-stream', body);
     }
     return false;
   };

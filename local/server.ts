@@ -167,6 +167,11 @@ const responseStreamFor = (res: ServerResponse): MetadataStream => {
     },
   });
   stream.setMetadata = ensureHead;
+  // The client went away before the end: the function's stream closes, as Lambda's does,
+  // so the handler (Middy's pipeline into it) sees it and stops its work.
+  res.once('close', () => {
+    if (!res.writableFinished) stream.destroy();
+  });
   return stream;
 };
 
@@ -310,9 +315,12 @@ export const startLocalApi = async (
         writeResult(res, await (fn as ProxyHandler)(event, context));
       }
     } catch (error) {
+      // The client left mid-stream: nobody to answer (the function has seen its stream close).
+      if (res.closed && !res.writableFinished) return;
       // What API Gateway answers when the integration itself fails: a 502, no details.
-      console.error('local API: integration failed', error);
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      console.error(`local API: integration failed (request id ${gatewayRequestId})`, error);
+      if (!res.headersSent)
+        res.writeHead(502, { 'content-type': 'application/json', 'x-request-id': gatewayRequestId });
       res.end(
         JSON.stringify({
           error: { code: 'bad_gateway', message: 'Internal server error', requestId: gatewayRequestId },

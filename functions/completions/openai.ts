@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import type { GenerateOptions } from '#tasks/generation/index.ts';
 import type { ChatMessage } from './schemas.ts';
 
@@ -19,7 +18,7 @@ export const usage = (prompt: number, completion: number): Usage => ({
 });
 
 /** Text of a chat message: a string, or text parts joined. */
-export const messageText = (content: z.infer<typeof ChatMessage>['content']): string =>
+export const messageText = (content: ChatMessage['content']): string =>
   typeof content === 'string' ? content : content.map((p) => p.text).join('');
 
 /** The sampling fields both OpenAI requests share. */

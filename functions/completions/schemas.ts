@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { config } from '#runtime/config.ts';
 import { TASKS } from '#runtime/manifest.ts';
-import { perConfig, textField } from '../schemas.ts';
+import { perConfig, shortString, textField } from '../schemas.ts';
 
 /**
  * OpenAI's request and response shapes (`routes.ts` says which route takes which) for `/v1/completions` and
@@ -12,16 +12,17 @@ import { perConfig, textField } from '../schemas.ts';
 const cap = () => config();
 
 const stop = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)], {
+  .union([shortString().min(1), z.array(shortString().min(1)).min(1).max(4)], {
     error: 'must be a string or a list of up to 4 non-empty strings',
   })
   .nullish()
   .transform((s) => (s == null ? [] : typeof s === 'string' ? [s] : s));
 
 const samplingFields = () => ({
-  model: z
-    .string({ error: 'is required: a model id from GET /v1/models' })
-    .min(1, 'is required: a model id from GET /v1/models'),
+  model: shortString('is required: a model id from GET /v1/models', 'a model id').min(
+    1,
+    'is required: a model id from GET /v1/models',
+  ),
   temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullish(),
   top_p: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').nullish(),
   top_k: z
@@ -42,7 +43,7 @@ const samplingFields = () => ({
   presence_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
   frequency_penalty: z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2').nullish(),
   seed: z.number().int().nullish().meta({ description: 'The same seed, prompt and options reproduce a text.' }),
-  user: z.string().nullish(),
+  user: shortString().nullish(),
   max_tokens: z
     .number()
     .int()
@@ -68,9 +69,9 @@ export const CompletionRequest = perConfig(() =>
     ...samplingFields(),
     prompt: z.union(
       [
-        z.string(),
+        promptText(),
         z
-          .array(z.string())
+          .array(promptText())
           .min(1, 'must not be an empty list')
           .max(cap().MAX_PROMPTS, `must hold at most ${cap().MAX_PROMPTS} prompts`),
       ],
@@ -81,19 +82,34 @@ export const CompletionRequest = perConfig(() =>
   }),
 );
 
-const contentPart = z.object({ type: z.literal('text'), text: z.string() });
-export const ChatMessage = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant'], {
-    error: 'must be one of "system", "developer", "user", "assistant"',
-  }),
-  content: z.union([z.string(), z.array(contentPart).min(1)], { error: 'must be a string or a list of text parts' }),
-  name: z.string().optional(),
-});
+/** A prompt or message text: bounded in characters here, in tokens against the model's window later. */
+const promptText = () =>
+  z.string().max(cap().MAX_TEXT_CHARS, `must be at most ${cap().MAX_TEXT_CHARS} characters; shorten it`);
+/** The most messages one chat request may hold. */
+export const MAX_CHAT_MESSAGES = 256;
+
+const chatMessage = () => {
+  const contentPart = z.object({ type: z.literal('text'), text: promptText() });
+  return z.object({
+    role: z.enum(['system', 'developer', 'user', 'assistant'], {
+      error: 'must be one of "system", "developer", "user", "assistant"',
+    }),
+    content: z.union([promptText(), z.array(contentPart).min(1).max(MAX_CHAT_MESSAGES)], {
+      error: 'must be a string or a list of text parts',
+    }),
+    name: shortString('must be a string', 'a name').optional(),
+  });
+};
+export const ChatMessage = perConfig(chatMessage);
+export type ChatMessage = z.infer<ReturnType<typeof chatMessage>>;
 
 export const ChatRequest = perConfig(() =>
   z.object({
     ...samplingFields(),
-    messages: z.array(ChatMessage, { error: 'must be a list of messages' }).min(1, 'must hold at least one message'),
+    messages: z
+      .array(ChatMessage(), { error: 'must be a list of messages' })
+      .min(1, 'must hold at least one message')
+      .max(MAX_CHAT_MESSAGES, `must hold at most ${MAX_CHAT_MESSAGES} messages`),
     max_completion_tokens: samplingFields().max_tokens,
     ...unsupported([
       'logprobs',
@@ -193,10 +209,12 @@ export const ModelQuery = z.object({
     .optional()
     .meta({ description: 'Only the models of this task.' }),
 });
-export const ModelParams = z.object({ id: z.string().meta({ description: 'name, name@version or name@alias' }) });
+export const ModelParams = z.object({
+  id: shortString('must be a string', 'a model id').meta({ description: 'name, name@version or name@alias' }),
+});
 
 /** The per-model routes (`/models/{model}/v1/…`): the path names the model; a body `model` (the client may send the endpoint URL) is ignored. */
-const pathModel = z.string().optional().meta({ description: 'Ignored: the path names the model.' });
+const pathModel = shortString('must be a string', 'a model id').optional().meta({ description: 'Ignored: the path names the model.' });
 export const EndpointCompletionRequest = perConfig(() => CompletionRequest().extend({ model: pathModel }));
 export const EndpointChatRequest = perConfig(() => ChatRequest().extend({ model: pathModel }));
 
@@ -226,7 +244,7 @@ export const GenerateRequest = perConfig(() =>
             .boolean()
             .nullish()
             .meta({ description: 'false (default): greedy unless temperature/top_p/top_k ask to sample.' }),
-          stop: z.array(z.string().min(1)).max(4, 'must hold at most 4 sequences').nullish(),
+          stop: z.array(shortString().min(1)).max(4, 'must hold at most 4 sequences').nullish(),
           seed: z.number().int().min(0).nullish(),
           return_full_text: z.boolean().nullish(),
         })

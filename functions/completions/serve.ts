@@ -4,7 +4,7 @@ import { json } from '#http/response.ts';
 import { type SendEvent, sseStream } from '#http/sse.ts';
 import type { ApiResult } from '#http/types.ts';
 import { flushMetrics, logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
-import { predictionLog, type RequestRecords } from '#predictions/index.ts';
+import { type Outcome, outcomeOf, predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { InvalidModelRefError, ModelNotFoundError, UnknownModelError } from '#runtime/errors.ts';
 import type { LoadedModel } from '#runtime/models.ts';
@@ -58,11 +58,19 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
 export const deadlineOf = (context: RouteRequest['context']): number =>
   Date.now() + context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS * 2;
 
+/** What the records of a generation that did not finish say: how far it got, and why it stopped. */
+interface Unfinished {
+  outcome: Outcome;
+  promptTokens: number;
+  completionTokens: number;
+}
+
 export const recordGeneration = async (
   records: () => RequestRecords,
   job: { kind: GenerationJob['kind'] | 'generate'; prompts: readonly string[] },
   loaded: LoadedModel<Generator>,
   results: GenerationResult[],
+  unfinished?: Unfinished,
 ) => {
   const completion = results.reduce((n, r) => n + r.completionTokens, 0);
   const duration = results.reduce((n, r) => n + r.durationMs, 0);
@@ -73,22 +81,41 @@ export const recordGeneration = async (
   if (ttft != null) metrics.addMetric(MetricName.TimeToFirstTokenMs, MetricUnit.Milliseconds, ttft);
   if (duration > 0) metrics.addMetric(MetricName.TokensPerSecond, MetricUnit.Count, (completion * 1000) / duration);
   const log = records();
-  predictionLog().write(
-    results.map((r, index) =>
-      log.record(job.prompts[index] ?? '', index, {
-        model: loaded.name,
-        version: loaded.version,
-        latencyMs: Math.round(r.durationMs),
-        output: {
-          kind: job.kind,
-          promptTokens: r.promptTokens,
-          completionTokens: r.completionTokens,
-          finishReasons: r.choices.map((c) => c.finishReason),
-          timeToFirstTokenMs: r.timeToFirstTokenMs === null ? null : Math.round(r.timeToFirstTokenMs),
-        },
-      }),
-    ),
+  const prompt = (index: number) => job.prompts[index] ?? '';
+  const billable = (index: number, tokens: number) => ({ characters: prompt(index).length, tokens });
+  const done = results.map((r, index) =>
+    log.record(prompt(index), index, {
+      model: loaded.name,
+      version: loaded.version,
+      latencyMs: Math.round(r.durationMs),
+      billable: billable(index, r.promptTokens + r.completionTokens),
+      output: {
+        kind: job.kind,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        finishReasons: r.choices.map((c) => c.finishReason),
+        timeToFirstTokenMs: r.timeToFirstTokenMs === null ? null : Math.round(r.timeToFirstTokenMs),
+      },
+    }),
   );
+  // The prompt being generated when the request ended early; the ones after it never started.
+  const cut = unfinished
+    ? [
+        log.record(prompt(results.length), results.length, {
+          model: loaded.name,
+          version: loaded.version,
+          latencyMs: 0,
+          outcome: unfinished.outcome,
+          billable: billable(results.length, unfinished.promptTokens + unfinished.completionTokens),
+          output: {
+            kind: job.kind,
+            promptTokens: unfinished.promptTokens,
+            completionTokens: unfinished.completionTokens,
+          },
+        }),
+      ]
+    : [];
+  predictionLog().write([...done, ...cut]);
 };
 
 /**
@@ -121,6 +148,8 @@ export const serve = async (
         }
       : { index: p * n + c.index, text: c.text, logprobs: null, finish_reason: c.finishReason };
 
+  // Every prompt is checked before any is generated: a bad last prompt is a 400 that costs nothing.
+  job.validate(loaded.value);
   if (!job.stream) {
     const results: GenerationResult[] = [];
     for (let p = 0; p < job.prompts.length; p++) results.push(await job.run(loaded.value, options, undefined, p));
@@ -129,8 +158,7 @@ export const serve = async (
     return json({ id, object, created, model, system_fingerprint: null, choices, usage: totals(results) });
   }
 
-  // Validate before the 200 goes out: a bad option is a normal 400, not a broken stream.
-  job.validate(loaded.value);
+  // Validated above, before the 200 goes out: a bad option is a normal 400, not a broken stream.
   const chunkObject = job.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
     id,
@@ -143,9 +171,9 @@ export const serve = async (
     ...extra,
   });
   const body = sseStream(
-    async (send) => {
+    async (send, signal) => {
       try {
-        await produce(send);
+        await produce(send, signal);
       } finally {
         // The middlewares published when the handler returned, before these tokens existed.
         flushMetrics();
@@ -158,11 +186,29 @@ export const serve = async (
       return openAIErrorBody(info, callerMessage(info, requestIdOf(event, context.awsRequestId)));
     },
   );
-  async function produce(send: SendEvent): Promise<void> {
+  async function produce(send: SendEvent, signal: AbortSignal): Promise<void> {
+    // The client leaving aborts the generation between two decoder steps.
+    const streamed = { ...options, signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal };
     const results: GenerationResult[] = [];
-    for (let p = 0; p < job.prompts.length; p++) {
+    let sent = 0;
+    try {
+      for (let p = 0; p < job.prompts.length; p++) {
+        sent = 0;
+        results.push(await job.run(loaded.value, streamed, onTokenOf(p), p));
+      }
+    } catch (error) {
+      const outcome = outcomeOf(error, streamed.signal);
+      const promptTokens = loaded.value.countTokens(job.prompts[results.length] ?? '');
+      await recordGeneration(records, job, loaded, results, { outcome, promptTokens, completionTokens: sent });
+      throw error;
+    }
+    await recordGeneration(records, job, loaded, results);
+    if (job.includeUsage) send(chunk([], { usage: totals(results) }));
+
+    function onTokenOf(p: number) {
       const started = new Set<number>();
-      const onToken = (d: TokenDelta) => {
+      return (d: TokenDelta) => {
+        sent += d.tokenIds.length;
         const index = p * n + d.index;
         if (job.kind === 'chat' && !started.has(index)) {
           started.add(index);
@@ -173,10 +219,7 @@ export const serve = async (
           send(chunk([{ index, ...payload, logprobs: null, finish_reason: d.finishReason ?? null }]));
         }
       };
-      results.push(await job.run(loaded.value, options, onToken, p));
     }
-    await recordGeneration(records, job, loaded, results);
-    if (job.includeUsage) send(chunk([], { usage: totals(results) }));
   }
   return {
     statusCode: 200,

@@ -10,6 +10,7 @@ import {
   oneTextOrTexts,
   perConfig,
   RequestId,
+  shortString,
   textField,
   textsField,
 } from '../schemas.ts';
@@ -22,9 +23,12 @@ const ensembleField = () =>
   z
     .strictObject({
       members: z
-        .array(z.string({ error: 'must be a model reference: "name", "name@version" or "name@alias"' }).min(1), {
-          error: 'must be an array of 2 to 5 model references',
-        })
+        .array(
+          shortString('must be a model reference: "name", "name@version" or "name@alias"', 'a model reference').min(1),
+          {
+            error: 'must be an array of 2 to 5 model references',
+          },
+        )
         .min(2, 'must hold at least 2 model references')
         .max(5, 'must hold at most 5 model references'),
       method: z.enum(VOTING_METHODS as [VotingMethod, ...VotingMethod[]], {
@@ -42,19 +46,27 @@ const ensembleField = () =>
         'Combine several models instead of one: "soft" averages their (weighted) scores, "hard" takes the (weighted) majority label.',
     });
 
-const selector = z
-  .string({ error: 'must be a string: a version ("1") or an alias ("prod")' })
-  .regex(VERSION_PATTERN, 'must be a version ("1") or an alias ("prod")');
+const selector = shortString('must be a string: a version ("1") or an alias ("prod")', 'a version or alias').regex(
+  VERSION_PATTERN,
+  'must be a version ("1") or an alias ("prod")',
+);
 
 const oneModel = { message: 'give either "model" or "ensemble", not both', path: ['ensemble'] };
 const Range = {
-  model: z
-    .string()
+  model: shortString('must be a string', 'a model name')
     .refine((m) => !m.includes('@'), 'must be a model name without "@": versions are counted in byVersion')
     .optional()
     .meta({ description: 'A text-classification model name, or "ensemble" (default: the default predict model).' }),
-  from: z.string().optional().meta({ description: 'ISO 8601 date or UTC date-time (default: 24 h before `to`).' }),
-  to: z.string().optional().meta({ description: 'ISO 8601 date or UTC date-time (default: now).' }),
+  from: shortString('must be a string', 'a date')
+    .optional()
+    .meta({ description: 'ISO 8601 date or UTC date-time (default: 24 h before `to`).' }),
+  to: shortString('must be a string', 'a date')
+    .optional()
+    .meta({ description: 'ISO 8601 date or UTC date-time (default: now).' }),
+  outcome: z
+    .enum(['ok', 'all'], { error: 'must be "ok" (delivered answers, the default) or "all"' })
+    .default('ok')
+    .meta({ description: '"all" also counts requests cut by their deadline, their client leaving or an error.' }),
 };
 
 /** The request schemas, built from the configured limits (the handlers validate with these objects). */
@@ -69,8 +81,7 @@ export const predictRequests = perConfig(() => ({
     z.strictObject({
       text: textField().optional(),
       texts: textsField().optional(),
-      model: z
-        .string({ error: 'must be a model name, e.g. "tiny-distilbert-sentiment"' })
+      model: shortString('must be a model name, e.g. "tiny-distilbert-sentiment"', 'a model name')
         .refine((m) => !m.includes('@'), 'must be a model name without "@"; put the two versions in "versions"')
         .optional(),
       versions: z
@@ -91,7 +102,12 @@ export const predictRequests = perConfig(() => ({
       .max(MAX_PAGE_BUCKETS, `must be at most ${MAX_PAGE_BUCKETS}`)
       .default(168)
       .meta({ description: 'Buckets per page.' }),
-    nextToken: z.string().min(1).optional().meta({ description: 'The previous page’s `nextToken`.' }),
+    nextToken: z
+      .string()
+      .min(1)
+      .max(1024, 'must be the nextToken of a previous page')
+      .optional()
+      .meta({ description: 'The previous page’s `nextToken`.' }),
   }),
 }));
 export type EnsembleSpec = NonNullable<z.infer<ReturnType<typeof predictRequests>['Single']>['ensemble']>;
@@ -170,8 +186,8 @@ export const Status = z.object({
       task: z.string().optional(),
       loadMs: z.number(),
       loadedAt: z.string(),
-      lastUsedAt: z.string(),
-      hits: z.number(),
+      lastUsedAt: z.string().optional().meta({ description: 'Admin keys only (other keys see their own activity).' }),
+      hits: z.number().optional().meta({ description: 'Admin keys only.' }),
     }),
   ),
   resultCache: z
@@ -185,8 +201,12 @@ export const Status = z.object({
         .number()
         .meta({ description: 'DynamoDB lookups the auto policy skipped as slower than inference' }),
     })
-    .nullable(),
-  inference: z.object({ calls: z.number(), texts: z.number() }),
+    .nullable()
+    .meta({ description: "null for keys that are not the stage's admin keys: it counts every key's requests." }),
+  inference: z
+    .object({ calls: z.number(), texts: z.number() })
+    .nullable()
+    .meta({ description: 'null for keys that are not admin keys.' }),
 });
 export const Predict = z
   .union([PredictResult.extend({ model: ServedModel, requestId: RequestId }), EnsembleResult.extend(EnsembleInfo)])

@@ -2,6 +2,7 @@ import { json } from '#http/response.ts';
 import { logger } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
 import { modelStates, type SharedModelState } from '#predictions/model-state.ts';
+import { isAdminKey } from '#predictions/scope.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
@@ -45,15 +46,22 @@ const functionsStatus = async () => {
   return Object.fromEntries([...out].map(([fn, e]) => [fn, { instances: e.instances.size, models: e.models }]));
 };
 
-/** `GET /v1/status`: every function's models (shared state), then this container's own details. */
-export const statusRoute: RouteHandlerOf<typeof predict.routes.status> = async ({ coldStart }) =>
-  json({
+/**
+ * `GET /v1/status`: every function's models (shared state), then this container's own
+ * details. The activity counters (cache hits, inference counts, each model's hits and last
+ * use) count every key's requests: only the stage's admin keys see them.
+ */
+export const statusRoute: RouteHandlerOf<typeof predict.routes.status> = async ({ coldStart, event }) => {
+  const admin = isAdminKey(event.requestContext.identity?.apiKeyId);
+  const models = modelRuntime().loaded();
+  return json({
     stage: config().STAGE,
     functions: await functionsStatus(),
     coldStartMs: coldStart.ms ?? null,
     uptimeSeconds: Math.round(process.uptime()),
     memory: process.memoryUsage(),
-    models: modelRuntime().loaded(),
-    resultCache: resultCache()?.stats() ?? null,
-    inference: inferenceCounter,
+    models: admin ? models : models.map(({ hits: _hits, lastUsedAt: _lastUsedAt, ...m }) => m),
+    resultCache: admin ? (resultCache()?.stats() ?? null) : null,
+    inference: admin ? inferenceCounter : null,
   });
+};

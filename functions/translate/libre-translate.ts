@@ -12,6 +12,7 @@ import { libreCode, translateAndLog } from './run.ts';
 export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTranslate> = async ({
   body: b,
   records,
+  signal,
 }) => {
   const texts = Array.isArray(b.q) ? b.q : [b.q];
   const single = !Array.isArray(b.q);
@@ -22,6 +23,7 @@ export const libreTranslateRoute: RouteHandlerOf<typeof translate.routes.libreTr
     format: b.format,
     alternatives: b.alternatives,
     params: { source: 'source', target: 'target', listedAt: 'GET /languages' },
+    signal,
   });
   const detected = out.translations.map(
     (t) =>

@@ -10,13 +10,14 @@ import {
   oneTextOrTexts,
   perConfig,
   RequestId,
+  shortString,
   textField,
   textsField,
 } from '../schemas.ts';
 
 /** Request and response schemas of the translate function's routes (`routes.ts` says which route takes which). */
 
-const code = (error: string, description: string) => z.string({ error }).min(1).meta({ description });
+const code = (error: string, description: string) => shortString(error, 'a language code').min(1).meta({ description });
 const floresFirst = 'must be a language code such as "fra_Latn", "fr" or "fra"';
 const isoFirst = 'must be a language code such as "fr", "fra" or "fra_Latn"';
 const anyCode = 'FLORES-200 (`fra_Latn`), ISO 639-1 (`fr`) or ISO 639-3 (`fra`)';

@@ -4,7 +4,11 @@ import type { translate } from './routes.ts';
 import { translateAndLog } from './run.ts';
 
 /** `POST /v1/translate`: one text or several, source given or detected per text. */
-export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> = async ({ body: b, records }) => {
+export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> = async ({
+  body: b,
+  records,
+  signal,
+}) => {
   const out = await translateAndLog(records, {
     texts: b.texts ?? [b.text!],
     target: b.target_language,
@@ -15,6 +19,7 @@ export const translateRoute: RouteHandlerOf<typeof translate.routes.translate> =
     model: b.model,
     cache: b.cache,
     params: { source: 'source_language', target: 'target_language' },
+    signal,
   });
   const translations = out.translations.map(({ source, tokenIds, target: _target, ...t }) => ({
     ...t,

@@ -74,6 +74,11 @@ export interface StageConfig {
   /** destroy: data stores go with the stack (dev); retain: they outlive it. */
   readonly removal: 'destroy' | 'retain';
   readonly storeRawInputs: boolean;
+  /**
+   * The stage's admin keys, as hashes of their API key ids (what prediction records hold
+   * as apiKeyIdHash): they see every key's analytics and /v1/status activity. Default none.
+   */
+  readonly adminApiKeyHashes?: readonly string[];
   readonly limits: { readonly maxTextChars: number; readonly maxBatchSize: number };
   /**
    * Per key, beyond the usage plans' request counts (layers/predictions/usage.ts): input

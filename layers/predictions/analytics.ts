@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import { ValidationError } from '#runtime/errors.ts';
 import type { PredictionRecord } from './log.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
+import { inScope, type Scope } from './scope.ts';
 
 /**
  * Analytics over the prediction log, answered only by Query on the table's keys: one
@@ -24,7 +25,7 @@ export interface TimeRange {
 /** The fields analytics read from each record (a projection: the rest stays on disk). */
 export type AnalyticsRecord = Pick<
   PredictionRecord,
-  'version' | 'latencyMs' | 'cached' | 'comparisonId' | 'side' | 'index' | 'requestId'
+  'version' | 'latencyMs' | 'cached' | 'comparisonId' | 'side' | 'index' | 'requestId' | 'apiKeyIdHash' | 'outcome'
 > & { sk: string; output: { label?: string; score?: number } };
 
 type Querier = Pick<DynamoDBDocumentClient, 'send'>;
@@ -92,7 +93,7 @@ export const daysOf = (range: TimeRange): string[] => {
 export const queryRecords = async (
   client: Querier,
   table: string,
-  q: { model: string; range: TimeRange; capability?: PredictionRecord['capability'] },
+  q: { model: string; range: TimeRange; capability?: PredictionRecord['capability']; scope?: Scope },
 ): Promise<AnalyticsRecord[]> => {
   const k = PREDICTIONS_TABLE_KEYS;
   const out: AnalyticsRecord[] = [];
@@ -103,7 +104,8 @@ export const queryRecords = async (
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ProjectionExpression: '#sk, #version, #output, #latencyMs, #cached, #comparisonId, #side, #index, #requestId',
+          ProjectionExpression:
+            '#sk, #version, #output, #latencyMs, #cached, #comparisonId, #side, #index, #requestId, #key, #outcome',
           ExpressionAttributeNames: {
             '#pk': k.partitionKey,
             '#sk': k.sortKey,
@@ -115,6 +117,8 @@ export const queryRecords = async (
             '#side': 'side',
             '#index': 'index',
             '#requestId': 'requestId',
+            '#key': 'apiKeyIdHash',
+            '#outcome': 'outcome',
           },
           ExpressionAttributeValues: {
             ':pk': `${q.capability ?? 'predict'}#${q.model}#${day}`,
@@ -125,7 +129,8 @@ export const queryRecords = async (
           ExclusiveStartKey: startKey,
         }),
       );
-      out.push(...((page.Items ?? []) as AnalyticsRecord[]));
+      const items = (page.Items ?? []) as AnalyticsRecord[];
+      out.push(...(q.scope ? items.filter((r) => inScope(r, q.scope!)) : items));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
@@ -227,7 +232,7 @@ export const summarize = (records: readonly AnalyticsRecord[]): Summary => {
 export const summary = async (
   client: Querier,
   table: string,
-  q: { model: string; range: TimeRange },
+  q: { model: string; range: TimeRange; scope?: Scope },
 ): Promise<Summary & { partitionsQueried: number }> => ({
   ...summarize(await queryRecords(client, table, q)),
   partitionsQueried: daysOf(q.range).length,
@@ -282,7 +287,7 @@ const decodeToken = (token: string): PageToken | undefined => {
 export const timeseries = async (
   client: Querier,
   table: string,
-  q: { model: string; range: TimeRange; bucket: BucketSize; limit: number; nextToken?: string },
+  q: { model: string; range: TimeRange; bucket: BucketSize; limit: number; nextToken?: string; scope?: Scope },
 ): Promise<TimeseriesPage> => {
   const query = { model: q.model, bucket: q.bucket, from: q.range.from.toISOString(), to: q.range.to.toISOString() };
   let first = 0;
@@ -309,7 +314,7 @@ export const timeseries = async (
       from: new Date(Math.max(q.range.from.getTime(), page[0]!)),
       to: new Date(Math.min(q.range.to.getTime(), page[page.length - 1]! + size - 1)),
     };
-    for (const r of await queryRecords(client, table, { model: q.model, range: span })) {
+    for (const r of await queryRecords(client, table, { model: q.model, range: span, scope: q.scope })) {
       const at = Date.parse(r.sk.slice(0, r.sk.indexOf('#')));
       const bucket = buckets[Math.floor((at - page[0]!) / size)];
       if (!bucket) continue;

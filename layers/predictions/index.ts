@@ -1,9 +1,38 @@
 import type { APIGatewayEventRequestContext } from 'aws-lambda';
 import { config } from '#runtime/config.ts';
+import { ClientClosedError, DeadlineExceededError } from '#runtime/errors.ts';
 import { pendingCacheWrites } from './cache.ts';
-import { type AnswerFields, hashApiKeyId, PredictionLog, type PredictionRecord, sha256Hex } from './log.ts';
+import {
+  type AnswerFields,
+  hashApiKeyId,
+  type Outcome,
+  PredictionLog,
+  type PredictionRecord,
+  sha256Hex,
+} from './log.ts';
 
-export { type AnswerFields, PredictionLog, type PredictionRecord } from './log.ts';
+export {
+  type AnswerFields,
+  type Billable,
+  OUTCOMES,
+  type Outcome,
+  PredictionLog,
+  type PredictionRecord,
+} from './log.ts';
+
+/**
+ * The outcome an error ends a request with: the invocation's signal says whether it was
+ * the deadline or the client leaving; anything else is an `error`.
+ *
+ * @example
+ * outcomeOf(new DeadlineExceededError('late'), undefined); // => 'deadline'
+ */
+export const outcomeOf = (error: unknown, signal: AbortSignal | undefined): Outcome => {
+  const reason = signal?.aborted ? signal.reason : error;
+  if (reason instanceof DeadlineExceededError) return 'deadline';
+  if (reason instanceof ClientClosedError) return 'client_aborted';
+  return 'error';
+};
 
 let shared: PredictionLog | undefined;
 /** The process-wide prediction log, built from the configuration on first use. */
@@ -54,6 +83,14 @@ export const requestRecords = (
   return {
     requestId: base.requestId,
     tenant: base.apiKeyIdHash,
-    record: (input, index, answer) => ({ ...base, ...inputFields(input), capability, index, ...answer }),
+    record: (input, index, answer) => ({
+      ...base,
+      ...inputFields(input),
+      capability,
+      index,
+      ...answer,
+      outcome: answer.outcome ?? 'ok',
+      billable: answer.billable ?? { characters: input.length },
+    }),
   };
 };

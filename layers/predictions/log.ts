@@ -1,8 +1,25 @@
 import { createHash } from 'node:crypto';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
+/**
+ * How a request ended, on each of its records: `ok` (answered), `deadline` (504: out of
+ * time), `client_aborted` (the client left first), `error` (it failed after starting).
+ */
+export type Outcome = 'ok' | 'deadline' | 'client_aborted' | 'error';
+export const OUTCOMES: readonly Outcome[] = ['ok', 'deadline', 'client_aborted', 'error'];
+
+/** What a record's work costs, in the units a plan meters: input characters, model tokens. */
+export interface Billable {
+  characters: number;
+  tokens?: number;
+}
+
 /** What a prediction record says of its answer (the rest is the request's and the input's). */
 export interface AnswerFields {
+  /** Default `ok`. */
+  outcome?: Outcome;
+  /** Default: the input's characters. */
+  billable?: Billable;
   model: string;
   version: string;
   latencyMs: number;
@@ -23,7 +40,7 @@ export interface AnswerFields {
   [extra: string]: unknown;
 }
 
-/** One prediction, as DESIGN.md (Contracts) describes the log record. */
+/** One prediction, as DESIGN.md (Contracts) describes the log record; the builder always sets `outcome` and `billable` (records older than them have neither). */
 export interface PredictionRecord extends AnswerFields {
   /** The capability that answered (its name in functions/routes.ts). */
   capability: string;

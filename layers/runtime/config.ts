@@ -111,6 +111,12 @@ export const ConfigSchema = z.object({
   MAX_TOKENS_CAP: int(1, 32_768).default(512),
   MAX_CHOICES: int(1, 16).default(4),
   MAX_PROMPTS: int(1, 64).default(8),
+  /**
+   * The stage's admin keys, as comma-separated hashes of their API key ids (what
+   * prediction records hold as apiKeyIdHash): they see every key's analytics and status
+   * activity; every other key sees its own.
+   */
+  ADMIN_API_KEY_HASHES: z.string().default(''),
   /** Milliseconds kept back from the Lambda deadline to answer with a 504 in time. */
   DEADLINE_MARGIN_MS: int(0, 60_000).default(1500),
 });

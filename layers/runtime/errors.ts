@@ -117,6 +117,17 @@ export class DeadlineExceededError extends AppError {
 }
 
 /**
+ * The client went away (closed its connection, cancelled its stream): the reason an
+ * invocation's signal aborts with, so the work stops. Nobody reads the answer; 499 is
+ * nginx's "client closed request", what the records and logs say.
+ */
+export class ClientClosedError extends AppError {
+  constructor(message = 'The client closed the connection before the answer was complete.') {
+    super(499, 'client_closed_request', message);
+  }
+}
+
+/**
  * A setting that cannot work: an invalid environment variable, a folder that does not
  * exist, a port in use. Not an HTTP error: it stops a cold start or `npm start`, and its
  * message (which names the setting and how to fix it) is all a person needs, so the

@@ -1,12 +1,16 @@
 import { paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { loadLocalConfig } from '#local/config.ts';
+import { apiKeyIdOf } from '#local/server.ts';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
+import { hashApiKeyId } from '#predictions/log.ts';
 import { tempDir } from './bundles.ts';
 
 export const TEST_KEY = 'test-key';
 /** A key on a tight usage-plan tier: 1 request/s, burst 2. */
 export const SLOW_KEY = 'slow-key';
+/** ADMIN_API_KEY_HASHES naming these keys as the stage's admin keys. */
+export const adminKeyHashes = (...keys: string[]): string => keys.map((k) => hashApiKeyId(apiKeyIdOf(k))).join(',');
 
 /**
  * Starts the local API exactly as `npm start` does (dynalite in memory, a fresh model
@@ -24,7 +28,13 @@ export const startTestApi = async (
       LOCAL_DATA_DIR: 'memory',
       ...local,
     }),
-    { ...process.env, MODEL_CACHE_DIR: await tempDir('api-cache'), ...env },
+    // TEST_KEY is an admin key (every key's analytics and status activity), as the tests have always read them.
+    {
+      ...process.env,
+      MODEL_CACHE_DIR: await tempDir('api-cache'),
+      ADMIN_API_KEY_HASHES: adminKeyHashes(TEST_KEY),
+      ...env,
+    },
   );
 
 /** POSTs JSON with the test key; returns status, headers and parsed body. */

@@ -176,11 +176,29 @@ describe('ensembles', () => {
   it('answers 503 with Retry-After when every member fails', async () => {
     const res = await post(api, '/v1/predict', {
       text,
-      ensemble: { members: [`${MODEL}@3`, `${MODEL}@3`], method: 'hard' },
+      ensemble: { members: [`${MODEL}@3`, `${MODEL}@4`], method: 'hard' },
     });
 
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBeTruthy();
+  });
+
+  it('refuses a member listed twice, directly or through an alias, before any inference (400)', async () => {
+    const texts = Array(64).fill(text);
+    const before = await inferenceTexts();
+    const twice = await post(api, '/v1/predict/batch', {
+      texts,
+      ensemble: { members: [`${MODEL}@1`, `${MODEL}@1`, `${MODEL}@1`, `${MODEL}@1`, `${MODEL}@1`], method: 'soft' },
+    });
+    const aliased = await post(api, '/v1/predict', {
+      text,
+      ensemble: { members: [`${MODEL}@prod`, `${MODEL}@1`], method: 'soft' },
+    });
+
+    expect(twice.status).toBe(400);
+    expect(twice.body.error?.message).toMatch(/ensemble.members\[1\]: .* list each model version once/);
+    expect(aliased.status).toBe(400);
+    expect(await inferenceTexts()).toBe(before);
   });
 });
 
@@ -211,7 +229,7 @@ describe('new routes reject bad input with a 4xx that says what to fix', () => {
       'compare with an unknown version',
       '/v1/predict/compare',
       { text: 'x', versions: ['1', '9'] },
-      /Versions: \["1", "2", "3"\]/,
+      /Versions: \["1", "2", "3", "4"\]/,
     ],
     [
       'model and ensemble',

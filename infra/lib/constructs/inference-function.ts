@@ -101,6 +101,7 @@ export class InferenceFunction extends Construct {
       LOG_LEVEL: config.logLevel,
       MODEL_CACHE_DIR: MODEL_CACHE_MOUNT_PATH,
       STORE_RAW_INPUTS: String(config.storeRawInputs),
+      ADMIN_API_KEY_HASHES: (config.adminApiKeyHashes ?? []).join(','),
       MAX_TEXT_CHARS: String(config.limits.maxTextChars),
       MAX_BATCH_SIZE: String(config.limits.maxBatchSize),
       MAX_BODY_BYTES: String(maxRequestBodyBytes(config.limits)),

@@ -22,6 +22,15 @@ const ranked = (labels: readonly string[], values: number[]): LabelScore[] =>
     .sort((a, b) => b.score - a.score || a.i - b.i)
     .map(({ label, score }) => ({ label, score }));
 
+/**
+ * The votes with weights divided by the largest: only the weights' ratios count, and
+ * subnormal weights (5e-324) no longer underflow to 0 when multiplied by a score.
+ */
+const scaled = (votes: MemberVote[]): MemberVote[] => {
+  const max = votes.reduce((m, v) => Math.max(m, v.weight), 0);
+  return max > 0 ? votes.map((v) => ({ ...v, weight: v.weight / max })) : votes;
+};
+
 const totalWeight = (votes: MemberVote[]): number => {
   const total = votes.reduce((sum, v) => sum + v.weight, 0);
   if (votes.length === 0 || !(total > 0)) {
@@ -40,7 +49,8 @@ const totalWeight = (votes: MemberVote[]): number => {
  *   { weight: 1, scores: [{ label: 'NEGATIVE', score: 0.6 }, { label: 'POSITIVE', score: 0.4 }] },
  * ]); // => { label: 'POSITIVE', score: 0.6, scores: [{ label: 'POSITIVE', score: 0.6 }, { label: 'NEGATIVE', score: 0.4 }] }
  */
-export const softVote = (labels: readonly string[], votes: MemberVote[]): Classification => {
+export const softVote = (labels: readonly string[], given: MemberVote[]): Classification => {
+  const votes = scaled(given);
   const total = totalWeight(votes);
   const averages = labels.map(
     (label) => votes.reduce((sum, v) => sum + v.weight * scoreOf(v.scores, label), 0) / total,
@@ -62,7 +72,8 @@ export const softVote = (labels: readonly string[], votes: MemberVote[]): Classi
  *   { weight: 1, scores: [{ label: 'NEGATIVE', score: 0.6 }, { label: 'POSITIVE', score: 0.4 }] },
  * ]); // => { label: 'POSITIVE', score: 0.5, tieBroken: true, … } (1 vote each; POSITIVE averages 0.6)
  */
-export const hardVote = (labels: readonly string[], votes: MemberVote[]): Classification & { tieBroken: boolean } => {
+export const hardVote = (labels: readonly string[], given: MemberVote[]): Classification & { tieBroken: boolean } => {
+  const votes = scaled(given);
   const total = totalWeight(votes);
   const shares = labels.map(
     (label) => votes.reduce((sum, v) => sum + (v.scores[0]?.label === label ? v.weight : 0), 0) / total,
@@ -155,6 +166,20 @@ const resolveMembers = async (runtime: ModelRuntime, members: readonly string[])
   const resolved = await Promise.all(
     members.map((ref) => runtime.registry.resolve(ref, undefined, 'text-classification')),
   );
+  // A member listed twice (or two aliases of one version) would only double its weight
+  // and its prediction records: refused, so the records a request writes stay bounded.
+  const seen = new Map<string, number>();
+  resolved.forEach((r, i) => {
+    const key = `${r.name}@${r.version}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ValidationError(
+        `ensemble.members[${i}]: ${members[i]} is ${key}, as ensemble.members[${first}] is; list each model version once (use weights to count one more).`,
+        { param: `ensemble.members[${i}]` },
+      );
+    }
+    seen.set(key, i);
+  });
   const labels = await Promise.all(
     resolved.map(async (r, i) => {
       const manifest = await runtime.registry.manifest(r.name, r.version);

@@ -175,8 +175,15 @@ export const nucleusFloor = (
 };
 
 /**
- * Picks the next token from one row of logits (modified in place). Temperature 0 is
- * greedy. Otherwise, in Hugging Face's order: divide by temperature; top-k sets logits
+ * Temperatures below this are decoded greedily: dividing float32 logits by 1e-10 or
+ * 1e-30 overflows or loses every token to rounding (NaN weights, an arbitrary token), and
+ * a temperature this small already puts all the mass on the top token.
+ */
+export const GREEDY_BELOW_TEMPERATURE = 1e-3;
+
+/**
+ * Picks the next token from one row of logits (modified in place). Temperature 0 (or
+ * below GREEDY_BELOW_TEMPERATURE) is greedy. Otherwise, in Hugging Face's order: divide by temperature; top-k sets logits
  * below the k-th largest to -Infinity; softmax; top-p keeps the most likely tokens until
  * their mass reaches `topP` (a token is kept when the mass ranked above it is below
  * `topP`, as `TopPLogitsWarper` does; tokens tied with the last kept one are kept too);
@@ -187,13 +194,14 @@ export const nucleusFloor = (
  * sampleToken(Float32Array.of(0, 5, 1), { temperature: 1, topK: 1, topP: 1 }, createRng(7)); // => 1
  */
 export const sampleToken = (logits: Float32Array, settings: SamplingSettings, rng: Rng): number => {
-  if (settings.temperature === 0) return argmax(logits);
+  if (settings.temperature < GREEDY_BELOW_TEMPERATURE) return argmax(logits);
   const vocab = logits.length;
   const t = settings.temperature;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < vocab; i++) {
-    const v = (logits[i] as number) / t;
-    logits[i] = v;
+    logits[i] = (logits[i] as number) / t;
+    // The stored (float32) value, not the double quotient: the softmax subtracts this max from it.
+    const v = logits[i] as number;
     if (v > max) max = v;
   }
   if (settings.topK > 0 && settings.topK < vocab) {

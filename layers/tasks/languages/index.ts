@@ -123,16 +123,23 @@ const editDistance = (a: string, b: string): number => {
   return prev[b.length] ?? 0;
 };
 
+/** No language code is longer: a longer "code" gets no suggestions, and no edit distance is computed for it. */
+export const MAX_SUGGESTED_CODE_CHARS = 32;
+
 /**
  * The candidates closest to a mistyped code, for "did you mean" in 400 errors: candidates
  * sharing the code's language prefix first, then by edit distance (case-insensitive); far-off
- * candidates are left out, so the answer may be shorter than `n` or empty.
+ * candidates are left out, so the answer may be shorter than `n` or empty. The length is
+ * checked first: a code longer than MAX_SUGGESTED_CODE_CHARS gets none, so the work is
+ * bounded by (candidates × 32²) whatever the caller sends.
  *
  * @example
  * nearestCodes('eng_latin', ['eng_Latn', 'fra_Latn', 'deu_Latn'], 2); // => ['eng_Latn']
  */
 export function nearestCodes(code: string, candidates: readonly string[], n = 5): string[] {
+  if (code.length > MAX_SUGGESTED_CODE_CHARS * 2) return [];
   const wanted = code.trim().toLowerCase();
+  if (wanted.length > MAX_SUGGESTED_CODE_CHARS) return [];
   const prefix = wanted.split(/[-_]/)[0] ?? '';
   const scored = candidates.map((candidate) => {
     const c = candidate.toLowerCase();

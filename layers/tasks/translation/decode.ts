@@ -38,6 +38,8 @@ export interface DecodeSettings {
   suppressTokenIds: readonly number[];
   lengthPenalty: number;
   earlyStopping: boolean;
+  /** Checked before every decoder step: aborting rejects the search with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** One source sequence: encoder token ids and how many tokens the decoder may add. */
@@ -158,6 +160,7 @@ export const greedySearch = async (
   let active = rows.map((_, i) => i).filter((i) => (rows[i]?.maxNewTokens ?? 0) > 0);
   state = gatherState(state, active);
   while (active.length > 0) {
+    settings.signal?.throwIfAborted();
     const out = await step(
       model,
       state,
@@ -337,6 +340,7 @@ export const rankedBeamSearch = async (
     owner.map((o) => o.sentence),
   );
   while (owner.length > 0) {
+    settings.signal?.throwIfAborted();
     const out = await step(
       model,
       state,

@@ -132,6 +132,28 @@ export const splitText = (
   return parts;
 };
 
+/** New tokens a whole text may produce: twice its own tokens, plus room for one short answer. */
+export const textBudget = (contentTokens: number): number => 2 * contentTokens + 10;
+
+/**
+ * Each piece's share of its text's output budget ({@link textBudget} over the text's
+ * content tokens, the template's language tokens not counted), in proportion to its own
+ * content tokens, plus the forced language token: 5,000 characters of one-word sentences
+ * get about twice their tokens back, not ten more tokens per sentence.
+ */
+const sharedBudgets = (docs: ReadonlyArray<readonly TextPart[]>, translator: Translator): number[] => {
+  const overhead = translator.countTokens('');
+  const budgets: number[] = [];
+  for (const parts of docs) {
+    const content = parts
+      .filter((p) => p.kind === 'translate')
+      .map((p) => Math.max(1, translator.countTokens(p.text) - overhead));
+    const total = content.reduce((n, c) => n + c, 0);
+    for (const c of content) budgets.push(2 + Math.floor((textBudget(total) * c) / total));
+  }
+  return budgets;
+};
+
 /**
  * Translates texts of any length: each is split into lines and sentences (in the source
  * language's locale), overlong sentences are cut to fit the model, every piece of every
@@ -174,7 +196,12 @@ export const translateDocuments = async (
       pieceSources.push(sources[i] as string);
     }
   });
-  const translated = await translator.translate(pieces, { ...options, source: pieceSources, target });
+  const translated = await translator.translate(pieces, {
+    ...options,
+    source: pieceSources,
+    target,
+    maxNewTokensEach: sharedBudgets(docs, translator),
+  });
   const noSpaces = NO_SPACE_SCRIPTS.has(scriptOf(target) ?? '');
 
   let next = 0;

@@ -1,4 +1,5 @@
 import { oneOf, ValidationError } from '#runtime/errors.ts';
+import { echo } from '#runtime/limits.ts';
 import { findLanguage, nearestCodes } from '#tasks/languages/index.ts';
 
 /** How many close matches an "unsupported language" message suggests. */
@@ -56,10 +57,10 @@ export const resolveLanguage = (
   const near =
     suggestions.length > 0 ? `Nearest supported codes: ${oneOf(suggestions)}.` : 'No supported code is close to it.';
   throw new ValidationError(
-    `${field}${wanted === '' ? 'Missing language code.' : `Unsupported language code ${JSON.stringify(wanted)}.`} ${near} ` +
+    `${field}${wanted === '' ? 'Missing language code.' : `Unsupported language code ${JSON.stringify(echo(wanted))}.`} ${near} ` +
       'Use a FLORES-200 code such as "swh_Latn", ISO 639-1 ("sw") or ISO 639-3 ("swh"); ' +
       `${options.listedAt ?? 'GET /v1/languages'} lists all ${supported.length} supported languages.`,
-    { param: options.param, details: { code: wanted, suggestions } },
+    { param: options.param, details: { code: echo(wanted), suggestions } },
   );
 };
 

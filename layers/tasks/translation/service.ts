@@ -23,6 +23,8 @@ export interface TranslateRequest {
   format?: 'text' | 'html';
   /** Request field names for error messages (`target_language` or LibreTranslate's `target`). */
   params: { source: string; target: string; listedAt?: string };
+  /** The invocation's (deadline, client gone): the decoders stop at their next step when it aborts. */
+  signal?: AbortSignal;
 }
 
 export interface TranslateOutcome {
@@ -86,6 +88,7 @@ export const translate = async (runtime: ModelRuntime, req: TranslateRequest): P
     maxNewTokens: req.maxNewTokens,
     // HTML is translated node by node: a fragment's alternatives would be combinations.
     alternatives: plans ? undefined : req.alternatives,
+    signal: req.signal,
   };
   const run = async (texts: string[], source: string[]) =>
     req.splitSentences === false

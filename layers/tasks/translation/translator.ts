@@ -22,6 +22,14 @@ export interface TranslateOptions {
   source: string | readonly string[];
   /** Target language, same forms as `source`. */
   target: string;
+  /** The invocation's: checked between decoder steps (its deadline, or the client leaving). */
+  signal?: AbortSignal;
+  /**
+   * A further bound on new tokens per text (same order as the texts): translateDocuments
+   * shares one text's output budget among its sentences, so many short sentences cannot
+   * each take the per-sentence allowance.
+   */
+  maxNewTokensEach?: readonly number[];
   /**
    * 1 or absent: greedy. More: beam search with that many beams, an integer up to
    * {@link MAX_BEAMS}. The request contract checks this range (functions/translate), not
@@ -272,9 +280,11 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
       checkPair(source, target);
       return source;
     };
-    const settings: DecodeSettings = multilingual
-      ? { ...baseSettings, forcedBosTokenId: langTokens.get(target) }
-      : baseSettings;
+    const settings: DecodeSettings = {
+      ...baseSettings,
+      ...(multilingual ? { forcedBosTokenId: langTokens.get(target) } : {}),
+      signal: opts.signal,
+    };
 
     const results: Translation[] = texts.map(() => ({
       text: '',
@@ -292,7 +302,8 @@ export const loadTranslator = async (source: ModelSource, options: LoadTranslato
           { details: { index, tokens: inputIds.length, maxTokens: maxInputTokens } },
         );
       }
-      rows.push({ index, inputIds, maxNewTokens: maxNewTokensFor(inputIds.length, opts.maxNewTokens) });
+      const bound = maxNewTokensFor(inputIds.length, opts.maxNewTokens);
+      rows.push({ index, inputIds, maxNewTokens: Math.min(bound, opts.maxNewTokensEach?.[index] ?? bound) });
     });
     // Longest first, so each mini-batch holds similar lengths and pads little; a stable
     // sort keeps equal lengths in input order.

@@ -55,3 +55,26 @@ describe('serve: an error after the stream has started', () => {
     expect(JSON.stringify(last)).not.toContain('onnx exploded');
   });
 });
+
+describe('serve: a non-streamed request', () => {
+  it('checks every prompt before generating any: a bad last prompt costs no generation', async () => {
+    const ran: number[] = [];
+    const job: GenerationJob = {
+      ...failingJob(new Error('unused')),
+      prompts: ['Hello', 'World', 'x'.repeat(10)],
+      stream: false,
+      validate: () => {
+        throw new ValidationError('prompt: 300 tokens; the model reads at most 256', { param: 'prompt' });
+      },
+      run: async (_gen, _options, _onToken, p = 0) => {
+        ran.push(p);
+        throw new Error('generated before validating');
+      },
+    };
+
+    const run = serve({ event, context, records: () => requestRecords('completions', event.requestContext) }, job);
+
+    await expect(run).rejects.toBeInstanceOf(ValidationError);
+    expect(ran).toEqual([]);
+  });
+});

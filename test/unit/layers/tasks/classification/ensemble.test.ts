@@ -181,3 +181,56 @@ describe('predictEnsemble', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('ensembles on hostile input', () => {
+  const votes = (w1: number, w2: number): MemberVote[] => [
+    {
+      weight: w1,
+      scores: [
+        { label: 'POSITIVE', score: 0.8 },
+        { label: 'NEGATIVE', score: 0.2 },
+      ],
+    },
+    {
+      weight: w2,
+      scores: [
+        { label: 'NEGATIVE', score: 0.6 },
+        { label: 'POSITIVE', score: 0.4 },
+      ],
+    },
+  ];
+
+  it('gives subnormal weights the result of their ratio, as normal weights would', () => {
+    const labels = ['NEGATIVE', 'POSITIVE'];
+
+    expect(softVote(labels, votes(5e-324, 0))).toEqual(softVote(labels, votes(1, 0)));
+    expect(hardVote(labels, votes(0, 5e-324))).toEqual(hardVote(labels, votes(0, 1)));
+    expect(softVote(labels, votes(1e-310, 1e-310))).toEqual(softVote(labels, votes(1, 1)));
+  });
+
+  it('refuses a member listed twice, even through another reference to the same version', async () => {
+    const runtime = {
+      registry: {
+        resolve: async (ref: string) => ({
+          name: 'm',
+          version: ref.endsWith('@prod') ? '1' : ref.split('@')[1]!,
+          canary: false,
+        }),
+        manifest: async () => ({ task: 'text-classification', labels: LABELS }),
+      },
+    } as unknown as ModelRuntime;
+    const calls: string[] = [];
+    const classify = async (ref: string): Promise<PredictOutcome> => {
+      calls.push(ref);
+      throw new Error('not reached');
+    };
+
+    await expect(
+      predictEnsemble(runtime, { members: ['m@1', 'm@2', 'm@1'], method: 'soft' }, [LOVE], classify),
+    ).rejects.toThrow(/ensemble.members\[2\]: m@1 is m@1, as ensemble.members\[0\] is/);
+    await expect(
+      predictEnsemble(runtime, { members: ['m@1', 'm@prod'], method: 'hard' }, [LOVE], classify),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(calls).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyPenalties, argmax, createRng, sampleToken } from '#tasks/generation/index.ts';
-import { nucleusFloor } from '#tasks/generation/sampling.ts';
+import { GREEDY_BELOW_TEMPERATURE, nucleusFloor } from '#tasks/generation/sampling.ts';
 
 const GREEDY = { temperature: 0, topK: 0, topP: 1 };
 const DRAWS = 20_000;
@@ -204,5 +204,30 @@ describe('nucleusFloor', () => {
 
     // Assess
     expect(floor).toBe(bruteForce(weights, topP));
+  });
+});
+
+describe('sampleToken at tiny temperatures', () => {
+  it('picks the top token for every temperature from 1e-45 to 1e-4, never an arbitrary one', () => {
+    const temperatures = [1e-45, 1e-40, 1e-30, 1e-20, 1e-10, 1e-6, 1e-4];
+
+    const picked = temperatures.flatMap((temperature) => [
+      sampleToken(Float32Array.of(-3, 5.5, 1, 5.4999, -1e30), { temperature, topK: 0, topP: 1 }, createRng(1)),
+      sampleToken(Float32Array.of(-3, 5.5, 1), { temperature, topK: 0, topP: 0.9 }, createRng(1)),
+    ]);
+
+    expect(picked).toEqual(temperatures.flatMap(() => [1, 1]));
+  });
+
+  it('still samples at a small temperature above the greedy threshold, from the float32 logits it stored', () => {
+    const draws = Array.from({ length: 200 }, (_, i) =>
+      sampleToken(
+        Float32Array.of(0, 1e-3, 0),
+        { temperature: GREEDY_BELOW_TEMPERATURE, topK: 0, topP: 1 },
+        createRng(i),
+      ),
+    );
+
+    expect(new Set(draws)).toEqual(new Set([0, 1, 2]));
   });
 });

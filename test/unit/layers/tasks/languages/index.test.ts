@@ -110,3 +110,18 @@ describe('language table', () => {
     expect(nearestCodes('qqqqqqqq', flores)).toEqual([]);
   });
 });
+
+describe('nearestCodes on hostile input', () => {
+  it('checks the length first: a 1,040,000-character code gets no suggestions, in well under a millisecond a candidate', () => {
+    const codes = nllbCodes();
+    const started = performance.now();
+
+    const near = nearestCodes('x'.repeat(1_040_000), codes);
+
+    const ms = performance.now() - started;
+    expect(near).toEqual([]);
+    // Today's code spent ~10 s here (an edit distance per candidate over the whole string).
+    expect(ms).toBeLessThan(50);
+    expect(nearestCodes('eng_latin', codes, 1)).toEqual(['eng_Latn']);
+  });
+});

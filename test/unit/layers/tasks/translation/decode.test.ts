@@ -198,3 +198,24 @@ describe('beamSearch', () => {
     expect(beam).toHaveLength(4);
   });
 });
+
+describe('decoding with a signal', () => {
+  it.each([
+    ['greedy', (m: PreTrainedModel, s: DecodeSettings) => greedySearch(m, [{ inputIds: [1], maxNewTokens: 10 }], s)],
+    ['beam', (m: PreTrainedModel, s: DecodeSettings) => beamSearch(m, [{ inputIds: [1], maxNewTokens: 10 }], s, 2)],
+  ])('%s search stops at the next step once the signal aborts, with its reason', async (_, search) => {
+    const model = fakeModel();
+    const controller = new AbortController();
+    const reason = new Error('deadline');
+    const forward = model.forward.bind(model);
+    // Abort during the first decoder step, as a deadline or a closed stream would.
+    (model as { forward: unknown }).forward = async (inputs: never) => {
+      const out = await forward(inputs);
+      controller.abort(reason);
+      return out;
+    };
+
+    await expect(search(model, { ...settings, signal: controller.signal })).rejects.toBe(reason);
+    expect(model.calls).toHaveLength(1);
+  });
+});

@@ -247,3 +247,21 @@ describe('translateDocuments on tiny-nllb', () => {
     LONG_TEST_TIMEOUT_MS,
   );
 });
+
+describe('translateDocuments output bound over the whole text', () => {
+  it('gives 5,000 characters of one-word sentences about twice their tokens back, not a per-sentence allowance each', async () => {
+    const translator = await loadTranslator(path.join('test/fixtures/models/tiny-nllb/1'));
+    const words = ['Yes.', 'No.', 'Go.', 'Stop.', 'Wait.', 'Run.'];
+    let text = '';
+    for (let i = 0; text.length < 5000; i++) text += `${words[i % words.length]} `;
+    text = text.slice(0, 5000).trim();
+
+    const [doc] = await translateDocuments(translator, [text], { source: 'eng_Latn', target: 'fra_Latn' });
+
+    expect(doc!.segments).toBeGreaterThan(900);
+    expect(doc!.outputTokens).toBeLessThanOrEqual(2 * doc!.inputTokens + 10);
+    // Was 14.8× on the fixture (each sentence took up to 2 × its tokens + 10).
+    expect(doc!.text.length / text.length).toBeLessThan(6);
+    await translator.dispose();
+  }, 120_000);
+});
