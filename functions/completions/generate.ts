@@ -4,15 +4,13 @@ import { json } from '#http/response.ts';
 import { sseStream } from '#http/sse.ts';
 import type { ApiResult } from '#http/types.ts';
 import { flushMetrics, logger } from '#observability/index.ts';
+import { outcomeOf } from '#predictions/index.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import { checkContext, type GenerateOptions, type Generator, type TokenDelta } from '#tasks/generation/index.ts';
 import type { RouteHandlerOf } from '../bind.ts';
 import type { completions } from './routes.ts';
-import type { GenerateRequest } from './schemas.ts';
+import { GENERATE_DEFAULT_NEW_TOKENS, type GenerateRequest } from './schemas.ts';
 import { deadlineOf, loadModel, recordGeneration } from './serve.ts';
-
-/** New tokens when neither `max_length` nor `parameters.max_new_tokens` says (transformers' and TGI's 20). */
-const DEFAULT_NEW_TOKENS = 20;
 
 /**
  * What a generate body asks for. Seed shape: greedy, `max_length` counting the prompt (as
@@ -24,7 +22,7 @@ export const generateJob = (gen: Generator, body: GenerateRequest) => {
   const field = body.text !== undefined ? 'text' : 'inputs';
   const promptTokens = gen.countTokens(prompt);
   const p = body.parameters ?? {};
-  let maxTokens = p.max_new_tokens ?? DEFAULT_NEW_TOKENS;
+  let maxTokens = p.max_new_tokens ?? GENERATE_DEFAULT_NEW_TOKENS;
   if (body.max_length !== undefined) {
     maxTokens = body.max_length - promptTokens;
     if (maxTokens < 1) {
@@ -76,9 +74,11 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   let index = 0;
   let sofar = '';
   const stream = sseStream(
-    async (send) => {
+    async (send, signal) => {
+      // The client leaving aborts the generation between two decoder steps.
+      const streamed = { ...options, signal };
       try {
-        const result = await loaded.value.generate(job.prompt, options, (d) => {
+        const result = await loaded.value.generate(job.prompt, streamed, (d) => {
           sofar += d.text;
           index += d.tokenIds.length;
           const last = d.finishReason !== undefined;
@@ -96,6 +96,15 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
           });
         });
         await recordGeneration(records, logged, loaded, [result]);
+      } catch (error) {
+        // A cut stream is still recorded, with how far it got and why it stopped.
+        const unfinished = {
+          outcome: outcomeOf(error, signal),
+          promptTokens: loaded.value.countTokens(job.prompt),
+          completionTokens: index,
+        };
+        await recordGeneration(records, logged, loaded, [], unfinished);
+        throw error;
       } finally {
         flushMetrics();
       }

@@ -11,6 +11,7 @@ import {
   CompletionRequest,
   EndpointChatRequest,
   EndpointCompletionRequest,
+  GENERATE_DEFAULT_NEW_TOKENS,
   Generated,
   GeneratedToken,
   GenerateRequest,
@@ -106,6 +107,7 @@ export const completions = defineCapability('completions', {
       },
     },
     endpointCompletions: {
+      usage: { unit: 'tokens', amount: (body) => tokensOf(body, 16), heavy: true },
       method: 'POST',
       path: '/models/{model}/v1/completions',
       streaming: true,
@@ -129,6 +131,7 @@ export const completions = defineCapability('completions', {
       }),
     },
     endpointChat: {
+      usage: { unit: 'tokens', amount: (body) => tokensOf(body, config().MAX_TOKENS_CAP), heavy: true },
       method: 'POST',
       path: '/models/{model}/v1/chat/completions',
       streaming: true,
@@ -151,6 +154,15 @@ export const completions = defineCapability('completions', {
       }),
     },
     generate: {
+      // Reserved up front as the other generator routes do: new tokens asked for (max_length counts the prompt too: an upper bound).
+      usage: {
+        unit: 'tokens',
+        amount: (body) => {
+          const b = (body ?? {}) as { max_length?: number; parameters?: { max_new_tokens?: number | null } | null };
+          return b.parameters?.max_new_tokens ?? b.max_length ?? GENERATE_DEFAULT_NEW_TOKENS;
+        },
+        heavy: true,
+      },
       method: 'POST',
       path: '/models/{model}/generate',
       streaming: true,

@@ -214,9 +214,14 @@ export const ModelParams = z.object({
 });
 
 /** The per-model routes (`/models/{model}/v1/…`): the path names the model; a body `model` (the client may send the endpoint URL) is ignored. */
-const pathModel = shortString('must be a string', 'a model id').optional().meta({ description: 'Ignored: the path names the model.' });
+const pathModel = shortString('must be a string', 'a model id')
+  .optional()
+  .meta({ description: 'Ignored: the path names the model.' });
 export const EndpointCompletionRequest = perConfig(() => CompletionRequest().extend({ model: pathModel }));
 export const EndpointChatRequest = perConfig(() => ChatRequest().extend({ model: pathModel }));
+
+/** New tokens when neither `max_length` nor `parameters.max_new_tokens` says (transformers' and TGI's 20). */
+export const GENERATE_DEFAULT_NEW_TOKENS = 20;
 
 /**
  * `POST /models/{model}/generate`: seed 001's `{text, max_length}` (tokens, prompt included,

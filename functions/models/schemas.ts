@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TASKS } from '#runtime/manifest.ts';
-import { perConfig, textField, textsField } from '../schemas.ts';
+import { perConfig, shortString, textField, textsField } from '../schemas.ts';
 
 /**
  * Hugging Face Inference Endpoints' request and answer shapes (`/models/{model}`), as
@@ -8,8 +8,7 @@ import { perConfig, textField, textsField } from '../schemas.ts';
  * ignored, as Hugging Face's servers do: clients send options this server has no use for.
  */
 export const ModelPathParams = z.object({
-  model: z
-    .string()
+  model: shortString('must be a string', 'a model id')
     .min(1)
     .meta({ description: 'The model: "name" (its prod alias), "name@version" or "name@alias" (GET /v1/models).' }),
 });
@@ -26,13 +25,11 @@ export const inferenceRequests = perConfig(() => ({
           .max(200, 'must be at most 200')
           .optional()
           .meta({ description: 'Labels per text (classification: all by default; language identification: 5).' }),
-        src_lang: z
-          .string()
+        src_lang: shortString('must be a string', 'a language code')
           .min(1)
           .optional()
           .meta({ description: 'Translation: the source language (ISO 639-1 or FLORES-200); detected when absent.' }),
-        tgt_lang: z
-          .string()
+        tgt_lang: shortString('must be a string', 'a language code')
           .min(1)
           .optional()
           .meta({ description: 'Translation: the target language (ISO 639-1 or FLORES-200); required.' }),

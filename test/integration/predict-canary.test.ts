@@ -73,6 +73,8 @@ describe('canary split', () => {
         expect(r.model.alias).toBe('canary');
         expect(r.model.version).toBe(r.model.canary ? '2' : '1');
       }
+      // Records travel as log lines and reach the table after the answers: wait for the local ingestion.
+      await api.records.settled();
       const records = await recordsByRequest([...new Set([firstDay, lastDay])]);
       expect(records.size).toBe(REQUESTS);
       for (const r of responses) {
