@@ -1,7 +1,7 @@
 import { callerMessage, describeError, logError } from '#http/error-envelope.ts';
 import { requestIdOf } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
-import { sseStream } from '#http/sse.ts';
+import { sseResponse, sseStream } from '#http/sse.ts';
 import type { ApiResult } from '#http/types.ts';
 import { flushMetrics, logger } from '#observability/index.ts';
 import { outcomeOf } from '#predictions/index.ts';
@@ -117,13 +117,5 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
     },
     { done: false },
   );
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    },
-    body: stream as unknown as string,
-  };
+  return sseResponse(stream);
 };

@@ -1,7 +1,7 @@
 import { callerMessage, describeError, logError, openAIErrorBody } from '#http/error-envelope.ts';
 import { requestIdOf } from '#http/request-id.ts';
 import { json } from '#http/response.ts';
-import { type SendEvent, sseStream } from '#http/sse.ts';
+import { type SendEvent, sseResponse, sseStream } from '#http/sse.ts';
 import type { ApiResult } from '#http/types.ts';
 import { flushMetrics, logger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { type Outcome, outcomeOf, predictionLog, type RequestRecords } from '#predictions/index.ts';
@@ -221,16 +221,7 @@ export const serve = async (
       };
     }
   }
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    },
-    // A Readable body: Middy's streamifyResponse pipes it to the Lambda response stream.
-    body: body as unknown as string,
-  };
+  return sseResponse(body);
 };
 
 /** The default model loaded: what provisioned concurrency does during init. */

@@ -49,3 +49,18 @@ export const sseStream = (
     });
   return stream;
 };
+
+/**
+ * The 200 answer that carries an {@link sseStream} body: Middy's streamifyResponse pipes a
+ * Readable body to the Lambda response stream (the emulator's likewise).
+ */
+export const sseResponse = (body: Readable) => ({
+  statusCode: 200,
+  headers: {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  },
+  // The result type says string; a streaming handler's body may be a Readable.
+  body: body as unknown as string,
+});
