@@ -10,6 +10,7 @@ import { reportAs } from '#predictions/model-state.ts';
 import { withFairUse } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { DeadlineExceededError, errorMessage } from '#runtime/errors.ts';
+import { authenticateBodyKey } from './body-key.ts';
 import type { CapabilitySpec, RouteSpec, RouteSpecs } from './spec.ts';
 
 type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [P in K]: () => infer Z extends z.ZodType }
@@ -73,7 +74,9 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
     path: spec.path,
     errorShape: spec.errorShape,
     form: spec.form,
-    handler: (event, context) => {
+    handler: async (event, context) => {
+      // Keyless at the gateway, keyed here: the key from a header or the body's api_key, checked and metered.
+      if (spec.auth === 'headerOrBody') await authenticateBodyKey(event);
       const request = {
         body: spec.body ? parseInput(spec.body(), event.body) : undefined,
         query: spec.query ? parseInput(spec.query(), event.queryStringParameters ?? {}) : undefined,

@@ -67,7 +67,7 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
       content: jsonContent(shape),
     };
   }
-  if (route.apiKeyRequired) {
+  if (route.apiKeyRequired || route.bodyKey) {
     // The gateway answers these in the route family's shape (functions/gateway-responses.ts).
     out['401'] = {
       description: 'No API key: send `Authorization: Bearer <key>` or `x-api-key`.',
@@ -82,7 +82,7 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
     out['413'] = { description: 'The body is too large.', content: jsonContent(shape) };
     out['415'] = { description: 'The body is not JSON (or form-encoded where accepted).', content: jsonContent(shape) };
   }
-  if (route.apiKeyRequired) {
+  if (route.apiKeyRequired || route.bodyKey) {
     out['429'] = {
       description: "The key's usage-plan rate or quota is used up; retry after `Retry-After` seconds.",
       headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
@@ -93,7 +93,7 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
     description: 'Internal error: the message carries the request id to quote.',
     content: jsonContent(shape),
   };
-  if (route.apiKeyRequired) {
+  if (route.apiKeyRequired || route.bodyKey) {
     out['503'] = {
       description: 'A model cannot be loaded right now; retry after `Retry-After` seconds.',
       headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
@@ -122,7 +122,7 @@ const operation = (route: RouteDef, doc: RouteSpec): ZodOpenApiOperationObject =
     tags: [route.fn],
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
-    ...(route.apiKeyRequired ? {} : { security: [] }),
+    ...(route.apiKeyRequired || route.bodyKey ? {} : { security: [] }),
     ...(doc.query || doc.params
       ? {
           requestParams: {

@@ -24,8 +24,10 @@ export interface RouteDef {
   path: string;
   /** The capability whose Lambda function serves it (one function per capability). */
   fn: Capability;
-  /** false only for the health check. */
+  /** Keyed at the gateway (authorizer and usage plan); false for the open routes and the body-keyed ones. */
   apiKeyRequired: boolean;
+  /** Keyless at the gateway, keyed by the function: the key in a header or the body's `api_key`. */
+  bodyKey?: boolean;
   /** Served through Lambda response streaming (SSE) when the request asks for it. */
   streaming?: boolean;
   /** Error shape used by this route: OpenAI routes answer in OpenAI's error format. */
@@ -44,7 +46,8 @@ export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability)
       method: spec.method,
       path: spec.path,
       fn: capability.name,
-      apiKeyRequired: spec.auth !== 'none',
+      apiKeyRequired: spec.auth !== 'none' && spec.auth !== 'headerOrBody',
+      ...(spec.auth === 'headerOrBody' ? { bodyKey: true } : {}),
       ...('streaming' in spec && spec.streaming ? { streaming: true } : {}),
       ...('errorShape' in spec && spec.errorShape ? { errorShape: spec.errorShape } : {}),
       ...('form' in spec && spec.form ? { form: true } : {}),

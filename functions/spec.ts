@@ -32,8 +32,12 @@ export interface RouteSpec {
   /** The OpenAPI summary (and description) of the operation. */
   summary: string;
   description?: string;
-  /** `none`: the gateway lets it through without a key (the health check, LibreTranslate's cheap GETs). */
-  auth?: 'apiKey' | 'none';
+  /**
+   * `none`: the gateway lets it through without a key (the health check, LibreTranslate's cheap GETs).
+   * `headerOrBody`: keyless at the gateway; the function takes the key from the headers or the
+   * body's `api_key` (LibreTranslate's clients), checks and meters it itself (`functions/body-key.ts`).
+   */
+  auth?: 'apiKey' | 'none' | 'headerOrBody';
   /** Default: the product's envelope `{"error":{"code","message","requestId","details"?}}`. */
   errorShape?: ErrorShape;
   /** Served through Lambda response streaming (SSE when the request asks for it). */

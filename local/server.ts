@@ -71,6 +71,17 @@ const decodePathPart = (raw: string): string => {
   }
 };
 
+/**
+ * The emulator's keys as the functions of body-keyed routes check them (`LOCAL_KEY_PLANS`,
+ * functions/body-key.ts): by value, each with the id the emulator reports and its plan's numbers.
+ */
+export const localKeyPlans = (apiKeys: readonly string[], rate: number, burst: number): string =>
+  JSON.stringify(
+    Object.fromEntries(
+      [...plansOf(apiKeys, rate, burst)].map(([key, plan]) => [key, { id: apiKeyIdOf(key), enabled: true, plan }]),
+    ),
+  );
+
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
 export const apiKeyIdOf = (key: string): string =>
   `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
@@ -81,6 +92,16 @@ interface Plan {
   /** Requests per UTC day; undefined = no quota. */
   quota?: number;
 }
+
+/** Each `key[:rate:burst[:quota]]` entry's plan, with the default throttle where it names none. */
+const plansOf = (apiKeys: readonly string[], rate: number, burst: number): Map<string, Plan> =>
+  new Map<string, Plan>(
+    apiKeys.map((entry) => {
+      const [key, r, b, quota] = entry.split(':');
+      const plan = { rate: Number(r ?? rate), burst: Number(b ?? burst) };
+      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
+    }),
+  );
 
 /** A token bucket per API key: `rate` tokens a second, at most `burst` saved up. */
 class Throttle {
@@ -232,13 +253,7 @@ export const startLocalApi = async (
   const routes = (options.routes ?? ROUTES).map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
   const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
-  const plans = new Map<string, Plan>(
-    options.apiKeys.map((entry) => {
-      const [key, rate, burst, quota] = entry.split(':');
-      const plan = { rate: Number(rate ?? options.rate), burst: Number(burst ?? options.burst) };
-      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
-    }),
-  );
+  const plans = plansOf(options.apiKeys, options.rate, options.burst);
   const throttle = new Throttle(plans);
   const quota = new Quota(plans);
   const corsOrigins = options.corsOrigins ?? ['*'];

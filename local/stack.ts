@@ -14,7 +14,7 @@ import { InstancePool } from './instances.ts';
 import { captureEmf, captureRecords, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
 import { isRecordsLine, LocalRecordFeed } from './records.ts';
-import { defaultLoadHandler, startLocalApi } from './server.ts';
+import { defaultLoadHandler, localKeyPlans, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
 export interface LocalDatabase {
@@ -131,6 +131,11 @@ export const startLocalStack = async (
   }
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
   const endpoint = options.databaseEndpoint ? await options.databaseEndpoint(db.endpoint) : db.endpoint;
+  // The body-keyed routes' functions check the emulator's keys themselves (functions/body-key.ts).
+  env = {
+    ...env,
+    LOCAL_KEY_PLANS: localKeyPlans(listOf(local.LOCAL_API_KEY), local.LOCAL_RATE_LIMIT, local.LOCAL_BURST),
+  };
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: endpoint });
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);

@@ -26,6 +26,7 @@ export const detect = defineCapability('detect', {
       method: 'POST',
       path: '/detect',
       summary: 'LibreTranslate-compatible detection (JSON or form-encoded)',
+      auth: 'headerOrBody',
       errorShape: 'libretranslate',
       form: true,
       body: () => detectRequests().LibreDetect,

@@ -44,6 +44,7 @@ export const translate = defineCapability('translate', {
       method: 'POST',
       path: '/translate',
       summary: 'LibreTranslate-compatible translation (JSON or form-encoded)',
+      auth: 'headerOrBody',
       errorShape: 'libretranslate',
       form: true,
       body: () => translateRequests().Libre,

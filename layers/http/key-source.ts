@@ -1,9 +1,19 @@
-import { APIGatewayClient, paginateGetApiKeys } from '@aws-sdk/client-api-gateway';
+import {
+  APIGatewayClient,
+  paginateGetApiKeys,
+  paginateGetUsagePlanKeys,
+  paginateGetUsagePlans,
+} from '@aws-sdk/client-api-gateway';
 
 /** One API key as the usage plans know it: its id (what records and metering carry) and whether it is enabled. */
 export interface KnownKey {
   id: string;
   enabled: boolean;
+  /**
+   * The numbers of the usage plan the key is in (a DAY quota only: a WEEK or MONTH quota is
+   * left to the gateway's header-keyed routes). Known only to the sources that list plans.
+   */
+  plan?: { rate: number; burst: number; quota?: number };
 }
 
 /**
@@ -21,6 +31,33 @@ export const listApiGatewayKeys = async (client: APIGatewayClient): Promise<Map<
   for await (const page of paginateGetApiKeys({ client, pageSize: 500 }, { includeValues: true })) {
     for (const k of page.items ?? []) {
       if (k.value && k.id) keys.set(k.value, { id: k.id, enabled: k.enabled === true });
+    }
+  }
+  return keys;
+};
+
+/**
+ * Every key, as `listApiGatewayKeys`, with the numbers of the usage plan it is in (GetUsagePlans,
+ * then GetUsagePlanKeys per plan): what a function that meters body-keyed requests needs. A key
+ * in no plan has no `plan` (the gateway would refuse it: so does the function).
+ */
+export const listApiGatewayKeysWithPlans = async (client: APIGatewayClient): Promise<Map<string, KnownKey>> => {
+  const keys = await listApiGatewayKeys(client);
+  const byId = new Map([...keys.values()].map((k) => [k.id, k]));
+  for await (const page of paginateGetUsagePlans({ client, pageSize: 500 }, {})) {
+    for (const plan of page.items ?? []) {
+      if (!plan.id) continue;
+      const limits = {
+        rate: plan.throttle?.rateLimit ?? Number.POSITIVE_INFINITY,
+        burst: plan.throttle?.burstLimit ?? Number.POSITIVE_INFINITY,
+        ...(plan.quota?.period === 'DAY' && plan.quota.limit !== undefined ? { quota: plan.quota.limit } : {}),
+      };
+      for await (const keysPage of paginateGetUsagePlanKeys({ client, pageSize: 500 }, { usagePlanId: plan.id })) {
+        for (const k of keysPage.items ?? []) {
+          const known = k.id ? byId.get(k.id) : undefined;
+          if (known) known.plan = limits;
+        }
+      }
     }
   }
   return keys;
@@ -68,16 +105,24 @@ export const cachedKeySource = (
   };
 };
 
-/** A fixed list of keys (the emulator's): each key's id as the emulator reports it. */
-export const staticKeySource = (keys: ReadonlyMap<string, string>): KeySource => ({
+/** A fixed list of keys (the emulator's): each key's id as the emulator reports it, or the whole key. */
+export const staticKeySource = (keys: ReadonlyMap<string, string | KnownKey>): KeySource => ({
   lookup: async (value) => {
-    const id = keys.get(value);
-    return id === undefined ? undefined : { id, enabled: true };
+    const known = keys.get(value);
+    if (known === undefined) return undefined;
+    return typeof known === 'string' ? { id: known, enabled: true } : known;
   },
 });
 
 /** How long the functions and the authorizer trust a listing of API Gateway's keys. */
 export const KEY_LIST_TTL_MS = 60_000;
+
+let withPlans: KeySource | undefined;
+/** The process's key source over API Gateway's keys and their usage plans (the body-keyed routes' functions). */
+export const apiGatewayPlanKeySource = (): KeySource => {
+  withPlans ??= cachedKeySource(() => listApiGatewayKeysWithPlans(new APIGatewayClient({})), KEY_LIST_TTL_MS);
+  return withPlans;
+};
 
 let shared: KeySource | undefined;
 /** The process's key source over API Gateway's keys (one listing per TTL, shared by every request). */

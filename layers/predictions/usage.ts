@@ -25,9 +25,12 @@ import type { RouteUsage, UsageUnit } from './units.ts';
  */
 
 export interface Allowance {
-  unit: UsageUnit;
+  /** What is counted: the unit that costs, or requests (a usage plan's throttle and quota). */
+  unit: UsageUnit | 'requests';
   /** Units per window; 0 = not metered. */
   limit: number;
+  /** The window's length: a UTC day by default; 1 (a second) for a plan's burst. */
+  windowSeconds?: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -39,16 +42,25 @@ export class UsageLimitError extends AppError {
   }
 }
 
-/** The current window of a timestamp: its UTC day and the seconds left in it. */
-export const windowOf = (now: number): { id: string; endsInSeconds: number; expiresAt: number } => {
-  const day = Math.floor(now / 1000 / DAY_SECONDS);
-  const end = (day + 1) * DAY_SECONDS;
+/**
+ * The current window of a timestamp: its UTC day (or its `seconds`-long window since the epoch,
+ * named by its start) and the seconds left in it.
+ */
+export const windowOf = (
+  now: number,
+  seconds: number = DAY_SECONDS,
+): { id: string; endsInSeconds: number; expiresAt: number } => {
+  const n = Math.floor(now / 1000 / seconds);
+  const end = (n + 1) * seconds;
+  const start = new Date(n * seconds * 1000).toISOString();
   return {
-    id: new Date(day * DAY_SECONDS * 1000).toISOString().slice(0, 10),
+    id: seconds === DAY_SECONDS ? start.slice(0, 10) : `${start.slice(0, 19)}/${seconds}s`,
     endsInSeconds: Math.ceil(end - now / 1000),
     expiresAt: end + DAY_SECONDS,
   };
 };
+
+const windowName = (seconds: number): string => (seconds === DAY_SECONDS ? 'UTC day' : `${seconds} s`);
 
 /**
  * Counts `amount` units against the key's allowance for today, or throws `UsageLimitError`
@@ -67,14 +79,15 @@ export const charge = async (
   now: number = Date.now(),
 ): Promise<boolean> => {
   if (allowance.limit <= 0 || amount <= 0) return false;
-  const window = windowOf(now);
+  const seconds = allowance.windowSeconds ?? DAY_SECONDS;
+  const window = windowOf(now, seconds);
   const refuse = (why: string) =>
     new UsageLimitError(
-      `${why} This key's allowance is ${allowance.limit} ${allowance.unit} per UTC day; it renews in ${window.endsInSeconds} s.`,
+      `${why} This key's allowance is ${allowance.limit} ${allowance.unit} per ${windowName(seconds)}; it renews in ${window.endsInSeconds} s.`,
       window.endsInSeconds,
     );
   if (amount > allowance.limit)
-    throw refuse(`This request needs ${amount} ${allowance.unit}, more than a whole day's allowance.`);
+    throw refuse(`This request needs ${amount} ${allowance.unit}, more than a whole window's allowance.`);
   try {
     await client.send(
       new UpdateCommand({
@@ -91,7 +104,7 @@ export const charge = async (
       error instanceof ConditionalCheckFailedException ||
       (error as Error).name === 'ConditionalCheckFailedException'
     ) {
-      throw refuse(`This request needs ${amount} ${allowance.unit} and today's allowance has less left.`);
+      throw refuse(`This request needs ${amount} ${allowance.unit} and this window's allowance has less left.`);
     }
     logger.warn('usage counter unavailable: request served unmetered', { error, unit: allowance.unit });
     return false;
@@ -107,15 +120,16 @@ export const refund = async (
   client: DynamoDBDocumentClient,
   table: string,
   apiKeyId: string,
-  unit: UsageUnit,
+  unit: Allowance['unit'],
   amount: number,
   now: number = Date.now(),
+  windowSeconds: number = DAY_SECONDS,
 ): Promise<void> => {
   await client
     .send(
       new UpdateCommand({
         TableName: table,
-        Key: { counter: `${apiKeyId}#${unit}#${windowOf(now).id}` },
+        Key: { counter: `${apiKeyId}#${unit}#${windowOf(now, windowSeconds).id}` },
         UpdateExpression: 'ADD used :n',
         ConditionExpression: 'attribute_exists(used)',
         ExpressionAttributeValues: { ':n': -amount },
@@ -163,6 +177,47 @@ export class InFlight {
 }
 
 let client: DynamoDBDocumentClient | undefined;
+
+/** A usage plan's numbers: requests per second (steady), burst, requests per UTC day (none when undefined). */
+export interface PlanLimits {
+  rate: number;
+  burst: number;
+  quota?: number;
+}
+
+/**
+ * Counts one request against a key's usage-plan numbers where the gateway cannot (a key sent
+ * in the body): a 1 s window limited to the burst, a 60 s window limited to 60 × rate + burst
+ * (so the sustained rate stays the plan's rate, as the gateway's token bucket keeps it), and
+ * the UTC day limited to the quota; each one conditional `ADD` with `charge`, in that order.
+ * A refused request (429, `Retry-After` = the end of the window that refused it) gives back
+ * what it had counted in the windows before, as the gateway's throttle does not count a
+ * throttled request against the quota.
+ *
+ * @example
+ * await meterRequest('key-id', { rate: 2, burst: 5, quota: 1000 }); // throws UsageLimitError past them
+ */
+export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: number = Date.now()): Promise<void> => {
+  const c = config();
+  client ??= makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  const all: Allowance[] = [
+    { unit: 'requests', limit: plan.burst, windowSeconds: 1 },
+    { unit: 'requests', limit: plan.rate * 60 + plan.burst, windowSeconds: 60 },
+    ...(plan.quota === undefined ? [] : [{ unit: 'requests' as const, limit: plan.quota }]),
+  ];
+  const windows = all.filter((a) => Number.isFinite(a.limit));
+  const counted: Allowance[] = [];
+  try {
+    for (const allowance of windows) {
+      if (await charge(client, c.USAGE_TABLE, apiKeyId, allowance, 1, now)) counted.push(allowance);
+    }
+  } catch (error) {
+    const dynamo = client;
+    await Promise.all(counted.map((a) => refund(dynamo, c.USAGE_TABLE, apiKeyId, a.unit, 1, now, a.windowSeconds)));
+    throw error;
+  }
+};
+
 const inFlight = new InFlight(() => config().HEAVY_IN_FLIGHT_PER_KEY);
 
 /**

@@ -77,6 +77,12 @@ export const ConfigSchema = z.object({
   PREDICTION_TTL_DAYS: int(1, 3650).default(90),
   /** Shared result cache (DynamoDB, TTL) behind the in-container LRU; see docs/prediction-log.md. */
   RESULT_CACHE_TABLE: z.string().default('prediction-cache'),
+  /**
+   * Set by the local emulator only: its keys, as JSON `{"<key>": {id, enabled, plan}}`, for the
+   * body-keyed routes' check (functions/body-key.ts). Unset in AWS: API Gateway's keys are used.
+   * Holds secrets: never logged.
+   */
+  LOCAL_KEY_PLANS: z.string().optional(),
   /** Per-key usage counters (layers/predictions/usage.ts). */
   USAGE_TABLE: z.string().default('usage'),
   /** Characters of input one key may send to translate and detect per UTC day; 0 = not metered. */

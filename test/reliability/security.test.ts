@@ -53,7 +53,8 @@ const refusalOf = (type: keyof typeof GATEWAY_RESPONSES, r: RouteDef) =>
       : gatewayBody(type);
 
 describe('API keys', () => {
-  const keyed = ROUTES.filter((r) => r.apiKeyRequired);
+  // Body-keyed routes (LibreTranslate's POSTs) are keyed by their function: the same refusals, in their shape.
+  const keyed = ROUTES.filter((r) => r.apiKeyRequired || r.bodyKey);
 
   it.each(keyed.map((r) => [`${r.method} ${r.path}`, r] as const))(
     '%s: 401 without a key, 403 with a wrong one, in either header; the right key in either passes',
@@ -73,7 +74,9 @@ describe('API keys', () => {
 
         expect(res.status).toBe(GATEWAY_RESPONSES[type].statusCode);
         expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-        expect(await res.json()).toEqual(refusalOf(type, r));
+        expect(await res.json()).toEqual(
+          r.bodyKey ? { error: expect.stringMatching(/^(Missing|Invalid) API key/) } : refusalOf(type, r),
+        );
       }
       for (const headers of [{ 'x-api-key': TEST_KEY }, { authorization: `Bearer ${TEST_KEY}` }] as Record<
         string,
@@ -84,14 +87,32 @@ describe('API keys', () => {
     },
   );
 
-  it('ignores a key in the body (LibreTranslate api_key): the header is what counts', async () => {
-    const res = await post(api, '/translate', { q: 'hello', target: 'fr', api_key: TEST_KEY }, { 'x-api-key': '' });
+  it("takes LibreTranslate's body api_key on its POST routes, JSON or form, and on no other route", async () => {
+    const form = (fields: Record<string, string>) =>
+      fetch(`${api.url}/detect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const json = await post(api, '/translate', { q: 'hello', target: 'fr', api_key: TEST_KEY }, { 'x-api-key': '' });
+    const formKeyed = await form({ q: 'Bonjour à tous', api_key: TEST_KEY });
+    const wrong = await post(api, '/detect', { q: 'hello', api_key: 'not-a-key' }, { 'x-api-key': '' });
+    const none = await form({ q: 'hello' });
+    const elsewhere = await post(api, '/v1/detect', { texts: ['hello'], api_key: TEST_KEY }, { 'x-api-key': '' });
 
-    expect(res.status).toBe(401);
+    expect(json.status).toBe(200);
+    expect(json.body.translatedText).toEqual(expect.any(String));
+    expect(formKeyed.status).toBe(200);
+    expect(((await formKeyed.json()) as unknown[])[0]).toEqual({ language: 'fr', confidence: expect.any(Number) });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toEqual({ error: GATEWAY_RESPONSES.ACCESS_DENIED.message });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ error: expect.stringMatching(/api_key/) });
+    expect(elsewhere.status).toBe(401);
   });
 
   it("lets /health and LibreTranslate's two GETs through without a key", async () => {
-    expect(ROUTES.filter((r) => !r.apiKeyRequired).map((r) => r.path)).toEqual([
+    expect(ROUTES.filter((r) => !r.apiKeyRequired && !r.bodyKey).map((r) => r.path)).toEqual([
       '/health',
       '/languages',
       '/frontend/settings',
@@ -126,6 +147,22 @@ describe('usage plans', () => {
     expect(limited.length).toBeGreaterThan(0);
     expect(await limited[0]!.json()).toEqual(gatewayBody('THROTTLED'));
     expect(limited[0]!.headers.get('retry-after')).toBe('1');
+  });
+
+  it("throttles a body-keyed client at its plan's burst and caps it at its daily quota (429, Retry-After)", async () => {
+    const detect = (key: string) => post(api, '/detect', { q: 'Bonjour', api_key: key }, { 'x-api-key': '' });
+    const burst: Awaited<ReturnType<typeof detect>>[] = [];
+    for (let i = 0; i < 5; i++) burst.push(await detect(SLOW_KEY));
+    const quota: number[] = [];
+    for (let i = 0; i < QUOTA + 1; i++) quota.push((await detect(QUOTA_KEY)).status);
+    const limited = burst.filter((r) => r.status === 429);
+
+    expect(burst.slice(0, 2).map((r) => r.status)).toEqual([200, 200]);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.body).toEqual({ error: expect.stringMatching(/2 requests per 1 s/) });
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
+    expect(quota).toEqual([...Array(QUOTA).fill(200), 429]);
+    expect((await detect(TEST_KEY)).status).toBe(200);
   });
 
   it('meters a Bearer key against the same plan as the same key in x-api-key', async () => {

@@ -45,7 +45,7 @@ describe('OpenAPI document', () => {
       for (const name of r.path.match(/\{([^}]+)\}/g) ?? []) {
         expect(op?.parameters?.map((p) => `{${p.name}}`)).toContain(name);
       }
-      if (r.apiKeyRequired) expect(op?.security).toBeUndefined();
+      if (r.apiKeyRequired || r.bodyKey) expect(op?.security).toBeUndefined();
       else expect(op?.security).toEqual([]);
     }
     expect(Object.keys(doc.paths ?? {}).sort()).toEqual([...new Set(ROUTES.map((r) => r.path))].sort());

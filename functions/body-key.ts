@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { GATEWAY_RESPONSES } from '#functions/gateway-responses.ts';
+import { apiKeyOf } from '#http/api-keys.ts';
+import { apiGatewayPlanKeySource, type KeySource, type KnownKey, staticKeySource } from '#http/key-source.ts';
+import type { ApiEvent } from '#http/types.ts';
+import { meterRequest } from '#predictions/usage.ts';
+import { config } from '#runtime/config.ts';
+import { AppError } from '#runtime/errors.ts';
+
+/**
+ * The key step of the routes whose spec says `auth: 'headerOrBody'` (LibreTranslate's
+ * `POST /translate` and `POST /detect`): keyless at the gateway, because a REST authorizer
+ * never sees the body and LibreTranslate's clients (Mastodon, LibreTranslate-py, the browser
+ * extensions) send the key as `api_key` in it. See docs/keys.md.
+ */
+
+const LocalKeys = z.record(
+  z.string(),
+  z.object({
+    id: z.string(),
+    enabled: z.boolean(),
+    plan: z.object({ rate: z.number(), burst: z.number(), quota: z.number().optional() }).optional(),
+  }),
+);
+
+let source: KeySource | undefined;
+/** The emulator's keys (LOCAL_KEY_PLANS) locally, API Gateway's keys and plans in AWS: the authorizer's keys. */
+const keySource = (): KeySource => {
+  const local = config().LOCAL_KEY_PLANS;
+  source ??= local
+    ? staticKeySource(new Map(Object.entries(LocalKeys.parse(JSON.parse(local))) as [string, KnownKey][]))
+    : apiGatewayPlanKeySource();
+  return source;
+};
+
+/** The key a request carries: `x-api-key` or `Authorization: Bearer` first (`apiKeyOf`), else the body's `api_key`. */
+export const bodyOrHeaderKey = (headers: ApiEvent['headers'], body: unknown): string | undefined => {
+  const fromHeaders = apiKeyOf(headers);
+  if (fromHeaders) return fromHeaders;
+  const field = (body as { api_key?: unknown } | null | undefined)?.api_key;
+  return typeof field === 'string' && field.trim() ? field.trim() : undefined;
+};
+
+/**
+ * Checks a body-keyed request's key as the authorizer would (401 none, 403 unknown, disabled or
+ * in no usage plan), counts it against its plan's burst, rate and daily quota (429 past them,
+ * `meterRequest`), and puts its id where a gateway-keyed request has it
+ * (`requestContext.identity.apiKeyId`): records and fair use then see the same id whichever way
+ * the key came, so one key never gets two allowances.
+ */
+export const authenticateBodyKey = async (event: ApiEvent, keys: KeySource = keySource()): Promise<string> => {
+  const value = bodyOrHeaderKey(event.headers, event.body);
+  if (!value) {
+    throw new AppError(
+      401,
+      'unauthorized',
+      'Missing API key: send it as api_key in the body, as "Authorization: Bearer <key>" or in the x-api-key header.',
+    );
+  }
+  const known = await keys.lookup(value);
+  if (!known?.enabled || !known.plan) throw new AppError(403, 'forbidden', GATEWAY_RESPONSES.ACCESS_DENIED.message);
+  await meterRequest(known.id, known.plan);
+  event.requestContext.identity = { ...event.requestContext.identity, apiKeyId: known.id };
+  return known.id;
+};
