@@ -68,6 +68,8 @@ export class InferenceStack extends Stack {
       }
       // Every function shares its models' loaded-state (writes its own items, reads every model's).
       fn.bindTable('MODEL_STATE_TABLE', this.predictionLog.modelState, ['BatchWriteItem', 'Query']);
+      // Body-keyed routes (LibreTranslate's api_key): the function checks keys and reads their plans itself.
+      if (routes.some((r) => r.fn === name && r.bodyKey)) fn.allowKeyListing();
       this.functions.set(name, fn);
     }
     this.ingestion = new RecordIngestion(this, 'Ingest', {

@@ -64,6 +64,37 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
     }
   });
 
+  it('LibreTranslate’s POST /translate and /detect are keyless at the gateway (the function checks the body key)', () => {
+    const resources = propsOf(stage, 'AWS::ApiGateway::Resource');
+    const methods = propsOf(stage, 'AWS::ApiGateway::Method').map(([, p]) => p);
+    const bodyKeyed = ROUTES.filter((r) => r.bodyKey);
+
+    expect(bodyKeyed.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /detect', 'POST /translate']);
+    for (const r of bodyKeyed) {
+      const [resourceId] =
+        resources.find(
+          ([, p]) => p.PathPart === r.path.slice(1) && JSON.stringify(p.ParentId).includes('RootResourceId'),
+        ) ?? [];
+      const method = methods.find(
+        (m) => m.HttpMethod === r.method && JSON.stringify(m.ResourceId).includes(resourceId!),
+      );
+      expect(method).toMatchObject({ ApiKeyRequired: false, AuthorizationType: 'NONE' });
+      expect(method?.AuthorizerId).toBeUndefined();
+    }
+  });
+
+  it('only the functions serving body-keyed routes may GET API keys and usage plans', () => {
+    const policies = propsOf(stage, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('Fn'));
+    const reading = policies
+      .filter(([, p]) => JSON.stringify(p.PolicyDocument).includes('apigateway:GET'))
+      .map(([id]) => id);
+
+    expect(reading.map((id) => id.replace(/Function.*$/, ''))).toEqual(['Fndetect', 'Fntranslate']);
+    const doc = JSON.stringify(policies.find(([id]) => id === reading[0])![1].PolicyDocument);
+    expect(doc).toContain('/apikeys');
+    expect(doc).toContain('/usageplans/*/keys');
+  });
+
   it('the authorizer may only GET the account’s API keys', () => {
     const policies = propsOf(stage, 'AWS::IAM::Policy').filter(([id]) => id.includes('KeyAuthorizer'));
     const statements = policies.flatMap(
