@@ -2,10 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES } from '#functions/routes.ts';
+import { DEFAULT_DEV_KEY } from '#local/config.ts';
 import { runHandler } from '#local/run-handler.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { routeEvents } from '../../scripts/make-events.ts';
-import { startTestApi } from '../helpers/local-api.ts';
+import { startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
 /**
  * events/: generated from the route table (scripts/make-events.ts), one event per route and
@@ -22,7 +23,8 @@ describe('events/', () => {
   let api: LocalStack;
   beforeAll(async () => {
     // The stack sets the functions' configuration (fixtures, dynalite in memory) for this process.
-    api = await startTestApi();
+    // The events carry the README's dev key; the body-keyed LibreTranslate routes check it themselves.
+    api = await startTestApi({}, { LOCAL_API_KEY: `${TEST_KEY}:1000:1000,${DEFAULT_DEV_KEY}` });
   });
   afterAll(async () => api?.close());
 
