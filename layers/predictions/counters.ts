@@ -3,9 +3,8 @@ import type { PredictionRecord } from './log.ts';
 
 /**
  * Pre-aggregated analytics counters (issue 23.6): a pure function from a batch of
- * prediction records to the counter updates that whatever writes the records (the
- * prediction log today, the off-path ingester tomorrow) applies as DynamoDB `UpdateItem`
- * `ADD`s, so a summary or timeseries reads one item per bucket instead of every record.
+ * prediction records to the counter updates the ingester (`RecordIngester`) applies as
+ * DynamoDB `UpdateItem` `ADD`s, so a summary or timeseries reads one item per bucket instead of every record.
  *
  * One item per (capability, model, hour): `pk` = `counters#<capability>#<model>#<yyyy-mm-dd>`,
  * `sk` = the hour (`2026-12-06T03`). Its numeric attributes are counters, named
@@ -17,8 +16,9 @@ import type { PredictionRecord } from './log.ts';
  * - `latency#<bucket>` (LATENCY_BOUNDS_MS), `confidence#<0..9>` (top-score deciles);
  * - `cached`.
  * Applying ADDs is commutative, so concurrent writers and retried batches of distinct
- * records stay correct; a retried batch of the same records double-counts (the writer
- * applies a batch's counter updates once, after its records are written).
+ * records stay correct; a retried batch of the same records would double-count, so the
+ * ingester applies a batch's updates only once every record of it is written (see
+ * docs/prediction-log.md for the remaining bound).
  */
 
 /**

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Breaker } from './breaker.ts';
+import type { CounterUpdate } from './counters.ts';
+import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 4;
@@ -50,6 +52,40 @@ export class RecordWriter {
       await this.writeChunk([], { table: extra.table, items: companions.slice(start, start + BATCH_WRITE_LIMIT) });
     }
     return this.fallbacks - before;
+  }
+
+  /**
+   * Applies counter updates (`counterUpdates`) to the table: one UpdateItem `ADD` per
+   * item. An update DynamoDB refuses (after the client's own attempts) is not retried
+   * here, where a retry of a call that may have succeeded would double-count: it goes to a
+   * `counterFallback` log line (replayable) and is counted in the result.
+   */
+  async applyCounters(updates: readonly CounterUpdate[]): Promise<number> {
+    let refused = 0;
+    for (const u of updates) {
+      const names = Object.keys(u.add);
+      if (names.length === 0) continue;
+      const command = new UpdateCommand({
+        TableName: this.deps.table,
+        Key: { [PREDICTIONS_TABLE_KEYS.partitionKey]: u.pk, [PREDICTIONS_TABLE_KEYS.sortKey]: u.sk },
+        UpdateExpression: `ADD ${names.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#c${i}`, n])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:c${i}`, u.add[n]])),
+      });
+      try {
+        await (this.deps.breaker
+          ? this.deps.breaker.run(() => this.deps.client.send(command))
+          : this.deps.client.send(command));
+      } catch (error) {
+        refused += 1;
+        this.deps.logger.error('counterFallback', {
+          counterFallback: u,
+          table: this.deps.table,
+          reason: error instanceof Error ? error.message : 'update refused',
+        });
+      }
+    }
+    return refused;
   }
 
   private async writeChunk(
