@@ -73,16 +73,16 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
 
     const out = await handler(logsEvent(lines), context);
 
-    expect(out).toEqual({ records: 31, refused: 0, skipped: 1, counters: 1, countersRefused: 0 });
+    expect(out).toEqual({ records: 31, refused: 0, skipped: 1, counters: 2, countersRefused: 0 });
     expect(await keysInTable()).toHaveLength(31);
     expect(await keysInTable()).toContain('r1#29');
     const counter = await makeDocumentClient(config).send(
       new GetCommand({
         TableName: config.PREDICTIONS_TABLE,
-        Key: { pk: 'counters#detect#lid176#2026-11-22', sk: '2026-11-22T10' },
+        Key: { pk: 'counters#detect#lid176#2026-11-22', sk: 'all#2026-11-22T10' },
       }),
     );
-    expect(counter.Item).toMatchObject({ total: 31, 'outcome#ok': 31, 'version#1': 31 });
+    expect(counter.Item).toMatchObject({ 'all#total': 31, 'ok#total': 31, 'outcome#ok': 31, 'ok#version#1': 31 });
   });
 
   it('answers CloudWatch’s control message without writing', async () => {

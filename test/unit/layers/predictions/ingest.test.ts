@@ -103,16 +103,18 @@ describe('RecordIngester counters', () => {
       1,
     );
 
-  it('applies one ADD per model and hour once every record of the batch is written', async () => {
+  it('applies one ADD per model, hour and scope once every record of the batch is written', async () => {
     const { ingester, updates } = ingesterOn();
     const lines = recordsLines([rec('r1', 0, '03'), rec('r1', 1, '03'), rec('r2', 0, '04')]);
 
     const result = await ingester.ingest(lines);
 
-    expect(result).toEqual({ records: 3, refused: 0, skipped: 0, counters: 2, countersRefused: 0 });
+    expect(result).toEqual({ records: 3, refused: 0, skipped: 0, counters: 4, countersRefused: 0 });
     expect(updates.map((u) => u.Key)).toEqual([
-      { pk: 'counters#predict#m#2026-12-06', sk: '2026-12-06T03' },
-      { pk: 'counters#predict#m#2026-12-06', sk: '2026-12-06T04' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'all#2026-12-06T03' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'key.k1#2026-12-06T03' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'all#2026-12-06T04' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'key.k1#2026-12-06T04' },
     ]);
     const first = updates[0] as {
       UpdateExpression: string;
@@ -126,7 +128,7 @@ describe('RecordIngester counters', () => {
         first.ExpressionAttributeValues[`:${ph.slice(1)}`],
       ]),
     );
-    expect(added).toMatchObject({ total: 2, 'outcome#ok': 2, 'label#POSITIVE': 2, 'key#k1#total': 2 });
+    expect(added).toMatchObject({ 'ok#total': 2, 'all#total': 2, 'outcome#ok': 2, 'ok#label#POSITIVE': 2 });
   });
 
   it('counts nothing for a batch with refused records: its retry (the same batch) counts it once', async () => {
@@ -140,7 +142,7 @@ describe('RecordIngester counters', () => {
 
     down = false;
     await ingester.ingest(lines);
-    expect(updates).toHaveLength(1);
+    expect(updates).toHaveLength(2); // every key's item and the key's own
   });
 
   it('sends a counter update DynamoDB refuses to a counterFallback line, without failing the batch', async () => {
@@ -150,9 +152,10 @@ describe('RecordIngester counters', () => {
 
     const result = await ingester.ingest(recordsLines([rec('r1', 0, '03')]));
 
-    expect(result).toMatchObject({ records: 1, refused: 0, counters: 0, countersRefused: 1 });
+    expect(result).toMatchObject({ records: 1, refused: 0, counters: 0, countersRefused: 2 });
     expect(fallbacks).toEqual([
-      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: '2026-12-06T03' }) }),
+      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: 'all#2026-12-06T03' }) }),
+      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: 'key.k1#2026-12-06T03' }) }),
     ]);
   });
 });
