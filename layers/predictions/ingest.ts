@@ -29,7 +29,7 @@ const countable = (r: Record<string, unknown>): r is Record<string, unknown> & P
 
 /**
  * What one ingestion did: records written or sent to the fallback, lines that were not
- * records, counter items updated and counter updates sent to `counterFallback` lines.
+ * records, counter UpdateItems applied and those sent to `counterFallback` lines.
  */
 export interface IngestResult {
   records: number;
@@ -75,8 +75,8 @@ export class RecordIngester {
     );
     if (refused > 0) return { records: records.length, refused, skipped, counters: 0, countersRefused: 0 };
     const updates = counterUpdates(records.filter(countable));
-    const countersRefused = await this.deps.writer.applyCounters(updates);
-    return { records: records.length, refused, skipped, counters: updates.length - countersRefused, countersRefused };
+    const counters = await this.deps.writer.applyCounters(updates);
+    return { records: records.length, refused, skipped, counters: counters.applied, countersRefused: counters.refused };
   }
 }
 

@@ -7,6 +7,8 @@ import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 4;
+/** Counters per UpdateItem: `#cNNN :cNNN, ` each, well inside the 4 KB expression limit. */
+const MAX_COUNTERS_PER_UPDATE = 100;
 
 /**
  * The one writer of prediction records to DynamoDB (the ingester calls it with the
@@ -56,15 +58,25 @@ export class RecordWriter {
 
   /**
    * Applies counter updates (`counterUpdates`) to the table: one UpdateItem `ADD` per
-   * item. An update DynamoDB refuses (after the client's own attempts) is not retried
-   * here, where a retry of a call that may have succeeded would double-count: it goes to a
-   * `counterFallback` log line (replayable) and is counted in the result.
+   * item (per 100 counters of it). An update DynamoDB refuses (after the client's own
+   * attempts) is not retried here, where a retry of a call that may have succeeded would
+   * double-count: it goes to a `counterFallback` log line (replayable). Says how many
+   * UpdateItems were applied and refused.
    */
-  async applyCounters(updates: readonly CounterUpdate[]): Promise<number> {
+  async applyCounters(updates: readonly CounterUpdate[]): Promise<{ applied: number; refused: number }> {
     let refused = 0;
-    for (const u of updates) {
+    // An update expression may be 4 KB long: a batch of many labels is split in several ADDs.
+    const parts = updates.flatMap((u) => {
       const names = Object.keys(u.add);
-      if (names.length === 0) continue;
+      return Array.from({ length: Math.ceil(names.length / MAX_COUNTERS_PER_UPDATE) }, (_, i) => ({
+        ...u,
+        add: Object.fromEntries(
+          names.slice(i * MAX_COUNTERS_PER_UPDATE, (i + 1) * MAX_COUNTERS_PER_UPDATE).map((n) => [n, u.add[n]!]),
+        ),
+      }));
+    });
+    for (const u of parts) {
+      const names = Object.keys(u.add);
       const command = new UpdateCommand({
         TableName: this.deps.table,
         Key: { [PREDICTIONS_TABLE_KEYS.partitionKey]: u.pk, [PREDICTIONS_TABLE_KEYS.sortKey]: u.sk },
@@ -85,7 +97,7 @@ export class RecordWriter {
         });
       }
     }
-    return refused;
+    return { applied: parts.length - refused, refused };
   }
 
   private async writeChunk(
