@@ -1,32 +1,28 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '#runtime/errors.ts';
+import { counterPk, counterScope, HISTOGRAM_BUCKETS, histogramPercentile, sumView } from './counters.ts';
 import type { PredictionRecord } from './log.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
-import { inScope, type Scope } from './scope.ts';
+import type { Scope } from './scope.ts';
 
 /**
- * Analytics over the prediction log, answered only by Query on the table's keys: one
- * Query (paginated) per UTC-day partition `<capability>#<model>#<day>` with
- * `sk BETWEEN <from> AND <to>`. No Scan: the cost follows the range asked for, not the
- * table size. docs/prediction-log.md shows the queries.
+ * Analytics over the prediction log's pre-aggregated counters (`counters.ts`, written by
+ * the ingester), answered only by Query on the table's keys: one Query (paginated) per
+ * UTC-day partition `counters#<capability>#<model>#<day>` with
+ * `sk BETWEEN <scope>#<from hour> AND <scope>#<to hour>`. No Scan, and no record read:
+ * the cost follows the hours of the range, not the records in it. A range is read whole
+ * hours at a time (the hours it touches). docs/prediction-log.md shows the queries.
  */
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** The longest range one request may ask for: at most 32 day partitions to query. */
 export const MAX_RANGE_DAYS = 31;
-export const HISTOGRAM_BUCKETS = 10;
 
 export interface TimeRange {
   from: Date;
   to: Date;
 }
-
-/** The fields analytics read from each record (a projection: the rest stays on disk). */
-export type AnalyticsRecord = Pick<
-  PredictionRecord,
-  'version' | 'latencyMs' | 'cached' | 'comparisonId' | 'side' | 'index' | 'requestId' | 'apiKeyIdHash' | 'outcome'
-> & { sk: string; output: { label?: string; score?: number } };
 
 type Querier = Pick<DynamoDBDocumentClient, 'send'>;
 
@@ -84,19 +80,20 @@ export const daysOf = (range: TimeRange): string[] => {
 };
 
 /**
- * Every record of one model in a range: a Query per day partition, each followed
- * through `LastEvaluatedKey`, reading only the attributes analytics need.
+ * The counter items of one model and scope in a range: a Query per day partition, each
+ * followed through `LastEvaluatedKey`, over the hours the range touches.
  *
  * @example
- * const records = await queryRecords(client, 'predictions', { model: 'tiny-distilbert-sentiment', range });
+ * const items = await queryCounters(client, 'predictions', { model: 'tiny-distilbert-sentiment', range });
  */
-export const queryRecords = async (
+export const queryCounters = async (
   client: Querier,
   table: string,
   q: { model: string; range: TimeRange; capability?: PredictionRecord['capability']; scope?: Scope },
-): Promise<AnalyticsRecord[]> => {
+): Promise<Array<Record<string, unknown>>> => {
   const k = PREDICTIONS_TABLE_KEYS;
-  const out: AnalyticsRecord[] = [];
+  const scope = counterScope(q.scope?.keyHash);
+  const out: Array<Record<string, unknown>> = [];
   for (const day of daysOf(q.range)) {
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -104,37 +101,26 @@ export const queryRecords = async (
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ProjectionExpression:
-            '#sk, #version, #output, #latencyMs, #cached, #comparisonId, #side, #index, #requestId, #key, #outcome',
-          ExpressionAttributeNames: {
-            '#pk': k.partitionKey,
-            '#sk': k.sortKey,
-            '#version': 'version',
-            '#output': 'output',
-            '#latencyMs': 'latencyMs',
-            '#cached': 'cached',
-            '#comparisonId': 'comparisonId',
-            '#side': 'side',
-            '#index': 'index',
-            '#requestId': 'requestId',
-            '#key': 'apiKeyIdHash',
-            '#outcome': 'outcome',
-          },
+          ExpressionAttributeNames: { '#pk': k.partitionKey, '#sk': k.sortKey },
           ExpressionAttributeValues: {
-            ':pk': `${q.capability ?? 'predict'}#${q.model}#${day}`,
-            ':from': q.range.from.toISOString(),
-            // Sort keys continue after the timestamp with `#…`: '\uffff' sorts after all of it.
-            ':to': `${q.range.to.toISOString()}\uffff`,
+            ':pk': counterPk(q.capability ?? 'predict', q.model, day),
+            ':from': `${scope}#${q.range.from.toISOString().slice(0, 13)}`,
+            ':to': `${scope}#${q.range.to.toISOString().slice(0, 13)}`,
           },
           ExclusiveStartKey: startKey,
         }),
       );
-      const items = (page.Items ?? []) as AnalyticsRecord[];
-      out.push(...(q.scope ? items.filter((r) => inScope(r, q.scope!)) : items));
+      out.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
   return out;
+};
+
+/** The hour an item counts (its `sk` after the scope), as epoch ms. */
+const hourOf = (item: Record<string, unknown>): number => {
+  const sk = String(item[PREDICTIONS_TABLE_KEYS.sortKey]);
+  return Date.parse(`${sk.slice(sk.indexOf('#') + 1)}:00:00Z`);
 };
 
 /**
@@ -151,14 +137,6 @@ export const percentile = (sorted: readonly number[], p: number): number | null 
   return sorted[rank - 1]!;
 };
 
-/** The histogram bucket of a top score: [i/10, (i+1)/10), the last one closed at 1. */
-export const histogramBucket = (score: number): number =>
-  Math.min(HISTOGRAM_BUCKETS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BUCKETS)));
-
-const countInto = (counts: Record<string, number>, key: string): void => {
-  counts[key] = (counts[key] ?? 0) + 1;
-};
-
 export interface Summary {
   total: number;
   byLabel: Record<string, number>;
@@ -169,62 +147,51 @@ export interface Summary {
   cache: { hits: number; lookups: number; hitRate: number | null };
 }
 
+/** The counts of one dimension (`label#X` → `{ X: n }`), without zeros. */
+const dimension = (counts: Record<string, number>, name: string): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(counts)
+      .filter(([k, n]) => k.startsWith(`${name}#`) && n > 0)
+      .map(([k, n]) => [k.slice(name.length + 1), n]),
+  );
+
 /**
- * Aggregates records (pure): counts by label and version, histogram of top scores,
- * nearest-rank latency percentiles, agreement of compare pairs (both sides of one
- * `comparisonId` and item index present), cache hit rate over all records.
+ * Aggregates counter sums of a view (`sumView`, pure): counts by label and version,
+ * histogram of top scores, latency percentiles from the histogram (`histogramPercentile`:
+ * never below the exact nearest-rank value, less than 25 % + 1 ms above it), agreement of
+ * compare pairs, cache hit rate over all records.
  *
  * @example
- * summarize([]).total; // => 0
+ * summarize({}).total; // => 0
  */
-export const summarize = (records: readonly AnalyticsRecord[]): Summary => {
-  const byLabel: Record<string, number> = {};
-  const byVersion: Record<string, number> = {};
-  const histogram = Array.from({ length: HISTOGRAM_BUCKETS }, () => 0);
-  const latencies: number[] = [];
-  const sides = new Map<string, { a?: string; b?: string }>();
-  let hits = 0;
-  for (const r of records) {
-    if (r.output?.label !== undefined) countInto(byLabel, r.output.label);
-    countInto(byVersion, r.version);
-    if (typeof r.output?.score === 'number') histogram[histogramBucket(r.output.score)]! += 1;
-    if (typeof r.latencyMs === 'number') latencies.push(r.latencyMs);
-    if (r.cached === true) hits += 1;
-    if (r.comparisonId && (r.side === 'a' || r.side === 'b')) {
-      const pair = sides.get(`${r.comparisonId}#${r.index}`) ?? {};
-      pair[r.side] = r.output?.label;
-      sides.set(`${r.comparisonId}#${r.index}`, pair);
-    }
-  }
-  latencies.sort((x, y) => x - y);
-  const complete = [...sides.values()].filter((p) => p.a !== undefined && p.b !== undefined);
-  const agreed = complete.filter((p) => p.a === p.b).length;
+export const summarize = (counts: Record<string, number>): Summary => {
+  const total = counts.total ?? 0;
+  const hits = counts.cached ?? 0;
+  const pairs = counts.pairs ?? 0;
+  const agreed = counts.agreed ?? 0;
+  const latency = dimension(counts, 'latency');
   return {
-    total: records.length,
-    byLabel,
-    byVersion,
-    confidenceHistogram: histogram.map((count, i) => ({
+    total,
+    byLabel: dimension(counts, 'label'),
+    byVersion: dimension(counts, 'version'),
+    confidenceHistogram: Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => ({
       from: i / HISTOGRAM_BUCKETS,
       to: (i + 1) / HISTOGRAM_BUCKETS,
-      count,
+      count: counts[`confidence#${i}`] ?? 0,
     })),
     latencyMs: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      count: latencies.length,
+      p50: histogramPercentile(counts, 50),
+      p95: histogramPercentile(counts, 95),
+      p99: histogramPercentile(counts, 99),
+      count: Object.values(latency).reduce((n, c) => n + c, 0),
     },
-    comparisons: {
-      pairs: complete.length,
-      agreed,
-      agreementRate: complete.length > 0 ? agreed / complete.length : null,
-    },
-    cache: { hits, lookups: records.length, hitRate: records.length > 0 ? hits / records.length : null },
+    comparisons: { pairs, agreed, agreementRate: pairs > 0 ? agreed / pairs : null },
+    cache: { hits, lookups: total, hitRate: total > 0 ? hits / total : null },
   };
 };
 
 /**
- * `GET /v1/analytics/summary`: the records of one model in a range, summarised.
+ * `GET /v1/analytics/summary`: one model's counters over the hours of a range, summarised.
  *
  * @example
  * await summary(client, 'predictions', { model: 'tiny-distilbert-sentiment', range }); // => { total: 12, byLabel: {…}, … }
@@ -234,7 +201,7 @@ export const summary = async (
   table: string,
   q: { model: string; range: TimeRange; scope?: Scope },
 ): Promise<Summary & { partitionsQueried: number }> => ({
-  ...summarize(await queryRecords(client, table, q)),
+  ...summarize(sumView(await queryCounters(client, table, q), q.scope?.outcome ?? 'all')),
   partitionsQueried: daysOf(q.range).length,
 });
 
@@ -314,12 +281,15 @@ export const timeseries = async (
       from: new Date(Math.max(q.range.from.getTime(), page[0]!)),
       to: new Date(Math.min(q.range.to.getTime(), page[page.length - 1]! + size - 1)),
     };
-    for (const r of await queryRecords(client, table, { model: q.model, range: span, scope: q.scope })) {
-      const at = Date.parse(r.sk.slice(0, r.sk.indexOf('#')));
-      const bucket = buckets[Math.floor((at - page[0]!) / size)];
+    const view = q.scope?.outcome ?? 'all';
+    for (const item of await queryCounters(client, table, { model: q.model, range: span, scope: q.scope })) {
+      const bucket = buckets[Math.floor((hourOf(item) - page[0]!) / size)];
       if (!bucket) continue;
-      bucket.count += 1;
-      if (r.output?.label !== undefined) countInto(bucket.byLabel, r.output.label);
+      const counts = sumView([item], view);
+      bucket.count += counts.total ?? 0;
+      for (const [label, n] of Object.entries(dimension(counts, 'label'))) {
+        bucket.byLabel[label] = (bucket.byLabel[label] ?? 0) + n;
+      }
     }
   }
   const next = first + page.length;

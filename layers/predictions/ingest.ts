@@ -2,7 +2,8 @@ import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/inde
 import { type Config, config } from '#runtime/config.ts';
 import { Breaker } from './breaker.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
-import { RECORDS_LINE_PREFIX, type RecordsLine } from './log.ts';
+import { counterUpdates } from './counters.ts';
+import { type PredictionRecord, RECORDS_LINE_PREFIX, type RecordsLine } from './log.ts';
 import { RecordWriter } from './writer.ts';
 
 /**
@@ -22,11 +23,20 @@ export const parseRecordsLine = (line: string): RecordsLine | undefined => {
   }
 };
 
-/** What one ingestion did: records written or sent to the fallback, lines that were not records. */
+/** A record the counters can place: its capability, model and timestamp are strings. */
+const countable = (r: Record<string, unknown>): r is Record<string, unknown> & PredictionRecord =>
+  typeof r.capability === 'string' && typeof r.model === 'string' && typeof r.timestamp === 'string';
+
+/**
+ * What one ingestion did: records written or sent to the fallback, lines that were not
+ * records, counter UpdateItems applied and those sent to `counterFallback` lines.
+ */
 export interface IngestResult {
   records: number;
   refused: number;
   skipped: number;
+  counters: number;
+  countersRefused: number;
 }
 
 /**
@@ -36,6 +46,12 @@ export interface IngestResult {
  * the same keys (`toItem`), so a batch delivered again (Lambda's retries, a redrive from
  * the dead-letter queue) duplicates nothing. Used by the ingest function in AWS and by the
  * emulator locally.
+ *
+ * Then the batch's analytics counters (`counterUpdates`, UpdateItem `ADD`), only once
+ * every record of the batch is written: a batch with refused records fails its invocation
+ * and comes again whole (Lambda's retries, the dead-letter queue's redrive), and is
+ * counted then, so a retried batch is not counted twice. The bound: an invocation that
+ * dies (timeout, crash) after some of its counter updates double-counts those on retry.
  */
 export class RecordIngester {
   constructor(private readonly deps: { writer: RecordWriter; cacheTable: string }) {}
@@ -57,7 +73,10 @@ export class RecordIngester {
       records,
       cache.length > 0 ? { table: this.deps.cacheTable, items: cache } : undefined,
     );
-    return { records: records.length, refused, skipped };
+    if (refused > 0) return { records: records.length, refused, skipped, counters: 0, countersRefused: 0 };
+    const updates = counterUpdates(records.filter(countable));
+    const counters = await this.deps.writer.applyCounters(updates);
+    return { records: records.length, refused, skipped, counters: counters.applied, countersRefused: counters.refused };
   }
 }
 

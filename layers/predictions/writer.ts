@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Breaker } from './breaker.ts';
+import type { CounterUpdate } from './counters.ts';
+import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 
 const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 4;
+/** Counters per UpdateItem: `#cNNN :cNNN, ` each, well inside the 4 KB expression limit. */
+const MAX_COUNTERS_PER_UPDATE = 100;
 
 /**
  * The one writer of prediction records to DynamoDB (the ingester calls it with the
@@ -50,6 +54,50 @@ export class RecordWriter {
       await this.writeChunk([], { table: extra.table, items: companions.slice(start, start + BATCH_WRITE_LIMIT) });
     }
     return this.fallbacks - before;
+  }
+
+  /**
+   * Applies counter updates (`counterUpdates`) to the table: one UpdateItem `ADD` per
+   * item (per 100 counters of it). An update DynamoDB refuses (after the client's own
+   * attempts) is not retried here, where a retry of a call that may have succeeded would
+   * double-count: it goes to a `counterFallback` log line (replayable). Says how many
+   * UpdateItems were applied and refused.
+   */
+  async applyCounters(updates: readonly CounterUpdate[]): Promise<{ applied: number; refused: number }> {
+    let refused = 0;
+    // An update expression may be 4 KB long: a batch of many labels is split in several ADDs.
+    const parts = updates.flatMap((u) => {
+      const names = Object.keys(u.add);
+      return Array.from({ length: Math.ceil(names.length / MAX_COUNTERS_PER_UPDATE) }, (_, i) => ({
+        ...u,
+        add: Object.fromEntries(
+          names.slice(i * MAX_COUNTERS_PER_UPDATE, (i + 1) * MAX_COUNTERS_PER_UPDATE).map((n) => [n, u.add[n]!]),
+        ),
+      }));
+    });
+    for (const u of parts) {
+      const names = Object.keys(u.add);
+      const command = new UpdateCommand({
+        TableName: this.deps.table,
+        Key: { [PREDICTIONS_TABLE_KEYS.partitionKey]: u.pk, [PREDICTIONS_TABLE_KEYS.sortKey]: u.sk },
+        UpdateExpression: `ADD ${names.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#c${i}`, n])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:c${i}`, u.add[n]])),
+      });
+      try {
+        await (this.deps.breaker
+          ? this.deps.breaker.run(() => this.deps.client.send(command))
+          : this.deps.client.send(command));
+      } catch (error) {
+        refused += 1;
+        this.deps.logger.error('counterFallback', {
+          counterFallback: u,
+          table: this.deps.table,
+          reason: error instanceof Error ? error.message : 'update refused',
+        });
+      }
+    }
+    return { applied: parts.length - refused, refused };
   }
 
   private async writeChunk(

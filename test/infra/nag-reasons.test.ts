@@ -203,7 +203,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
   );
 
   it.each(STAGE_NAMES)(
-    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem, UpdateItem on the usage counters only, the result cache for predict and the ingester only',
+    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem, UpdateItem on the usage counters and (ingester) analytics counters only, the result cache for predict and the ingester only',
     (stage) => {
       const { template } = synthStage(stage);
       const usageTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) => id.includes('Usage'));
@@ -215,8 +215,23 @@ describe('least privilege: IAM grants only what the code calls', () => {
           .flatMap((s) => list(s.Action))
           .every((a) => a === 'dynamodb:UpdateItem'),
       ).toBe(true);
+      // The analytics counters' ADD: UpdateItem on the prediction table, in the ingester's
+      // policy only, in a statement of its own (no other action, no other resource).
+      const predictionsTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
+        id.includes('Predictions'),
+      );
+      const counterStatements = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+        (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter(
+          (s) => list(s.Action).includes('dynamodb:UpdateItem') && !onUsage(s),
+        ).map((s) => ({ id, s })),
+      );
+      expect(counterStatements.map(({ id }) => id)).toEqual([expect.stringMatching(/^Ingest/)]);
+      const isCounters = (s: Statement) =>
+        JSON.stringify(list(s.Action)) === '["dynamodb:UpdateItem"]' &&
+        list(s.Resource).every((r) => JSON.stringify(r).includes(`"${predictionsTable}"`));
+      expect(counterStatements.every(({ s }) => isCounters(s))).toBe(true);
       const actions = statementsOf(stage)
-        .filter((s) => !onUsage(s))
+        .filter((s) => !onUsage(s) && !isCounters(s))
         .flatMap((s) => list(s.Action));
       const cacheTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
         id.includes('ResultCache'),

@@ -277,6 +277,17 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     const writers = [...new Set(batchWrites.filter((w) => !w.onModelState).map((w) => w.id))];
     expect(writers).toEqual([expect.stringMatching(/^Ingest/)]);
     expect(batchWrites.filter((w) => w.onModelState)).toHaveLength(capabilitiesWithRoutes.length);
+    // The analytics counters' ADDs: UpdateItem on the prediction table, by the ingester only.
+    const env = ingest.Environment as { Variables: Record<string, unknown> };
+    const tableRef = JSON.stringify(env.Variables.PREDICTIONS_TABLE).match(/"(?:Ref|Fn::ImportValue)":"([^"]+)"/)?.[1];
+    expect(tableRef).toBeDefined();
+    const counterWriters = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+      ((p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement ?? [])
+        .filter((st) => [st.Action].flat().includes('dynamodb:UpdateItem'))
+        .filter((st) => JSON.stringify(st.Resource).includes(tableRef!))
+        .map((st) => ({ id, resource: st.Resource })),
+    );
+    expect(counterWriters).toEqual([{ id: expect.stringMatching(/^Ingest/), resource: expect.anything() }]);
   });
 
   it('observability: dashboard, alarms per function and on API 5xx, all to an encrypted SNS topic', () => {

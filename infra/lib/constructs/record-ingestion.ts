@@ -84,6 +84,11 @@ export class RecordIngestion extends Construct {
         resources: [props.predictions.tableArn, props.resultCache.tableArn],
       }),
     );
+    // The analytics counters' ADDs (RecordWriter.applyCounters: UpdateCommand), on the
+    // prediction table that holds them, and only there.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.predictions.tableArn] }),
+    );
     const destination = new destinations.LambdaDestination(this.function);
     for (const [name, source] of props.sources) {
       new logs.SubscriptionFilter(this, `From-${name}`, {

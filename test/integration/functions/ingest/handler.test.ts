@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite } from '#local/stack.ts';
@@ -56,7 +56,8 @@ const keysInTable = async (): Promise<string[]> => {
     { client: makeDocumentClient(config) },
     { TableName: config.PREDICTIONS_TABLE },
   )) {
-    for (const item of page.Items ?? []) keys.push(`${item.requestId}#${item.index}`);
+    // Records only: the analytics counter items (`counters#…`) share the table.
+    for (const item of page.Items ?? []) if (item.requestId !== undefined) keys.push(`${item.requestId}#${item.index}`);
   }
   return keys.sort();
 };
@@ -72,9 +73,16 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
 
     const out = await handler(logsEvent(lines), context);
 
-    expect(out).toEqual({ records: 31, refused: 0, skipped: 1 });
+    expect(out).toEqual({ records: 31, refused: 0, skipped: 1, counters: 2, countersRefused: 0 });
     expect(await keysInTable()).toHaveLength(31);
     expect(await keysInTable()).toContain('r1#29');
+    const counter = await makeDocumentClient(config).send(
+      new GetCommand({
+        TableName: config.PREDICTIONS_TABLE,
+        Key: { pk: 'counters#detect#lid176#2026-11-22', sk: 'all#2026-11-22T10' },
+      }),
+    );
+    expect(counter.Item).toMatchObject({ 'all#total': 31, 'ok#total': 31, 'outcome#ok': 31, 'ok#version#1': 31 });
   });
 
   it('answers CloudWatch’s control message without writing', async () => {
@@ -84,6 +92,8 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
       records: 0,
       refused: 0,
       skipped: 0,
+      counters: 0,
+      countersRefused: 0,
     });
   });
 

@@ -10,20 +10,35 @@ import {
   summary,
   timeseries,
 } from '#predictions/analytics.ts';
-import { type PredictionRecord, toItem } from '#predictions/log.ts';
+import { counterUpdates, LATENCY_BOUNDS_MS, sumView } from '#predictions/counters.ts';
+import type { PredictionRecord } from '#predictions/log.ts';
 import { ValidationError } from '#runtime/errors.ts';
 
 const DIGITS = 12;
 /** Items per Query page in the fake: small, so pagination is always exercised. */
 const PAGE_SIZE = 2;
 
+/** The counter items the ingester's ADDs leave in the table for these records. */
+const counterItems = (records: PredictionRecord[]): Array<Record<string, unknown>> => {
+  const items = new Map<string, Record<string, unknown>>();
+  // One batch per record at most, as the ingester may: pairs need both sides in one batch.
+  for (const u of counterUpdates(records)) {
+    const item = items.get(`${u.pk}\n${u.sk}`) ?? { pk: u.pk, sk: u.sk };
+    for (const [k, n] of Object.entries(u.add)) item[k] = ((item[k] as number | undefined) ?? 0) + n;
+    items.set(`${u.pk}\n${u.sk}`, item);
+  }
+  return [...items.values()];
+};
+
 /**
  * A DynamoDB document client that answers Query on the table's keys (pk equality, sk
  * BETWEEN, pages of PAGE_SIZE) and fails on anything else: a Scan would fail the test.
+ * It holds the counter items of `records`, and counts the items it returns.
  */
 const fakeTable = (records: PredictionRecord[]) => {
-  const items = records.map((r) => toItem(r, 1)).sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  const items = counterItems(records).sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
   const queries: QueryCommandInput[] = [];
+  const read = { items: 0 };
   const client = {
     send: async (command: unknown) => {
       if (!(command instanceof QueryCommand)) {
@@ -42,13 +57,14 @@ const fakeTable = (records: PredictionRecord[]) => {
           (!after || String(i.sk) > after),
       );
       const page = matching.slice(0, PAGE_SIZE);
+      read.items += page.length;
       return {
         Items: page,
         LastEvaluatedKey: matching.length > PAGE_SIZE ? { pk: v[':pk'], sk: page[page.length - 1]!.sk } : undefined,
       };
     },
   };
-  return { client, queries };
+  return { client, queries, read };
 };
 
 let seq = 0;
@@ -131,16 +147,20 @@ describe('summarize', () => {
       rec({ timestamp: t, output: { label: 'NEGATIVE', score: 0.7 }, comparisonId: 'c', side: 'b', index: 0 }),
       rec({ timestamp: t, output: { label: 'NEGATIVE', score: 0.6 }, comparisonId: 'c', side: 'a', index: 1 }),
       rec({ timestamp: t, output: { label: 'POSITIVE', score: 0.6 }, comparisonId: 'c', side: 'b', index: 1 }),
-    ].map((r) => ({ ...toItem(r, 1), sk: String(toItem(r, 1).sk) }));
+    ];
+    const everyKey = counterItems(records).filter((i) => String(i.sk).startsWith('all#'));
 
-    const s = summarize(records as never);
+    const s = summarize(sumView(everyKey, 'ok'));
 
     expect(s.total).toBe(7);
     expect(s.byLabel).toEqual({ POSITIVE: 2, NEGATIVE: 5 });
     expect(s.byVersion).toEqual({ '1': 6, '2': 1 });
     expect(s.confidenceHistogram.map((b) => b.count)).toEqual([0, 0, 0, 0, 0, 1, 3, 1, 0, 2]);
-    // latencies sorted: 2, 4, 8, 10, 10, 10, 10 → ranks ceil(3.5)=4, ceil(6.65)=7, ceil(6.93)=7
-    expect(s.latencyMs).toEqual({ p50: 10, p95: 10, p99: 10, count: 7 });
+    // latencies sorted: 2, 4, 8, 10, 10, 10, 10 → ranks ceil(3.5)=4, ceil(6.65)=7, ceil(6.93)=7: 10 ms
+    // exactly, read from the histogram as the upper bound of 10's bucket (counters.ts).
+    const bound = LATENCY_BOUNDS_MS.find((b) => b >= 10);
+    expect(bound).toBe(12);
+    expect(s.latencyMs).toEqual({ p50: bound, p95: bound, p99: bound, count: 7 });
     expect(s.comparisons).toEqual({ pairs: 2, agreed: 1, agreementRate: 0.5 });
     expect(s.cache.hitRate).toBeCloseTo(1 / 7, DIGITS);
   });
@@ -167,8 +187,55 @@ describe('queries (a fake table that fails on anything but Query)', () => {
     expect(s.byLabel).toEqual({ NEGATIVE: 2, POSITIVE: 3 });
     expect(s.partitionsQueried).toBe(2);
     expect(new Set(queries.map((q) => q.ExpressionAttributeValues![':pk']))).toEqual(
-      new Set(['predict#m#2026-11-20', 'predict#m#2026-11-21']),
+      new Set(['counters#predict#m#2026-11-20', 'counters#predict#m#2026-11-21']),
     );
+  });
+
+  it('summary reads a key its own counters and, per outcome view, delivered answers or all', async () => {
+    const t = '2026-11-21T00:10:00.000Z';
+    const { client } = fakeTable([
+      rec({ timestamp: t, apiKeyIdHash: 'k1' }),
+      rec({ timestamp: t, apiKeyIdHash: 'k1', outcome: 'deadline', output: {} }),
+      rec({ timestamp: t, apiKeyIdHash: 'k2', output: { label: 'NEGATIVE', score: 0.8 } }),
+    ]);
+    const as = (keyHash: string | undefined, outcome: 'ok' | 'all') =>
+      summary(client, 't', { model: 'm', range, scope: { keyHash, outcome } });
+
+    const [k1, k1All, k2, admin, adminAll] = await Promise.all([
+      as('k1', 'ok'),
+      as('k1', 'all'),
+      as('k2', 'ok'),
+      as(undefined, 'ok'),
+      as(undefined, 'all'),
+    ]);
+
+    expect([k1.total, k1All.total, k2.total, admin.total, adminAll.total]).toEqual([1, 2, 1, 2, 3]);
+    expect(k2.byLabel).toEqual({ NEGATIVE: 1 });
+    expect(admin.byLabel).toEqual({ POSITIVE: 1, NEGATIVE: 1 });
+  });
+
+  it('reads as many items for 10,000 records as for 10: its cost follows the hours, not the records', async () => {
+    const readFor = async (n: number) => {
+      const many = Array.from({ length: n }, (_, i) =>
+        rec({
+          timestamp: new Date(
+            Date.parse('2026-11-20T23:00:00Z') + (i % 4) * 3_600_000 + ((i * 7919) % 3_600_000),
+          ).toISOString(),
+          apiKeyIdHash: `k${i % 3}`,
+          latencyMs: i % 300,
+        }),
+      );
+      const { client, read, queries } = fakeTable(many);
+      const s = await summary(client, 't', { model: 'm', range, scope: { outcome: 'ok' } });
+      return { total: s.total, items: read.items, queries: queries.length };
+    };
+
+    const [small, large] = [await readFor(10), await readFor(10_000)];
+
+    expect([small.total, large.total]).toEqual([10, 10_000]);
+    // Four hours of the range: four items of the every-key scope, in two day partitions.
+    expect(large.items).toBe(4);
+    expect(large).toEqual({ ...small, total: 10_000 });
   });
 
   it('timeseries pages through hour buckets with an opaque nextToken bound to the query', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { percentile } from '#predictions/analytics.ts';
-import { counterUpdates, histogramPercentile, LATENCY_BOUNDS_MS, latencyBucket } from '#predictions/counters.ts';
+import {
+  counterUpdates,
+  histogramPercentile,
+  LATENCY_BOUNDS_MS,
+  latencyBucket,
+  sumView,
+} from '#predictions/counters.ts';
 import type { PredictionRecord } from '#predictions/log.ts';
 
 const record = (over: Partial<PredictionRecord>): PredictionRecord => ({
@@ -21,7 +27,7 @@ const record = (over: Partial<PredictionRecord>): PredictionRecord => ({
 });
 
 describe('counterUpdates', () => {
-  it('sums a batch into one update per model and hour, by label, version, outcome, key and histogram', () => {
+  it('sums a batch into one update per model, hour and scope (every key, and each key), per outcome view', () => {
     const updates = counterUpdates([
       record({}),
       record({ output: { label: 'NEGATIVE', score: 0.55 }, apiKeyIdHash: 'k2', version: '2', cached: true }),
@@ -30,28 +36,66 @@ describe('counterUpdates', () => {
     ]);
 
     expect(updates.map((u) => [u.pk, u.sk])).toEqual([
-      ['counters#predict#m#2026-12-06', '2026-12-06T03'],
-      ['counters#predict#m#2026-12-06', '2026-12-06T04'],
+      ['counters#predict#m#2026-12-06', 'all#2026-12-06T03'],
+      ['counters#predict#m#2026-12-06', 'key.k1#2026-12-06T03'],
+      ['counters#predict#m#2026-12-06', 'key.k2#2026-12-06T03'],
+      ['counters#predict#m#2026-12-06', 'all#2026-12-06T04'],
+      ['counters#predict#m#2026-12-06', 'key.k1#2026-12-06T04'],
     ]);
     expect(updates[0]!.add).toMatchObject({
-      total: 3,
       'outcome#ok': 2,
       'outcome#deadline': 1,
-      'version#1': 1,
-      'version#2': 1,
-      'label#POSITIVE': 1,
-      'label#NEGATIVE': 1,
-      'key#k1#total': 2,
-      'key#k1#label#POSITIVE': 1,
-      'key#k2#label#NEGATIVE': 1,
-      'key#k1#outcome#deadline': 1,
-      'confidence#9': 1,
-      'confidence#5': 1,
-      cached: 1,
+      'ok#total': 2,
+      'all#total': 3,
+      'ok#version#1': 1,
+      'ok#version#2': 1,
+      'all#version#1': 2,
+      'ok#label#POSITIVE': 1,
+      'ok#label#NEGATIVE': 1,
+      'ok#confidence#9': 1,
+      'ok#confidence#5': 1,
+      'ok#cached': 1,
     });
-    // Only delivered answers count in the answer dimensions.
-    const latencies = Object.entries(updates[0]!.add).filter(([k]) => k.startsWith('latency#'));
-    expect(latencies.reduce((n, [, c]) => n + c, 0)).toBe(2);
+    expect(updates[1]!.add).toMatchObject({ 'ok#total': 1, 'all#total': 2, 'outcome#deadline': 1 });
+    expect(updates[1]!.add).not.toHaveProperty('ok#label#NEGATIVE');
+    expect(updates[2]!.add).toMatchObject({ 'ok#total': 1, 'ok#label#NEGATIVE': 1, 'ok#cached': 1 });
+    // Only delivered answers count in the ok view; every outcome in the all view.
+    const latencies = (view: string) =>
+      Object.entries(updates[0]!.add)
+        .filter(([k]) => k.startsWith(`${view}#latency#`))
+        .reduce((n, [, c]) => n + c, 0);
+    expect([latencies('ok'), latencies('all')]).toEqual([2, 3]);
+  });
+
+  it('counts a compare pair complete in the batch, at side a, in the views both sides are in', () => {
+    const side = (s: 'a' | 'b', index: number, label: string, outcome: 'ok' | 'deadline' = 'ok') =>
+      record({ comparisonId: 'c', side: s, index, output: { label, score: 0.9 }, outcome });
+    const [all] = counterUpdates([
+      side('a', 0, 'POSITIVE'),
+      side('b', 0, 'POSITIVE'),
+      side('a', 1, 'POSITIVE'),
+      side('b', 1, 'NEGATIVE'),
+      side('a', 2, 'POSITIVE'),
+      side('b', 2, 'POSITIVE', 'deadline'),
+      side('a', 3, 'POSITIVE'), // its side b is in no batch here: no pair
+    ]);
+
+    expect(all!.add).toMatchObject({ 'ok#pairs': 2, 'ok#agreed': 1, 'all#pairs': 3, 'all#agreed': 2 });
+  });
+
+  it('sumView adds the items of one view, without its prefix', () => {
+    expect(
+      sumView(
+        [
+          { 'ok#total': 2, 'all#total': 3, pk: 'x' },
+          { 'ok#total': 1, 'ok#label#A': 1 },
+        ],
+        'ok',
+      ),
+    ).toEqual({
+      total: 3,
+      'label#A': 1,
+    });
   });
 
   it('costs in buckets, not records: 10,000 records of one hour are one update', () => {
@@ -59,8 +103,8 @@ describe('counterUpdates', () => {
 
     const updates = counterUpdates(many);
 
-    expect(updates).toHaveLength(1);
-    expect(updates[0]!.add.total).toBe(10_000);
+    expect(updates).toHaveLength(2); // every key's item and k1's
+    expect(updates[0]!.add['ok#total']).toBe(10_000);
   });
 });
 

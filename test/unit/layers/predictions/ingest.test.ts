@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { parseRecordsLine, RecordIngester } from '#predictions/ingest.ts';
-import { recordsLines } from '#predictions/log.ts';
+import { recordsLines, toItem } from '#predictions/log.ts';
 import { RecordWriter } from '#predictions/writer.ts';
 
 const item = (requestId: string, index: number) => ({
@@ -15,11 +15,16 @@ const item = (requestId: string, index: number) => ({
 const ingesterOn = (fail: () => boolean = () => false) => {
   const written: Record<string, Array<Record<string, unknown>>> = {};
   const fallbacks: unknown[] = [];
+  const updates: Array<Record<string, unknown>> = [];
   const client = {
     send: async (command: {
       input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> };
     }) => {
       if (fail()) throw new Error('connect ECONNREFUSED');
+      if (command.constructor.name === 'UpdateCommand') {
+        updates.push(command.input as unknown as Record<string, unknown>);
+        return {};
+      }
       for (const [table, puts] of Object.entries(command.input.RequestItems)) {
         written[table] = [...(written[table] ?? []), ...puts.map((p) => p.PutRequest.Item)];
       }
@@ -31,7 +36,7 @@ const ingesterOn = (fail: () => boolean = () => false) => {
     table: 'predictions',
     logger: { error: (_m: unknown, ...extra: unknown[]) => void fallbacks.push(extra[0]) },
   });
-  return { ingester: new RecordIngester({ writer, cacheTable: 'cache' }), written, fallbacks };
+  return { ingester: new RecordIngester({ writer, cacheTable: 'cache' }), written, fallbacks, updates };
 };
 
 describe('parseRecordsLine', () => {
@@ -56,7 +61,7 @@ describe('RecordIngester', () => {
 
     const result = await ingester.ingest(lines);
 
-    expect(result).toEqual({ records: 31, refused: 0, skipped: 1 });
+    expect(result).toEqual({ records: 31, refused: 0, skipped: 1, counters: 0, countersRefused: 0 });
     expect(written.predictions?.map((r) => r.sk)).toContain('r2#29');
     expect(written.predictions).toHaveLength(31);
     expect(written.cache).toEqual([{ cacheKey: 'k' }]);
@@ -73,7 +78,84 @@ describe('RecordIngester', () => {
 
     expect(refused.refused).toBe(2);
     expect(fallbacks).toHaveLength(2);
-    expect(again).toEqual({ records: 2, refused: 0, skipped: 0 });
+    expect(again).toEqual({ records: 2, refused: 0, skipped: 0, counters: 0, countersRefused: 0 });
     expect(written.predictions?.map((r) => r.sk)).toEqual(['r1#0', 'r1#1']);
+  });
+});
+
+describe('RecordIngester counters', () => {
+  const rec = (requestId: string, index: number, hour: string) =>
+    toItem(
+      {
+        capability: 'predict',
+        model: 'm',
+        version: '1',
+        requestId,
+        index,
+        timestamp: `2026-12-06T${hour}:10:00.000Z`,
+        inputHash: 'h',
+        inputLength: 4,
+        latencyMs: 12,
+        output: { label: 'POSITIVE', score: 0.93 },
+        outcome: 'ok',
+        apiKeyIdHash: 'k1',
+      },
+      1,
+    );
+
+  it('applies one ADD per model, hour and scope once every record of the batch is written', async () => {
+    const { ingester, updates } = ingesterOn();
+    const lines = recordsLines([rec('r1', 0, '03'), rec('r1', 1, '03'), rec('r2', 0, '04')]);
+
+    const result = await ingester.ingest(lines);
+
+    expect(result).toEqual({ records: 3, refused: 0, skipped: 0, counters: 4, countersRefused: 0 });
+    expect(updates.map((u) => u.Key)).toEqual([
+      { pk: 'counters#predict#m#2026-12-06', sk: 'all#2026-12-06T03' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'key.k1#2026-12-06T03' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'all#2026-12-06T04' },
+      { pk: 'counters#predict#m#2026-12-06', sk: 'key.k1#2026-12-06T04' },
+    ]);
+    const first = updates[0] as {
+      UpdateExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, number>;
+    };
+    expect(first.UpdateExpression).toMatch(/^ADD #c0 :c0, /);
+    const added = Object.fromEntries(
+      Object.entries(first.ExpressionAttributeNames).map(([ph, name]) => [
+        name,
+        first.ExpressionAttributeValues[`:${ph.slice(1)}`],
+      ]),
+    );
+    expect(added).toMatchObject({ 'ok#total': 2, 'all#total': 2, 'outcome#ok': 2, 'ok#label#POSITIVE': 2 });
+  });
+
+  it('counts nothing for a batch with refused records: its retry (the same batch) counts it once', async () => {
+    let down = true;
+    const { ingester, updates } = ingesterOn(() => down);
+    const lines = recordsLines([rec('r1', 0, '03')]);
+
+    const failed = await ingester.ingest(lines);
+    expect(failed.counters).toBe(0);
+    expect(updates).toHaveLength(0);
+
+    down = false;
+    await ingester.ingest(lines);
+    expect(updates).toHaveLength(2); // every key's item and the key's own
+  });
+
+  it('sends a counter update DynamoDB refuses to a counterFallback line, without failing the batch', async () => {
+    let calls = 0;
+    // The BatchWrite succeeds, the UpdateItem after it fails.
+    const { ingester, fallbacks } = ingesterOn(() => calls++ > 0);
+
+    const result = await ingester.ingest(recordsLines([rec('r1', 0, '03')]));
+
+    expect(result).toMatchObject({ records: 1, refused: 0, counters: 0, countersRefused: 2 });
+    expect(fallbacks).toEqual([
+      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: 'all#2026-12-06T03' }) }),
+      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: 'key.k1#2026-12-06T03' }) }),
+    ]);
   });
 });

@@ -143,3 +143,47 @@ describe('RecordWriter', () => {
     expect(log.fallbacks).toBe(2);
   });
 });
+
+describe('RecordWriter.applyCounters', () => {
+  it('ADDs every counter of an update, at most 100 a call, and sends a refused call to counterFallback', async () => {
+    const inputs: Array<{
+      Key: unknown;
+      UpdateExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, number>;
+    }> = [];
+    const client = {
+      send: async (command: { input: (typeof inputs)[number] }) => {
+        inputs.push(command.input);
+        if (inputs.length === 3) throw new Error('ProvisionedThroughputExceededException');
+        return {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const { log, logged } = logOn(client);
+    const add = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`ok#label#L${i}`, i + 1]));
+
+    const out = await log.applyCounters([
+      { pk: 'counters#predict#m#2026-11-22', sk: 'all#2026-11-22T10', add },
+      { pk: 'counters#predict#m#2026-11-22', sk: 'key.k#2026-11-22T10', add: { 'ok#total': 2 } },
+    ]);
+
+    expect(out).toEqual({ applied: 2, refused: 1 });
+    expect(inputs.map((i) => Object.keys(i.ExpressionAttributeNames).length)).toEqual([100, 50, 1]);
+    const sent = Object.fromEntries(
+      inputs
+        .slice(0, 2)
+        .flatMap((i) =>
+          Object.entries(i.ExpressionAttributeNames).map(([ph, name]) => [
+            name,
+            i.ExpressionAttributeValues[`:${ph.slice(1)}`],
+          ]),
+        ),
+    );
+    expect(sent).toEqual(add);
+    expect(inputs[0]!.UpdateExpression).toMatch(/^ADD #c0 :c0, #c1 :c1/);
+    expect(inputs[0]!.Key).toEqual({ pk: 'counters#predict#m#2026-11-22', sk: 'all#2026-11-22T10' });
+    expect(logged).toEqual([
+      expect.objectContaining({ counterFallback: expect.objectContaining({ sk: 'key.k#2026-11-22T10' }) }),
+    ]);
+  });
+});
