@@ -1,9 +1,9 @@
 import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 
-/** True when a log line is a prediction records line (`layers/predictions/log.ts`). */
 /** How long the feed gathers lines before an ingestion. */
 const BATCH_WINDOW_MS = 20;
 
+/** True when a log line is a prediction records line (`layers/predictions/log.ts`). */
 export const isRecordsLine = (line: string): boolean => line.startsWith(RECORDS_LINE_PREFIX);
 
 /**

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { config } from '#runtime/config.ts';
-import { hashApiKeyId, type Outcome } from './log.ts';
+import { hashApiKeyId } from './log.ts';
 
 /**
  * Whose activity a caller may see (issue 23.4): its own key's records, or, for an admin
@@ -41,8 +41,3 @@ export const isAdminKey = (apiKeyId: string | null | undefined): boolean => {
  */
 export const scopeOf = (apiKeyId: string | null | undefined, outcome: 'ok' | 'all' = 'ok'): Scope =>
   isAdminKey(apiKeyId) ? { outcome } : { keyHash: hashApiKeyId(apiKeyId) ?? 'none', outcome };
-
-/** Whether a record counts for a scope; a record older than `outcome` was an answer. */
-export const inScope = (record: { apiKeyIdHash?: string; outcome?: Outcome }, scope: Scope): boolean =>
-  (scope.keyHash === undefined || record.apiKeyIdHash === scope.keyHash) &&
-  (scope.outcome === 'all' || (record.outcome ?? 'ok') === 'ok');

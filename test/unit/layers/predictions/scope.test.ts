@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKeyId } from '#predictions/log.ts';
-import { inScope, isAdminKey, scopeOf } from '#predictions/scope.ts';
+import { isAdminKey, scopeOf } from '#predictions/scope.ts';
 import { type Config, config, loadConfig, setConfig } from '#runtime/config.ts';
 
 const original: Config = config();
@@ -16,16 +16,5 @@ describe('analytics scope', () => {
     expect(scopeOf('admin-id', 'all')).toEqual({ outcome: 'all' });
     expect(scopeOf('tenant-id')).toEqual({ keyHash: hashApiKeyId('tenant-id'), outcome: 'ok' });
     expect(scopeOf(undefined).keyHash).toBe('none');
-  });
-
-  it('counts delivered answers unless asked for all; records older than outcome were answers', () => {
-    const mine = { keyHash: 'k1', outcome: 'ok' as const };
-
-    expect(inScope({ apiKeyIdHash: 'k1', outcome: 'ok' }, mine)).toBe(true);
-    expect(inScope({ apiKeyIdHash: 'k1' }, mine)).toBe(true);
-    expect(inScope({ apiKeyIdHash: 'k1', outcome: 'deadline' }, mine)).toBe(false);
-    expect(inScope({ apiKeyIdHash: 'k1', outcome: 'client_aborted' }, { ...mine, outcome: 'all' })).toBe(true);
-    expect(inScope({ apiKeyIdHash: 'k2', outcome: 'ok' }, mine)).toBe(false);
-    expect(inScope({ apiKeyIdHash: 'k2', outcome: 'ok' }, { outcome: 'ok' })).toBe(true);
   });
 });
