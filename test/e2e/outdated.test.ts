@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../model-packaging/cli.ts';
 import { OUTDATED_EXIT_CODE } from '../../model-packaging/commands/outdated.ts';
+import { runModelsCli } from '../helpers/models-cli.ts';
 
 /**
  * `models outdated` against a stand-in of the Hub's revision API (`?blobs=true`, sha256 per
@@ -44,16 +44,7 @@ const startHub = async (): Promise<{ server: Server; url: string }> => {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 };
 
-const run = async (argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, {
-    io: { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false },
-    env: {},
-    retryBaseMs: 1,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (argv: string[]) => runModelsCli(argv, { retryBaseMs: 1 });
 
 describe('models outdated', () => {
   let hub: { server: Server; url: string };

@@ -10,8 +10,8 @@ import { ChecksumMismatchError } from '#runtime/errors.ts';
 import { Registry } from '#runtime/registry.ts';
 import { COMPLETE_MARKER, ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from '#storage/s3-object-store.ts';
-import { main } from '../../model-packaging/cli.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
+import { runModelsCli } from '../helpers/models-cli.ts';
 import { BUCKET, startTestS3, type TestS3 } from '../helpers/s3.ts';
 
 const FIXTURE = path.resolve('test/fixtures/models/tiny-distilbert-sentiment/1');
@@ -72,16 +72,7 @@ const startHub = async (): Promise<{ server: Server; url: string }> => {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 };
 
-const run = async (argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, {
-    io: { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false },
-    env: {},
-    retryBaseMs: 5,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (argv: string[]) => runModelsCli(argv, { retryBaseMs: 5 });
 
 describe('model-packaging end to end', () => {
   let hub: { server: Server; url: string };
