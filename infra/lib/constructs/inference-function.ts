@@ -157,7 +157,8 @@ export class InferenceFunction extends Construct {
       }),
     );
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:${Token.isUnresolved(region) ? '<AWS::Region>' : region}::/usageplans/*/keys]`,
+      // A pinned stage (prod) resolves partition and region to literals; cdk-nag names them as they are.
+      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(partition) ? '<AWS::Partition>' : partition}:apigateway:${Token.isUnresolved(region) ? '<AWS::Region>' : region}::/usageplans/*/keys]`,
       reason:
         "Read-only (GET) on the keys of the account's usage plans, whose ids are not known in advance: a body-keyed request (LibreTranslate's api_key) is metered against its key's plan.",
     });
