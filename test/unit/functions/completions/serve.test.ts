@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Context } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type GenerationJob, serve } from '#functions/completions/serve.ts';
 import type { ApiEvent } from '#http/types.ts';
 import { requestRecords } from '#predictions/index.ts';
@@ -34,12 +34,39 @@ const events = async (body: Readable): Promise<string[]> => {
     .map((e) => e.replace(/^data: /, ''));
 };
 
+/** The prediction records the handler prints (its records lines on stdout, which the ingester reads). */
+const printed: string[] = [];
+const printedRecords = (): Array<Record<string, unknown>> =>
+  printed
+    .filter((l) => l.startsWith('{"type":"predictionRecords"'))
+    .flatMap((l) => (JSON.parse(l) as { records: Array<Record<string, unknown>> }).records);
+beforeEach(() => {
+  printed.length = 0;
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
 describe('serve: an error after the stream has started', () => {
   it.each([
-    [new DeadlineExceededError('Out of time.'), 'server_error', 'deadline_exceeded', 'quote request id req-7'],
-    [new ValidationError('n: too large', { param: 'n' }), 'invalid_request_error', 'validation_error', 'n: too large'],
-    [new Error('onnx exploded'), 'server_error', 'internal_error', 'Internal error; quote request id req-7'],
-  ])('ends with an OpenAI error event typed by its status (%s)', async (error, type, code, message) => {
+    [
+      new DeadlineExceededError('Out of time.'),
+      'server_error',
+      'deadline_exceeded',
+      'quote request id req-7',
+      'deadline',
+    ],
+    [
+      new ValidationError('n: too large', { param: 'n' }),
+      'invalid_request_error',
+      'validation_error',
+      'n: too large',
+      'error',
+    ],
+    [new Error('onnx exploded'), 'server_error', 'internal_error', 'Internal error; quote request id req-7', 'error'],
+  ])('ends with an OpenAI error event typed by its status (%s)', async (error, type, code, message, outcome) => {
     const result = await serve(
       { event, context, records: () => requestRecords('completions', event.requestContext) },
       failingJob(error),
@@ -53,6 +80,8 @@ describe('serve: an error after the stream has started', () => {
     expect(last.error).toMatchObject({ type, code });
     expect(last.error.message).toContain(message);
     expect(JSON.stringify(last)).not.toContain('onnx exploded');
+    // The cut stream is still recorded, saying how it ended.
+    expect(printedRecords().at(-1)).toMatchObject({ requestId: 'req-7', outcome });
   });
 });
 
