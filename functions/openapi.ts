@@ -9,7 +9,7 @@ import {
 import { config } from '#runtime/config.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { CAPABILITY_SPECS, type Capability, ROUTES, type RouteDef } from './routes.ts';
-import { ErrorEnvelope, LibreTranslateError, OpenAIError } from './schemas.ts';
+import { ErrorEnvelope, ImportJobView, LibreTranslateError, OpenAIError } from './schemas.ts';
 import { type RouteSpec, routeKey } from './spec.ts';
 
 export type OpenApiDocument = oas31.OpenAPIObject;
@@ -85,6 +85,28 @@ const errorResponses = (route: RouteDef, doc: RouteSpec): ZodOpenApiResponsesObj
   if (route.apiKeyRequired || route.bodyKey) {
     out['429'] = {
       description: "The key's usage-plan rate or quota is used up; retry after `Retry-After` seconds.",
+      headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
+      content: jsonContent(shape),
+    };
+  }
+  if (doc.hubImport) {
+    out['202'] = {
+      description:
+        'A Hugging Face id the registry does not hold yet: its import job, queued or importing. Poll `Location`, then repeat the request.',
+      headers: z.object({
+        'retry-after': z.string().meta({ description: 'Seconds.' }),
+        location: z.string().meta({ description: 'The import status URL.' }),
+      }),
+      content: jsonContent(ImportJobView),
+    };
+    out['403'] = {
+      description:
+        'Invalid API key, or a Hugging Face id outside the stage’s import allowlist (`import_not_allowed`: the message names the setting).',
+      content: jsonContent(shape),
+    };
+    out['422'] = {
+      description:
+        'The import of that Hugging Face id failed (`import_failed`): the reason, and when a request tries again (`Retry-After`).',
       headers: z.object({ 'retry-after': z.string().meta({ description: 'Seconds.' }) }),
       content: jsonContent(shape),
     };

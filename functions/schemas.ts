@@ -150,3 +150,26 @@ export const LibreDetection = z
     confidence: z.number().meta({ description: 'Percent, 0..100.' }),
   })
   .meta({ id: 'LibreDetection' });
+
+/** One Hugging Face import job (`GET /v1/imports/{org}/{name}`, and the 202 of a route naming a model being imported). */
+export const ImportJobView = z
+  .object({
+    id: z.string().meta({ description: '`org/name@revision`: one job per id.' }),
+    repo: z.string(),
+    revision: z.string(),
+    status: z.enum(['queued', 'importing', 'done', 'failed']),
+    statusUrl: z.string().meta({ description: 'Where to poll (also the 202’s `Location`).' }),
+    task: z.string().optional(),
+    reason: z.string().optional().meta({ description: 'Failed: why, and what to do.' }),
+    model: z
+      .string()
+      .optional()
+      .meta({ description: 'Done: the registry model (`org--name@<sha12>`) it is served as.' }),
+    commit: z.string().optional().meta({ description: 'Done: the Hub commit the revision resolved to.' }),
+    retryAt: z
+      .string()
+      .optional()
+      .meta({ description: 'Failed: a request naming the model after this time imports it again.' }),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'ImportJob' });

@@ -61,6 +61,11 @@ export interface RouteSpec {
   response: z.ZodType;
   /** The chunk each Server-Sent Event carries when the request asks for `"stream": true`. */
   streamChunk?: z.ZodType;
+  /**
+   * `model` may name a Hugging Face id (`functions/hub-model.ts`): the route may answer 202
+   * while it is imported, 403 outside the stage's allowlist, 422 when the import failed.
+   */
+  hubImport?: boolean;
   /** Metered per key in the unit that costs, and/or limited in flight per key (`layers/predictions/usage.ts`). */
   usage?: RouteUsage;
   /** Named request examples; the contract test sends each to the real handler and expects a 2xx. */

@@ -18,6 +18,8 @@ export interface HubRevision {
   files: string[];
   /** sha256 of each file stored in LFS (the weights), when asked with `blobs`. */
   lfs: Record<string, string>;
+  /** The Hub's `pipeline_tag` (the task its card declares), when it has one. */
+  pipelineTag?: string;
 }
 
 /** A failure worth retrying (5xx, reset connection, response cut short). */
@@ -93,6 +95,7 @@ export class HubClient {
       if (!res.ok) this.failFor(what, res.status, repo);
       const body = (await res.json()) as {
         sha?: unknown;
+        pipeline_tag?: unknown;
         siblings?: { rfilename?: unknown; lfs?: { sha256?: unknown } }[];
       };
       if (typeof body.sha !== 'string' || !/^[a-f0-9]{40}$/.test(body.sha)) {
@@ -104,7 +107,8 @@ export class HubClient {
       const lfs = Object.fromEntries(
         siblings.flatMap((s) => (typeof s.lfs?.sha256 === 'string' ? [[s.rfilename, s.lfs.sha256]] : [])),
       );
-      return { sha: body.sha, files: siblings.map((s) => s.rfilename), lfs };
+      const pipelineTag = typeof body.pipeline_tag === 'string' ? body.pipeline_tag : undefined;
+      return { sha: body.sha, files: siblings.map((s) => s.rfilename), lfs, ...(pipelineTag ? { pipelineTag } : {}) };
     });
   }
 

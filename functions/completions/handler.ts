@@ -2,6 +2,7 @@ import { bindRoutes, preloadOnProvisioned } from '../bind.ts';
 import { chatRoute, endpointChatRoute } from './chat.ts';
 import { completionsRoute, endpointCompletionsRoute } from './completions.ts';
 import { generateRoute } from './generate.ts';
+import { importRoute } from './imports.ts';
 import { modelRoute } from './model.ts';
 import { modelsRoute } from './models.ts';
 import { completions } from './routes.ts';
@@ -11,6 +12,7 @@ import { warmDefaultModel } from './serve.ts';
 export const handler = bindRoutes(completions, {
   models: modelsRoute,
   model: modelRoute,
+  imports: importRoute,
   completions: completionsRoute,
   chat: chatRoute,
   endpointCompletions: endpointCompletionsRoute,

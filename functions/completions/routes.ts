@@ -1,6 +1,7 @@
 import { tokensOf } from '#predictions/units.ts';
 import { config } from '#runtime/config.ts';
 import { ModelPathParams } from '../models/schemas.ts';
+import { ImportJobView } from '../schemas.ts';
 import { defineCapability } from '../spec.ts';
 import {
   ChatCompletion,
@@ -15,6 +16,8 @@ import {
   Generated,
   GeneratedToken,
   GenerateRequest,
+  ImportParams,
+  ImportQuery,
   ModelList,
   ModelObject,
   ModelParams,
@@ -23,6 +26,9 @@ import {
 
 const STREAMING =
   'With `"stream": true` the answer is `text/event-stream`: one `data: <chunk JSON>` event per token as it is generated, then `data: [DONE]`.';
+
+const HUB_IMPORT =
+  '`model` may be a Hugging Face id, `org/name` or `org/name@revision`: when the stage allows it (HUB_IMPORT_ALLOW) and the registry does not hold it yet, it is imported and the answer is **202** with the import job, `Retry-After` and `Location` (its status URL); repeat the request once the job is `done`. Outside the allowlist: 403; a failed import: 422 with the reason.';
 
 /** The completions function's routes: OpenAI's models, completions and chat completions (one streaming function). */
 export const completions = defineCapability('completions', {
@@ -48,14 +54,26 @@ export const completions = defineCapability('completions', {
       response: ModelObject,
       examples: () => ({ model: { summary: 'The default model', value: { id: config().DEFAULT_COMPLETIONS_MODEL } } }),
     },
+    imports: {
+      method: 'GET',
+      path: '/v1/imports/{org}/{name}',
+      streaming: true,
+      errorShape: 'openai',
+      summary: 'One Hugging Face import: queued, importing, failed (why) or done (the model it is served as)',
+      description: `${HUB_IMPORT} Reading never starts an import.`,
+      params: () => ImportParams,
+      query: () => ImportQuery,
+      response: ImportJobView,
+    },
     completions: {
       usage: { unit: 'tokens', amount: (body) => tokensOf(body, 16), heavy: true },
+      hubImport: true,
       method: 'POST',
       path: '/v1/completions',
       streaming: true,
       errorShape: 'openai',
       summary: 'OpenAI-compatible text completion',
-      description: STREAMING,
+      description: `${STREAMING} ${HUB_IMPORT}`,
       body: () => CompletionRequest(),
       response: Completion,
       streamChunk: CompletionChunk,
@@ -77,10 +95,11 @@ export const completions = defineCapability('completions', {
       usage: { unit: 'tokens', amount: (body) => tokensOf(body, config().MAX_TOKENS_CAP), heavy: true },
       method: 'POST',
       path: '/v1/chat/completions',
+      hubImport: true,
       streaming: true,
       errorShape: 'openai',
       summary: 'OpenAI-compatible chat completion (the model’s chat template)',
-      description: STREAMING,
+      description: `${STREAMING} ${HUB_IMPORT}`,
       body: () => ChatRequest(),
       response: ChatCompletion,
       streamChunk: ChatCompletionChunk,

@@ -292,3 +292,17 @@ export const GeneratedToken = z
       .nullable(),
   })
   .meta({ id: 'GeneratedToken', description: "Text Generation Inference's stream event." });
+
+export const ImportParams = z.object({
+  org: shortString('must be a string', 'a Hub organisation').meta({
+    description: 'The Hub organisation (or user): `Xenova`.',
+  }),
+  name: shortString('must be a string', 'a Hub repository').meta({
+    description: 'The Hub repository name: `tiny-gpt2`.',
+  }),
+});
+export const ImportQuery = z.object({
+  revision: shortString('must be a string', 'a revision')
+    .optional()
+    .meta({ description: 'Branch, tag or commit the import was asked for; default `main`.' }),
+});

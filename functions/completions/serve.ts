@@ -17,6 +17,7 @@ import {
   type TokenDelta,
 } from '#tasks/generation/index.ts';
 import type { RouteRequest } from '../bind.ts';
+import { hubModel } from '../hub-model.ts';
 import { completionId, nowSeconds, usage } from './openai.ts';
 
 /** What one OpenAI request asks the generator for, whatever its route. */
@@ -126,7 +127,10 @@ export const serve = async (
   { event, context, records }: Pick<RouteRequest, 'event' | 'context' | 'records'>,
   job: GenerationJob,
 ): Promise<ApiResult> => {
-  const loaded = await loadModel(job.model);
+  // A Hugging Face id the registry does not hold yet answers 202 while it is imported.
+  const target = await hubModel(job.model, 'text-generation');
+  if ('answer' in target) return target.answer;
+  const loaded = await loadModel(target.ref);
   const id = completionId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
   const created = nowSeconds();
   const model = `${loaded.name}@${loaded.version}`;

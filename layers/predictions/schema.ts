@@ -70,3 +70,15 @@ export const RESULT_CACHE_TABLE_KEYS = {
   ttlAttribute: 'expiresAt',
   globalSecondaryIndexes: [],
 } as const satisfies TableKeys;
+
+/**
+ * Hugging Face import jobs (`import-jobs.ts`, docs/hub-import.md): one item per `id` =
+ * `org/name@revision`, put by a serving function with a condition (one job per id, however
+ * many requests name it), changed by the import function as it works; its stream
+ * (NEW_IMAGE) starts the import. `expiresAt` is set on failed jobs only.
+ */
+export const IMPORTS_TABLE_KEYS = {
+  partitionKey: 'id',
+  ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableKeys;

@@ -96,6 +96,21 @@ export const ConfigSchema = z.object({
   MODEL_STATE_TABLE: z.string().default('model-state'),
   /** How long a model's shared loaded-state outlives its last change. */
   MODEL_STATE_TTL_SECONDS: int(60, 86_400).default(3_600),
+  /**
+   * Hugging Face models imported on demand (docs/hub-import.md): comma-separated patterns of
+   * Hub ids a request may name (`Xenova/*`, `onnx-community/tiny-*`); empty turns imports off.
+   */
+  HUB_IMPORT_ALLOW: z.string().default(''),
+  /** The import jobs, one per `org/name@revision` (layers/predictions/import-jobs.ts). */
+  IMPORTS_TABLE: z.string().default('model-imports'),
+  /** A failed import is tried again by a request made this long after it failed. */
+  HUB_IMPORT_RETRY_SECONDS: int(0, 604_800).default(600),
+  /** What a 202 asks the client to wait before it looks again (`Retry-After`). */
+  HUB_IMPORT_RETRY_AFTER_SECONDS: int(1, 600).default(5),
+  /** The Hub the import function pulls from (the local stand-in in tests). */
+  HF_ENDPOINT: z.url().default('https://huggingface.co'),
+  /** A Hub token for gated or private repositories: the import function's only. Holds a secret: never logged. */
+  HF_TOKEN: z.string().optional(),
   /** Results kept in each container's memory; 0 turns the in-container tier off. */
   RESULT_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(10_000),
   /** false turns both cache tiers off (every request runs inference). */

@@ -1,11 +1,13 @@
 import { access, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { oneOf } from '#runtime/errors.ts';
+import { taskOfPipelineTag } from '#runtime/hub-id.ts';
 import {
   type Manifest,
   type ManifestSource,
   NAME_PATTERN,
   readManifest,
+  sha256File,
   type Task,
   VERSION_PATTERN,
   writeManifest,
@@ -158,43 +160,102 @@ export const runPull = async (argv: string[], deps: Deps): Promise<number> => {
       `pull: invalid --endpoint ${JSON.stringify(endpoint)}: use a URL such as https://huggingface.co.`,
     );
   }
-  const name = checkName('pull', values.name ?? (repo.split('/').pop() ?? repo).toLowerCase());
-
-  const hub = new HubClient({
+  const { dir, manifest } = await pullBundle({
+    repo,
+    revision: requestedRevision,
+    task,
+    dtype,
+    out: values.out ?? DEFAULT_OUT,
+    name: values.name,
+    version: values.version,
     endpoint,
     token: deps.env.HF_TOKEN,
     retryBaseMs: deps.retryBaseMs,
-    onRetry: (what, attempt, reason) => deps.io.err(`${what}: attempt ${attempt} failed (${reason}), retrying`),
-  });
-  const { sha, files: available } = await hub.revision(repo, requestedRevision);
-  const version = checkVersion('pull', values.version ?? sha.slice(0, 12));
-  const wanted = taskFiles(task, dtype);
-  const missing = wanted.required.filter((f) => !available.includes(f));
-  if (missing.length > 0) {
-    throw new CommandError(
-      `pull: ${repo}@${sha.slice(0, 12)} lacks ${oneOf(missing)} needed for ${task} (${dtype}); ONNX files it has: ${oneOf(available.filter((f) => f.endsWith('.onnx')))}.`,
-    );
-  }
-  const files = [...wanted.required, ...wanted.optional.filter((f) => available.includes(f))];
-  const dir = await freshBundleDir('pull', values.out ?? DEFAULT_OUT, name, version);
-  deps.io.err(`pull: ${repo}@${requestedRevision} -> ${sha}, ${files.length} files -> ${dir}`);
-  const progress = createProgress(deps.io);
-  try {
-    for (const file of files) {
-      await hub.download(repo, sha, file, path.join(dir, file), (done, total) => progress.update(file, done, total));
-    }
-  } finally {
-    progress.stop();
-  }
-  const manifest = await finish(dir, {
-    name,
-    version,
-    task,
-    dtype,
-    source: { type: 'hub', repo, revision: sha, requestedRevision, endpoint: hub.endpoint },
+    io: deps.io,
   });
   deps.io.out(`${dir} ${manifest.name}@${manifest.version} ${manifest.task} ${manifest.files.length} files`);
   return 0;
+};
+
+/** What `pullBundle` needs: `runPull`'s flags, checked. */
+export interface PullOptions {
+  repo: string;
+  revision: string;
+  /** The task to pull for; undefined takes the repository's Hub `pipeline_tag`. */
+  task: Task | undefined;
+  dtype: Dtype;
+  out: string;
+  /** Default: the repository name, lowercased. */
+  name?: string;
+  /** Default: the first 12 characters of the commit sha. */
+  version?: string;
+  endpoint: string;
+  token?: string;
+  retryBaseMs: number;
+  io: Deps['io'];
+}
+
+/**
+ * A Hub revision to a local bundle pinned to its commit: exactly the files the task needs,
+ * each LFS file checked against the sha256 the Hub lists for it. `models pull` and the
+ * import function (`model-packaging/import-model.ts`) both call it. A failure writes no
+ * manifest (a file that fails its checksum is deleted; cut-off `.part` files stay for the
+ * next run to resume).
+ *
+ * @example
+ * await pullBundle({ repo: 'org/model', revision: 'main', task: 'text-classification', dtype: 'fp32', out: '.data/registry', endpoint, retryBaseMs: 500, io });
+ * // => { dir: '.data/registry/model/<sha12>', manifest: { … }, commit: '<sha>' }
+ */
+export const pullBundle = async (o: PullOptions): Promise<{ dir: string; manifest: Manifest; commit: string }> => {
+  const hub = new HubClient({
+    endpoint: o.endpoint,
+    token: o.token,
+    retryBaseMs: o.retryBaseMs,
+    onRetry: (what, attempt, reason) => o.io.err(`${what}: attempt ${attempt} failed (${reason}), retrying`),
+  });
+  const { sha, files: available, lfs, pipelineTag } = await hub.revision(o.repo, o.revision, { blobs: true });
+  const task = o.task ?? taskOfPipelineTag(pipelineTag);
+  if (task === undefined) {
+    throw new CommandError(
+      `pull: ${o.repo} has no task this service serves (its Hub pipeline_tag is ${JSON.stringify(pipelineTag ?? null)}); name one with --task, or ask for it on a route of its task (/v1/chat/completions: text-generation).`,
+    );
+  }
+  const name = checkName('pull', o.name ?? (o.repo.split('/').pop() ?? o.repo).toLowerCase());
+  const version = checkVersion('pull', o.version ?? sha.slice(0, 12));
+  const wanted = taskFiles(task, o.dtype);
+  const missing = wanted.required.filter((f) => !available.includes(f));
+  if (missing.length > 0) {
+    throw new CommandError(
+      `pull: ${o.repo}@${sha.slice(0, 12)} lacks ${oneOf(missing)} needed for ${task} (${o.dtype}); ONNX files it has: ${oneOf(available.filter((f) => f.endsWith('.onnx')))}.`,
+    );
+  }
+  const files = [...wanted.required, ...wanted.optional.filter((f) => available.includes(f))];
+  const dir = await freshBundleDir('pull', o.out, name, version);
+  o.io.err(`pull: ${o.repo}@${o.revision} -> ${sha}, ${files.length} files -> ${dir}`);
+  const progress = createProgress(o.io);
+  try {
+    for (const file of files) {
+      const dest = path.join(dir, file);
+      await hub.download(o.repo, sha, file, dest, (done, total) => progress.update(file, done, total));
+      const want = lfs[file];
+      if (want !== undefined && (await sha256File(dest)) !== want) {
+        await rm(dest, { force: true });
+        throw new CommandError(
+          `pull: ${o.repo}/${file} at ${sha.slice(0, 12)} does not match the sha256 the Hub lists for it (${want.slice(0, 12)}…); the download or the Hub's copy is corrupt, nothing was kept.`,
+        );
+      }
+    }
+    const manifest = await finish(dir, {
+      name,
+      version,
+      task,
+      dtype: o.dtype,
+      source: { type: 'hub', repo: o.repo, revision: sha, requestedRevision: o.revision, endpoint: hub.endpoint },
+    });
+    return { dir, manifest, commit: sha };
+  } finally {
+    progress.stop();
+  }
 };
 
 /**

@@ -11,6 +11,7 @@ import { ALIASES_FILE, AliasesSchema, parseModelRef, Registry } from '#runtime/r
 import { ModelStore } from '#runtime/store.ts';
 import { S3ObjectStore } from '#storage/s3-object-store.ts';
 import { CommandError, type Deps, type Options, parse, positional, required, UsageError } from '../common.ts';
+import { publishToFolder } from '../folder-publish.ts';
 import { createProgress } from '../progress.ts';
 import { verifyFiles } from './validate.ts';
 
@@ -172,7 +173,21 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
     return 0;
   }
   const dir = path.resolve(positional('publish', 'bundle-dir', positionals));
-  const store = s3Store('publish', values);
+  const where = await publishBundle(dir, s3Store('publish', values), deps.io);
+  deps.io.out(where);
+  return 0;
+};
+
+/**
+ * A local bundle into the registry, never overwriting a version, invisible until whole: to
+ * S3 with the manifest last (conditional), or into a registry folder by one rename
+ * (`folder-publish.ts`). Files are checked against the manifest first. Returns the line
+ * `models publish` prints.
+ *
+ * @example
+ * await publishBundle('models/sentiment/1', store, io); // => 'published sentiment@1 (5 files) to s3://…'
+ */
+export const publishBundle = async (dir: string, store: ObjectStore, io: Deps['io']): Promise<string> => {
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);
@@ -183,6 +198,8 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
     );
   }
   await verifyFiles(dir, manifest);
+  if (store instanceof FsObjectStore) return publishToFolder(dir, manifest, store.root);
+  if (!(store instanceof S3ObjectStore)) throw new CommandError(`publish: cannot publish to ${store.description}.`);
   await checkBucket(store, 'publish');
   const registry = new Registry(store);
   const where = `${store.description}/${manifest.name}/${manifest.version}`;
@@ -194,7 +211,7 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
       `publish: ${manifest.name}@${manifest.version} already exists at ${where}; versions are immutable, publish a new --version.`,
     );
   }
-  const progress = createProgress(deps.io);
+  const progress = createProgress(io);
   try {
     for (const file of manifest.files) {
       const upload = new Upload({
@@ -236,8 +253,7 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
       }
       return explain(error, `publish ${where}/${MANIFEST_FILE}`);
     });
-  deps.io.out(`published ${manifest.name}@${manifest.version} (${manifest.files.length} files) to ${where}`);
-  return 0;
+  return `published ${manifest.name}@${manifest.version} (${manifest.files.length} files) to ${where}`;
 };
 
 /**

@@ -68,7 +68,7 @@ const MAX_NEW_TOKENS = 8;
 const runTask = async (
   dir: string,
   manifest: Manifest,
-  deps: Deps,
+  deps: Pick<Deps, 'io'>,
 ): Promise<{ loadMs: number; inferMs: number; checked: number }> => {
   const goldenText = await readFile(path.join(dir, 'golden.json'), 'utf8').catch(() => undefined);
   const golden = goldenText
@@ -187,7 +187,19 @@ export const runValidate = async (argv: string[], deps: Deps): Promise<number> =
     deps.io.out(VALIDATE_HELP);
     return 0;
   }
-  const dir = path.resolve(positional('validate', 'bundle-dir', positionals));
+  await validateBundle(path.resolve(positional('validate', 'bundle-dir', positionals)), deps);
+  return 0;
+};
+
+/**
+ * Everything `models validate` checks, on one bundle folder: the manifest, every file's
+ * sha256, every graph's contract, the task on samples (and golden.json). Throws a
+ * `CommandError` saying what is wrong; the import function calls it before publishing.
+ *
+ * @example
+ * (await validateBundle('models/tiny-gpt2/1', deps)).task; // => 'text-generation'
+ */
+export const validateBundle = async (dir: string, deps: Pick<Deps, 'io'>): Promise<Manifest> => {
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);
@@ -253,5 +265,5 @@ export const runValidate = async (argv: string[], deps: Deps): Promise<number> =
     `task ${manifest.task}: load ${result.loadMs.toFixed(0)} ms, inference ${result.inferMs.toFixed(0)} ms${result.checked ? `, golden.json ${result.checked} cases ok` : ''}`,
   );
   deps.io.out('ok');
-  return 0;
+  return manifest;
 };
