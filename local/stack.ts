@@ -10,6 +10,7 @@ import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import { ConfigurationError } from '#runtime/errors.ts';
 import type { LocalConfig } from './config.ts';
+import { startImportPoller } from './imports.ts';
 import { InstancePool } from './instances.ts';
 import { captureEmf, captureRecords, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
@@ -151,6 +152,8 @@ export const startLocalStack = async (
   );
   // Every records line the functions print, in this process or an instance's, goes to it.
   captureRecords((line) => records.add(line));
+  // The import jobs table's stream (dynalite has none): queued jobs run the import function here.
+  const imports = startImportPoller(config, (error) => console.error('local import failed', error));
   const pages = localPages({ routes: ROUTES, metrics, appNamespace: config.METRICS_NAMESPACE });
   const pools = new Map<Capability, InstancePool>();
   const poolOf = (fn: Capability): InstancePool => {
@@ -203,6 +206,7 @@ export const startLocalStack = async (
     intercept: pages,
     onRequest: (res, route, method) => observeRequest(res, route, method, metrics),
   }).catch(async (error: NodeJS.ErrnoException) => {
+    await imports.close();
     await db.close();
     if (error.code !== 'EADDRINUSE') throw error;
     throw new ConfigurationError(
@@ -220,6 +224,7 @@ export const startLocalStack = async (
     close: async () => {
       await api.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
+      await imports.close();
       await records.settled();
       captureRecords(undefined);
       await db.close();
