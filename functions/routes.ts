@@ -38,6 +38,8 @@ export interface RouteDef {
   mock?: { body: Record<string, unknown> };
   /** Counts characters or tokens per key (the spec's `usage`): the function needs the usage table. */
   metered?: boolean;
+  /** Takes a Hugging Face id (the spec's `hubImport`): the function needs the import jobs table. */
+  hubImport?: boolean;
 }
 
 export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability) =>
@@ -53,6 +55,7 @@ export const ROUTES: readonly RouteDef[] = CAPABILITY_SPECS.flatMap((capability)
       ...('form' in spec && spec.form ? { form: true } : {}),
       ...('mock' in spec && spec.mock ? { mock: spec.mock } : {}),
       ...('usage' in spec && spec.usage ? { metered: true } : {}),
+      ...('hubImport' in spec && spec.hubImport ? { hubImport: true } : {}),
     }),
   ),
 );

@@ -62,7 +62,7 @@ export const importFromHub = async (
     const result = { name: manifest.name, version: manifest.version, commit, task: manifest.task };
     const published = await new Registry(o.store, { ttlMs: 0 }).manifest(manifest.name, manifest.version);
     if (published?.source.type === 'hub' && published.source.revision === commit) return result;
-    o.io.out(await publishBundle(dir, o.store, o.io));
+    o.io.out(await publishBundle(dir, o.store, o.io, { headBucket: false }));
     return result;
   } catch (error) {
     // The caller shows the reason to API clients: the scratch folder is nobody's business.

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { Api } from './constructs/api.ts';
+import { HubImport } from './constructs/hub-import.ts';
 import { InferenceFunction } from './constructs/inference-function.ts';
 import { KeyAuthorizer } from './constructs/key-authorizer.ts';
 import { ModelStore } from './constructs/model-store.ts';
@@ -34,6 +35,7 @@ export class InferenceStack extends Stack {
   readonly modelStore: ModelStore;
   readonly predictionLog: PredictionLog;
   readonly ingestion: RecordIngestion;
+  readonly hubImport: HubImport;
   readonly waf: Waf;
   readonly observability: Observability;
 
@@ -48,7 +50,7 @@ export class InferenceStack extends Stack {
 
     // A route the gateway answers itself (MOCK) needs no function.
     const capabilities = [...new Set(routes.filter((r) => !r.mock).map((r) => r.fn))];
-    checkReservedConcurrency(config, [...capabilities, 'warm']);
+    checkReservedConcurrency(config, [...capabilities, 'warm', 'import']);
     for (const name of capabilities) {
       const fn = new InferenceFunction(this, `Fn-${name}`, { name, config, vpc, modelStore: this.modelStore });
       // Records (and the result cache's writes) leave as log lines: the ingester writes them.
@@ -68,6 +70,11 @@ export class InferenceStack extends Stack {
       }
       // Every function shares its models' loaded-state (writes its own items, reads every model's).
       fn.bindTable('MODEL_STATE_TABLE', this.predictionLog.modelState, ['BatchWriteItem', 'Query']);
+      // Routes that take a Hugging Face id queue import jobs (conditional put) and read them.
+      if (routes.some((r) => r.fn === name && r.hubImport)) {
+        fn.bindTable('IMPORTS_TABLE', this.predictionLog.imports, ['GetItem', 'PutItem']);
+        fn.setEnv({ HUB_IMPORT_ALLOW: config.hubImportAllow.join(',') });
+      }
       // Body-keyed routes (LibreTranslate's api_key): the function checks keys and reads their plans itself.
       if (routes.some((r) => r.fn === name && r.bodyKey)) fn.allowKeyListing();
       this.functions.set(name, fn);
@@ -77,6 +84,13 @@ export class InferenceStack extends Stack {
       sources: this.functions,
       predictions: this.predictionLog.predictions,
       resultCache: this.predictionLog.resultCache,
+    });
+    // The one function with egress (outside the VPC): pulls Hub models the jobs table queues.
+    this.hubImport = new HubImport(this, 'HubImport', {
+      config,
+      jobs: this.predictionLog.imports,
+      bucket: this.modelStore.bucket,
+      prefix: 'models',
     });
     // Fills the EFS cache after a model is published: S3 read and EFS only, no API route.
     this.warm = new InferenceFunction(this, 'Fn-warm', { name: 'warm', config, vpc, modelStore: this.modelStore });
@@ -102,6 +116,7 @@ export class InferenceStack extends Stack {
         this.predictionLog.resultCache,
         this.predictionLog.usage,
         this.predictionLog.modelState,
+        this.predictionLog.imports,
       ],
     });
 

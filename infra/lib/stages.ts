@@ -11,7 +11,7 @@ export const STAGE_NAMES = ['dev', 'staging', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Functions the stack deploys: one per capability, plus the model-cache warm-up. */
-export type FunctionName = Capability | 'warm' | 'ingest';
+export type FunctionName = Capability | 'warm' | 'ingest' | 'import';
 /** Every function in the image: the deployed ones plus the API key authorizer (sized by its own construct). */
 export type ImageFunctionName = FunctionName | 'authorizer';
 
@@ -46,7 +46,11 @@ export interface StageConfig {
    * capability not named here gets `defaultFunction`, so a new one deploys before it is sized.
    */
   readonly functions: Readonly<
-    Partial<Record<Capability, FunctionSettings>> & { warm: FunctionSettings; ingest?: FunctionSettings }
+    Partial<Record<Capability, FunctionSettings>> & {
+      warm: FunctionSettings;
+      ingest?: FunctionSettings;
+      import?: FunctionSettings;
+    }
   >;
   readonly defaultFunction: FunctionSettings;
   readonly usagePlans: readonly UsagePlanTier[];
@@ -93,6 +97,12 @@ export interface StageConfig {
   };
   readonly predictionTtlDays: number;
   /**
+   * Hugging Face ids a request may name to import a model on demand (docs/hub-import.md):
+   * patterns such as `Xenova/*` (`*` within one path segment). Empty turns imports off: a
+   * Hub id is then a 403 saying to add a pattern here.
+   */
+  readonly hubImportAllow: readonly string[];
+  /**
    * Interface endpoints beyond the S3/DynamoDB gateway endpoints. The functions call
    * only S3 and DynamoDB; Lambda ships stdout (logs and EMF metrics) to CloudWatch
    * itself, outside the VPC, so none is needed by default. Listed here for code added
@@ -133,6 +143,8 @@ const dev: StageConfig = {
     // Streaming integrations are not bound by API Gateway's 29 s (up to 15 min).
     completions: { memoryMb: 3008, timeoutSeconds: 120 },
     warm: { memoryMb: 1024, timeoutSeconds: 900 },
+    // Downloads, validates and uploads one model per invocation (up to Lambda's 15 minutes).
+    import: { memoryMb: 3008, timeoutSeconds: 900 },
   },
   defaultFunction: buffered(2048),
   usagePlans: [
@@ -148,6 +160,7 @@ const dev: StageConfig = {
   limits: { maxTextChars: 5000, maxBatchSize: 64 },
   fairUse: { charactersPerDay: 2_000_000, tokensPerDay: 500_000, heavyInFlightPerKey: 1 },
   predictionTtlDays: 7,
+  hubImportAllow: ['Xenova/*', 'onnx-community/*'],
   interfaceEndpoints: [],
   maxAzs: 2,
   requireEnv: false,
@@ -164,6 +177,7 @@ const staging: StageConfig = {
     translate: buffered(3008, { reservedConcurrency: 20 }),
     completions: { memoryMb: 3008, timeoutSeconds: 120, reservedConcurrency: 10 },
     warm: { memoryMb: 1024, timeoutSeconds: 900, reservedConcurrency: 2 },
+    import: { memoryMb: 3008, timeoutSeconds: 900, reservedConcurrency: 2 },
   },
   defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
   logRetentionDays: 30,
@@ -183,6 +197,7 @@ const prod: StageConfig = {
     translate: buffered(3008, { reservedConcurrency: 100, provisionedConcurrency: 1 }),
     completions: { memoryMb: 4096, timeoutSeconds: 300, reservedConcurrency: 50, provisionedConcurrency: 1 },
     warm: { memoryMb: 1024, timeoutSeconds: 900, reservedConcurrency: 2 },
+    import: { memoryMb: 3008, timeoutSeconds: 900, reservedConcurrency: 2 },
   },
   defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
   usagePlans: [
@@ -193,6 +208,8 @@ const prod: StageConfig = {
   alarms: { functionErrors: 1, p95DurationOfTimeout: 0.6, throttles: 1, api5xx: 1 },
   corsOrigins: ['https://app.example.com'],
   predictionTtlDays: 90,
+  // Production serves what was published on purpose: imports stay off until a pattern is added.
+  hubImportAllow: [],
   maxAzs: 3,
   requireEnv: true,
 };

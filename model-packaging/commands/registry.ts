@@ -181,13 +181,19 @@ export const runPublish = async (argv: string[], deps: Deps): Promise<number> =>
 /**
  * A local bundle into the registry, never overwriting a version, invisible until whole: to
  * S3 with the manifest last (conditional), or into a registry folder by one rename
- * (`folder-publish.ts`). Files are checked against the manifest first. Returns the line
+ * (`folder-publish.ts`). Files are checked against the manifest first; `headBucket: false`
+ * skips the bucket check (HeadBucket). Returns the line
  * `models publish` prints.
  *
  * @example
  * await publishBundle('models/sentiment/1', store, io); // => 'published sentiment@1 (5 files) to s3://…'
  */
-export const publishBundle = async (dir: string, store: ObjectStore, io: Deps['io']): Promise<string> => {
+export const publishBundle = async (
+  dir: string,
+  store: ObjectStore,
+  io: Deps['io'],
+  { headBucket = true }: { headBucket?: boolean } = {},
+): Promise<string> => {
   let manifest: Manifest;
   try {
     manifest = await readManifest(dir);
@@ -200,7 +206,8 @@ export const publishBundle = async (dir: string, store: ObjectStore, io: Deps['i
   await verifyFiles(dir, manifest);
   if (store instanceof FsObjectStore) return publishToFolder(dir, manifest, store.root);
   if (!(store instanceof S3ObjectStore)) throw new CommandError(`publish: cannot publish to ${store.description}.`);
-  await checkBucket(store, 'publish');
+  // The import function skips it: its bucket exists by construction, and HeadBucket needs a ListBucket with no prefix.
+  if (headBucket) await checkBucket(store, 'publish');
   const registry = new Registry(store);
   const where = `${store.description}/${manifest.name}/${manifest.version}`;
   const existing = await registry

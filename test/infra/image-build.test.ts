@@ -13,7 +13,7 @@ const run = promisify(execFile);
 /** Bundling every function and installing the externals offline: about a minute on 2 busy cores. */
 const REPLAY_TIMEOUT_MS = 300_000;
 const IMPORT_TIMEOUT_MS = 60_000;
-const FUNCTIONS = [...CAPABILITIES, 'warm', 'authorizer', 'ingest'] as const;
+const FUNCTIONS = [...CAPABILITIES, 'warm', 'authorizer', 'ingest', 'import'] as const;
 /** This machine's architecture as BuildKit names it in TARGETARCH. */
 const HOST_TARGETARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
 const HOST_CPU = process.arch === 'arm64' ? 'arm64' : 'x64';
@@ -61,8 +61,11 @@ describe('infra/Dockerfile, replayed without Docker from exactly what it copies'
     for (const fn of FUNCTIONS) {
       expect(existsSync(path.join(build.root, 'src/dist/functions', fn, 'handler.mjs')), fn).toBe(true);
     }
-    // The context holds nothing the Dockerfile does not copy: model-packaging/ never reached the stage.
-    expect(existsSync(path.join(build.root, 'src/model-packaging'))).toBe(false);
+    // The context holds nothing the Dockerfile does not copy: the import function's
+    // model-packaging/ reached the stage, the CLI's tests, benchmarks and infra did not.
+    expect(existsSync(path.join(build.root, 'src/model-packaging/import-model.ts'))).toBe(true);
+    for (const dir of ['test', 'bench', 'infra/lib'])
+      expect(existsSync(path.join(build.root, 'src', dir)), dir).toBe(false);
   });
 
   it('puts the bundles and the externals the final stage copies under LAMBDA_TASK_ROOT', () => {

@@ -163,7 +163,18 @@ const ACTION_OF_COMMAND: Record<string, string> = {
   HeadObjectCommand: 's3:GetObject',
   ListObjectsV2Command: 's3:ListBucket',
   PutObjectCommand: 's3:PutObject',
+  HeadBucketCommand: 's3:ListBucket',
 };
+
+/** lib-storage's multipart upload (`new Upload(`): its parts are s3:PutObject, a failed one is aborted. */
+const UPLOAD_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/** What a DynamoDB stream event source mapping reads on the function's behalf (CDK grants it). */
+const STREAM_ACTIONS = [
+  'dynamodb:ListStreams',
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+];
 
 /** Every AWS SDK command constructed anywhere in the functions' code (layers/ and functions/). */
 const calledActions = (): Set<string> => {
@@ -173,7 +184,10 @@ const calledActions = (): Set<string> => {
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) walk(abs);
       else if (e.name.endsWith('.ts')) {
-        for (const m of readFileSync(abs, 'utf8').matchAll(/new (\w+Command)\(/g)) {
+        const text = readFileSync(abs, 'utf8');
+        if (/new Upload\(/.test(text)) for (const a of UPLOAD_ACTIONS) found.add(a);
+        if (/DynamoDBStreamEvent/.test(text)) for (const a of STREAM_ACTIONS) found.add(a);
+        for (const m of text.matchAll(/new (\w+Command)\(/g)) {
           const action = ACTION_OF_COMMAND[m[1] ?? ''];
           if (!action) throw new Error(`${abs}: ${m[1]} has no IAM action in ACTION_OF_COMMAND`);
           found.add(action);
@@ -181,7 +195,8 @@ const calledActions = (): Set<string> => {
       }
     }
   };
-  for (const dir of ['layers', 'functions']) walk(path.join(REPO_ROOT, dir));
+  // model-packaging: the import function publishes with the CLI's code.
+  for (const dir of ['layers', 'functions', 'model-packaging']) walk(path.join(REPO_ROOT, dir));
   return found;
 };
 
@@ -208,6 +223,23 @@ describe('least privilege: IAM grants only what the code calls', () => {
       const { template } = synthStage(stage);
       const usageTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) => id.includes('Usage'));
       const onUsage = (s: Statement) => JSON.stringify(s.Resource).includes(`"${usageTable}"`);
+      // The Hub import jobs: the routes that take Hub ids queue them (PutItem), the import function moves them on (UpdateItem).
+      const importsTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
+        id.includes('Imports'),
+      );
+      const onImports = (s: Statement) => JSON.stringify(s.Resource).includes(`"${importsTable}"`);
+      const importGrants = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+        (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter(onImports)
+          .filter(
+            (s) =>
+              !list(s.Action).some((a) => a.startsWith('dynamodb:') && /Stream|GetRecords|GetShardIterator/.test(a)),
+          )
+          .map((s) => `${id.replace(/[0-9A-F]{8}$/, '')}: ${list(s.Action).sort().join(',')}`),
+      );
+      expect(importGrants.sort()).toEqual([
+        'FncompletionsFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:PutItem',
+        'HubImportFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:UpdateItem',
+      ]);
       // The usage counters' conditional ADD is an UpdateItem, granted on that table alone.
       expect(
         statementsOf(stage)
@@ -222,7 +254,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
       );
       const counterStatements = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
         (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter(
-          (s) => list(s.Action).includes('dynamodb:UpdateItem') && !onUsage(s),
+          (s) => list(s.Action).includes('dynamodb:UpdateItem') && !onUsage(s) && !onImports(s),
         ).map((s) => ({ id, s })),
       );
       expect(counterStatements.map(({ id }) => id)).toEqual([expect.stringMatching(/^Ingest/)]);
@@ -231,7 +263,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
         list(s.Resource).every((r) => JSON.stringify(r).includes(`"${predictionsTable}"`));
       expect(counterStatements.every(({ s }) => isCounters(s))).toBe(true);
       const actions = statementsOf(stage)
-        .filter((s) => !onUsage(s) && !isCounters(s))
+        .filter((s) => !onUsage(s) && !isCounters(s) && !onImports(s))
         .flatMap((s) => list(s.Action));
       const cacheTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
         id.includes('ResultCache'),

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import { apiPanels, functionPanels } from '#observability/dashboard.ts';
 import {
+  IMPORTS_TABLE_KEYS,
   MODEL_STATE_TABLE_KEYS,
   PREDICTIONS_TABLE_KEYS,
   RESULT_CACHE_TABLE_KEYS,
@@ -90,8 +91,14 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
   it('prediction log: on-demand tables with PITR, TTL, encryption and the GSIs of schema.ts', () => {
     const { template } = synthStage(stage);
 
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
-    for (const keys of [PREDICTIONS_TABLE_KEYS, RESULT_CACHE_TABLE_KEYS, USAGE_TABLE_KEYS, MODEL_STATE_TABLE_KEYS]) {
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
+    for (const keys of [
+      PREDICTIONS_TABLE_KEYS,
+      RESULT_CACHE_TABLE_KEYS,
+      USAGE_TABLE_KEYS,
+      MODEL_STATE_TABLE_KEYS,
+      IMPORTS_TABLE_KEYS,
+    ]) {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: Match.arrayWith([{ AttributeName: keys.partitionKey, KeyType: 'HASH' }]),
         BillingMode: 'PAY_PER_REQUEST',
@@ -124,10 +131,10 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(authorizer).toMatchObject({ Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, MemorySize: 256 });
     expect(authorizer?.VpcConfig).toBeUndefined();
     expect(authorizer?.FileSystemConfigs).toBeUndefined();
-    expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'ingest', 'warm'].sort());
+    expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'import', 'ingest', 'warm'].sort());
     for (const [name, p] of fns) {
-      // The records ingester reads no model: no EFS, no VPC (its own test below).
-      if (name === 'ingest') continue;
+      // The records ingester reads no model, the Hub import needs egress: no EFS, no VPC (their own tests below).
+      if (name === 'ingest' || name === 'import') continue;
       const settings = functionSettings(config, name as FunctionName);
       expect(p.Architectures).toEqual(['arm64']);
       expect(p.TracingConfig).toEqual({ Mode: 'Active' });
@@ -288,6 +295,49 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
         .map((st) => ({ id, resource: st.Resource })),
     );
     expect(counterWriters).toEqual([{ id: expect.stringMatching(/^Ingest/), resource: expect.anything() }]);
+  });
+
+  it('Hub import: outside the VPC, started by the jobs stream for queued jobs only, writes imported names only', () => {
+    const { template } = synthStage(stage);
+    const fn = functionsByName(stage).get('import')!;
+    const settings = functionSettings(config, 'import');
+
+    // The one function with egress: no VPC, no EFS; sized for a download, a validation and an upload.
+    expect(fn.VpcConfig).toBeUndefined();
+    expect(fn.FileSystemConfigs).toBeUndefined();
+    expect(fn).toMatchObject({ MemorySize: settings.memoryMb, Timeout: 900, EphemeralStorage: { Size: 10_240 } });
+    const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ MODEL_PREFIX: 'models', POWERTOOLS_SERVICE_NAME: `${config.serviceName}-import` });
+    expect(env.IMPORTS_TABLE).toBeDefined();
+    expect(env.HF_TOKEN).toBeUndefined();
+    // The jobs table streams new images; the mapping passes queued jobs only, one at a time, then a DLQ.
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: IMPORTS_TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      MaximumRetryAttempts: 2,
+      StartingPosition: 'LATEST',
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['queued'] } } } }) }],
+      },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    // Writes only under imported names (org--name), never deletes.
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const statements = Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('HubImport'))
+      .flatMap(([, p]) => (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
+    const puts = statements.filter((st) => [st.Action].flat().includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
+    expect(JSON.stringify(puts[0]?.Resource)).toContain('/models/*--*/*');
+    expect(statements.flatMap((st) => [st.Action].flat()).filter((a) => /Delete/.test(a))).toEqual([]);
+    // The serving function whose routes take Hub ids queues jobs: GetItem and PutItem, and the allowlist.
+    const completions = functionsByName(stage).get('completions')!;
+    const vars = (completions.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars.HUB_IMPORT_ALLOW).toBe(config.hubImportAllow.join(','));
+    expect(vars.IMPORTS_TABLE).toBeDefined();
   });
 
   it('observability: dashboard, alarms per function and on API 5xx, all to an encrypted SNS topic', () => {

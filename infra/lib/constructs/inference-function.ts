@@ -22,7 +22,7 @@ import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 export type EnvName = keyof typeof ConfigSchema.shape;
 
 /** The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query; usage counters: UpdateItem). */
-export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query' | 'UpdateItem';
+export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query' | 'UpdateItem' | 'GetItem' | 'PutItem';
 
 export interface InferenceFunctionProps {
   readonly name: FunctionName;

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
+  IMPORTS_TABLE_KEYS,
   MODEL_STATE_TABLE_KEYS,
   PREDICTIONS_TABLE_KEYS,
   RESULT_CACHE_TABLE_KEYS,
@@ -32,6 +33,8 @@ export class PredictionLog extends Construct {
   readonly usage: dynamodb.Table;
   /** Models' loaded-state shared by every function's instances. */
   readonly modelState: dynamodb.Table;
+  /** Hugging Face import jobs; its stream (new images) starts the import function. */
+  readonly imports: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: PredictionLogProps) {
     super(scope, id);
@@ -39,9 +42,10 @@ export class PredictionLog extends Construct {
     this.resultCache = this.table('ResultCache', RESULT_CACHE_TABLE_KEYS, props.config);
     this.usage = this.table('Usage', USAGE_TABLE_KEYS, props.config);
     this.modelState = this.table('ModelState', MODEL_STATE_TABLE_KEYS, props.config);
+    this.imports = this.table('Imports', IMPORTS_TABLE_KEYS, props.config, dynamodb.StreamViewType.NEW_IMAGE);
   }
 
-  private table(id: string, keys: TableKeys, config: StageConfig): dynamodb.Table {
+  private table(id: string, keys: TableKeys, config: StageConfig, stream?: dynamodb.StreamViewType): dynamodb.Table {
     const retain = config.removal === 'retain';
     const table = new dynamodb.Table(this, id, {
       partitionKey: str(keys.partitionKey),
@@ -52,6 +56,7 @@ export class PredictionLog extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(stream ? { stream } : {}),
     });
     for (const index of keys.globalSecondaryIndexes) {
       table.addGlobalSecondaryIndex({

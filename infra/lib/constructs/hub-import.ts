@@ -1,0 +1,133 @@
+import { type CfnElement, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { functionImage, lambdaArchitecture } from '../image.ts';
+import { functionSettings, type StageConfig } from '../stages.ts';
+
+export interface HubImportProps {
+  readonly config: StageConfig;
+  /** The import jobs table, with its NEW_IMAGE stream. */
+  readonly jobs: dynamodb.Table;
+  readonly bucket: s3.IBucket;
+  /** The registry's key prefix in the bucket. */
+  readonly prefix: string;
+}
+
+/** /tmp holds the bundle being built: room for a few GB of weights. */
+const TMP_GIB = 10;
+
+/**
+ * Hugging Face models imported on demand (docs/hub-import.md): the import function, the one
+ * function outside the VPC (the serving functions keep no egress), started by the import
+ * jobs table's stream for jobs a serving function queued (a filter passes only `queued`
+ * new images). It may read the job and move it on (GetItem, UpdateItem), and write bundles
+ * under the registry prefix (never delete); a batch it fails is retried twice, then its
+ * record goes to an encrypted dead-letter queue (the job then looks stale and the next
+ * request queues it again).
+ *
+ * @example
+ * new HubImport(this, 'HubImport', { config, jobs: log.imports, bucket: store.bucket, prefix: 'models' });
+ */
+export class HubImport extends Construct {
+  readonly function: lambda.DockerImageFunction;
+  readonly deadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: HubImportProps) {
+    super(scope, id);
+    const { config, jobs, bucket, prefix } = props;
+    const settings = functionSettings(config, 'import');
+    const serviceName = `${config.serviceName}-import`;
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.function = new lambda.DockerImageFunction(this, 'Function', {
+      code: functionImage('import', config),
+      architecture: lambdaArchitecture(config),
+      memorySize: settings.memoryMb,
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      ephemeralStorageSize: Size.gibibytes(TMP_GIB),
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      description: `${config.serviceName} Hugging Face model import (${config.stage})`,
+      environment: {
+        STAGE: config.stage,
+        SERVICE_NAME: serviceName,
+        METRICS_NAMESPACE: config.metricsNamespace,
+        LOG_LEVEL: config.logLevel,
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+        IMPORTS_TABLE: jobs.tableName,
+        MODEL_BUCKET: bucket.bucketName,
+        MODEL_PREFIX: prefix,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+    });
+    this.function.addEventSource(
+      new DynamoEventSource(jobs, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 1,
+        retryAttempts: 2,
+        bisectBatchOnError: false,
+        onFailure: new SqsDlq(this.deadLetters),
+        filters: [
+          lambda.FilterCriteria.filter({
+            dynamodb: { NewImage: { status: { S: lambda.FilterRule.isEqual('queued') } } },
+          }),
+        ],
+      }),
+    );
+    // The job store's calls (ImportJobStore.get, claim/done/failed), on the jobs table only.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [jobs.tableArn] }),
+    );
+    // publishBundle: read (does the version exist?) and write bundles, multipart included;
+    // no delete, and only under imported names (`org--name`, registryNameOf): an import can
+    // never write over a model published by hand.
+    const objects = bucket.arnForObjects(`${prefix}/*--*/*`);
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [objects],
+      }),
+    );
+    // A missing manifest is a 404 (not a 403) only with ListBucket; limited to the registry's keys.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}/*`] } },
+      }),
+    );
+    const logical = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logical}.Arn>/${prefix}/*--*/*]`,
+      reason: `Imported models only: s3:GetObject, s3:PutObject and s3:AbortMultipartUpload under the registry names imports use (org--name), whose keys are not known in advance; no delete.`,
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'AWS-maintained minimal policy for a function to write its own CloudWatch logs.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments/xray:PutTelemetryRecords, which CDK generates for tracing, and dynamodb:ListStreams, which the event source mapping needs: neither supports resource-level permissions.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the import function’s stream: it needs none of its own.',
+    });
+  }
+}
