@@ -293,7 +293,7 @@ export const stageConfig = (
  * (Lambda keeps 100 unreserved; a deploy past it fails half-way, after the image push).
  *
  * @example
- * checkReservedConcurrency(stageConfig('prod'), ['predict', 'detect', 'translate', 'completions', 'warm']); // passes: 552 of 900
+ * checkReservedConcurrency(stageConfig('prod'), ['predict', 'detect', 'translate', 'completions', 'warm', 'import']); // passes: 554 of 900
  */
 export const checkReservedConcurrency = (config: StageConfig, names: readonly FunctionName[]): void => {
   const reserved = names.reduce((n, fn) => n + (functionSettings(config, fn).reservedConcurrency ?? 0), 0);

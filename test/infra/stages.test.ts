@@ -47,7 +47,7 @@ describe('stage context', () => {
 
 describe('reserved concurrency against the account quota', () => {
   it('fails at synth when the functions reserve more than the quota leaves unreserved, and -c concurrencyQuota= lifts it', () => {
-    const reserved = (['predict', 'detect', 'translate', 'completions', 'warm'] as FunctionName[]).reduce(
+    const reserved = (['predict', 'detect', 'translate', 'completions', 'warm', 'import'] as FunctionName[]).reduce(
       (n, fn) => n + (functionSettings(STAGES.prod, fn).reservedConcurrency ?? 0),
       0,
     );

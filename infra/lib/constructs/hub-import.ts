@@ -1,14 +1,14 @@
-import { type CfnElement, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionImage, lambdaArchitecture } from '../image.ts';
 import { functionSettings, type StageConfig } from '../stages.ts';
+import { acknowledgeFunctionFindings, deadLetterQueue, functionLogGroup, serviceEnvironment } from './support.ts';
 
 export interface HubImportProps {
   readonly config: StageConfig;
@@ -43,15 +43,8 @@ export class HubImport extends Construct {
     const { config, jobs, bucket, prefix } = props;
     const settings = functionSettings(config, 'import');
     const serviceName = `${config.serviceName}-import`;
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: config.logRetentionDays,
-      removalPolicy: config.removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    const logGroup = functionLogGroup(this, config);
+    this.deadLetters = deadLetterQueue(this);
     this.function = new lambda.DockerImageFunction(this, 'Function', {
       code: functionImage('import', config),
       architecture: lambdaArchitecture(config),
@@ -63,16 +56,10 @@ export class HubImport extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       description: `${config.serviceName} Hugging Face model import (${config.stage})`,
       environment: {
-        STAGE: config.stage,
-        SERVICE_NAME: serviceName,
-        METRICS_NAMESPACE: config.metricsNamespace,
-        LOG_LEVEL: config.logLevel,
-        POWERTOOLS_SERVICE_NAME: serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+        ...serviceEnvironment(config, serviceName),
         IMPORTS_TABLE: jobs.tableName,
         MODEL_BUCKET: bucket.bucketName,
         MODEL_PREFIX: prefix,
-        NODE_OPTIONS: '--enable-source-maps',
       },
     });
     this.function.addEventSource(
@@ -116,18 +103,10 @@ export class HubImport extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${logical}.Arn>/${prefix}/*--*/*]`,
       reason: `Imported models only: s3:GetObject, s3:PutObject and s3:AbortMultipartUpload under the registry names imports use (org--name), whose keys are not known in advance; no delete.`,
     });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWS-maintained minimal policy for a function to write its own CloudWatch logs.',
-    });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
+    acknowledgeFunctionFindings(this, {
+      starReason:
         'xray:PutTraceSegments/xray:PutTelemetryRecords, which CDK generates for tracing, and dynamodb:ListStreams, which the event source mapping needs: neither supports resource-level permissions.',
-    });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the import function’s stream: it needs none of its own.',
+      deadLettersOf: 'the import function’s stream',
     });
   }
 }

@@ -1,14 +1,15 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as destinations from 'aws-cdk-lib/aws-logs-destinations';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionImage, lambdaArchitecture } from '../image.ts';
 import type { FunctionSettings, StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
+import { acknowledgeFunctionFindings, deadLetterQueue, functionLogGroup, serviceEnvironment } from './support.ts';
 
 export interface RecordIngestionProps {
   readonly config: StageConfig;
@@ -45,15 +46,8 @@ export class RecordIngestion extends Construct {
     const { config } = props;
     const settings = props.config.functions.ingest ?? DEFAULT_SETTINGS;
     this.serviceName = `${config.serviceName}-ingest`;
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: config.logRetentionDays,
-      removalPolicy: config.removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    const logGroup = functionLogGroup(this, config);
+    this.deadLetters = deadLetterQueue(this);
     this.function = new lambda.DockerImageFunction(this, 'Function', {
       code: functionImage('ingest', config),
       architecture: lambdaArchitecture(config),
@@ -66,15 +60,9 @@ export class RecordIngestion extends Construct {
       retryAttempts: RETRY_ATTEMPTS,
       description: `${config.serviceName} prediction records ingester (${config.stage})`,
       environment: {
-        STAGE: config.stage,
-        SERVICE_NAME: this.serviceName,
-        METRICS_NAMESPACE: config.metricsNamespace,
-        LOG_LEVEL: config.logLevel,
-        POWERTOOLS_SERVICE_NAME: this.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+        ...serviceEnvironment(config, this.serviceName),
         PREDICTIONS_TABLE: props.predictions.tableName,
         RESULT_CACHE_TABLE: props.resultCache.tableName,
-        NODE_OPTIONS: '--enable-source-maps',
       },
     });
     // The writer's one call (RecordWriter: BatchWriteCommand), on the two tables only.
@@ -98,18 +86,10 @@ export class RecordIngestion extends Construct {
         filterName: 'prediction-records',
       });
     }
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWS-maintained minimal policy for a function to write its own CloudWatch logs.',
-    });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
+    acknowledgeFunctionFindings(this, {
+      starReason:
         'xray:PutTraceSegments/xray:PutTelemetryRecords, which CDK generates for tracing and which support no resource-level permissions.',
-    });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the ingest function: it needs none of its own.',
+      deadLettersOf: 'the ingest function',
     });
   }
 }
