@@ -64,6 +64,9 @@ export const completions = defineCapability('completions', {
       params: () => ImportParams,
       query: () => ImportQuery,
       response: ImportJobView,
+      examples: () => ({
+        job: { summary: 'The import of Xenova/tiny-gpt2@main', value: { org: 'Xenova', name: 'tiny-gpt2' } },
+      }),
     },
     completions: {
       usage: { unit: 'tokens', amount: (body) => tokensOf(body, 16), heavy: true },
