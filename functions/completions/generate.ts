@@ -8,6 +8,7 @@ import { outcomeOf } from '#predictions/index.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import { checkContext, type GenerateOptions, type Generator, type TokenDelta } from '#tasks/generation/index.ts';
 import type { RouteHandlerOf } from '../bind.ts';
+import { hubModel } from '../hub-model.ts';
 import type { completions } from './routes.ts';
 import { GENERATE_DEFAULT_NEW_TOKENS, type GenerateRequest } from './schemas.ts';
 import { deadlineOf, loadModel, recordGeneration } from './serve.ts';
@@ -61,7 +62,10 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   context,
   records,
 }): Promise<ApiResult> => {
-  const loaded = await loadModel(params.model);
+  // A Hugging Face id (`org%2Fname` in the path) the registry does not hold yet answers 202 while it is imported.
+  const target = await hubModel(params.model, 'text-generation');
+  if ('answer' in target) return target.answer;
+  const loaded = await loadModel(target.ref);
   const job = generateJob(loaded.value, body);
   const options = { ...job.options, deadline: deadlineOf(context) };
   const text = (completion: string) => (job.fullText ? job.prompt + completion : completion);

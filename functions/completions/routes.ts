@@ -28,7 +28,7 @@ const STREAMING =
   'With `"stream": true` the answer is `text/event-stream`: one `data: <chunk JSON>` event per token as it is generated, then `data: [DONE]`.';
 
 const HUB_IMPORT =
-  '`model` may be a Hugging Face id, `org/name` or `org/name@revision`: when the stage allows it (HUB_IMPORT_ALLOW) and the registry does not hold it yet, it is imported and the answer is **202** with the import job, `Retry-After` and `Location` (its status URL); repeat the request once the job is `done`. Outside the allowlist: 403; a failed import: 422 with the reason.';
+  '`model` (on the per-model routes: the path, with the slash as `%2F`) may be a Hugging Face id, `org/name` or `org/name@revision`: when the stage allows it (HUB_IMPORT_ALLOW) and the registry does not hold it yet, it is imported and the answer is **202** with the import job, `Retry-After` and `Location` (its status URL); repeat the request once the job is `done`. Outside the allowlist: 403; a failed import: 422 with the reason.';
 
 /** The completions function's routes: OpenAI's models, completions and chat completions (one streaming function). */
 export const completions = defineCapability('completions', {
@@ -132,10 +132,11 @@ export const completions = defineCapability('completions', {
       usage: { unit: 'tokens', amount: (body) => tokensOf(body, 16), heavy: true },
       method: 'POST',
       path: '/models/{model}/v1/completions',
+      hubImport: true,
       streaming: true,
       errorShape: 'openai',
       summary: "One model's OpenAI completion (Hugging Face's textGeneration through InferenceClient.endpoint)",
-      description: `The path names the model; a body \`model\` (the client sends the endpoint URL) is ignored. ${STREAMING}`,
+      description: `The path names the model; a body \`model\` (the client sends the endpoint URL) is ignored. ${STREAMING} ${HUB_IMPORT}`,
       params: () => ModelPathParams,
       body: () => EndpointCompletionRequest(),
       response: Completion,
@@ -156,10 +157,11 @@ export const completions = defineCapability('completions', {
       usage: { unit: 'tokens', amount: (body) => tokensOf(body, config().MAX_TOKENS_CAP), heavy: true },
       method: 'POST',
       path: '/models/{model}/v1/chat/completions',
+      hubImport: true,
       streaming: true,
       errorShape: 'openai',
       summary: "One model's OpenAI chat completion (Hugging Face's chatCompletion through InferenceClient.endpoint)",
-      description: `The path names the model; a body \`model\` is ignored. ${STREAMING}`,
+      description: `The path names the model; a body \`model\` is ignored. ${STREAMING} ${HUB_IMPORT}`,
       params: () => ModelPathParams,
       body: () => EndpointChatRequest(),
       response: ChatCompletion,
@@ -187,10 +189,12 @@ export const completions = defineCapability('completions', {
       },
       method: 'POST',
       path: '/models/{model}/generate',
+      hubImport: true,
       streaming: true,
       summary: 'Generate text: `{text, max_length}` or Text Generation Inference’s `{inputs, parameters}`',
       description:
-        '`{text, max_length}`: greedy, `max_length` tokens in all (prompt included, as in transformers), answered with the prompt. `{inputs, parameters: {max_new_tokens, temperature, top_p, top_k, do_sample, stop, seed, return_full_text}}`: as TGI, answered without the prompt. `"stream": true`: TGI\'s events, `data: {"index","token":{"id","text","logprob","special"},"generated_text":null,"details":null}`, the last with `generated_text` and `details`; no `[DONE]`.',
+        '`{text, max_length}`: greedy, `max_length` tokens in all (prompt included, as in transformers), answered with the prompt. `{inputs, parameters: {max_new_tokens, temperature, top_p, top_k, do_sample, stop, seed, return_full_text}}`: as TGI, answered without the prompt. `"stream": true`: TGI\'s events, `data: {"index","token":{"id","text","logprob","special"},"generated_text":null,"details":null}`, the last with `generated_text` and `details`; no `[DONE]`.' +
+        ` ${HUB_IMPORT}`,
       params: () => ModelPathParams,
       body: () => GenerateRequest(),
       response: Generated,

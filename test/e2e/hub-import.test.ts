@@ -118,6 +118,13 @@ describe('Hub models imported on demand', () => {
         temperature: 0,
       });
       expect(completion.status).toBe(200);
+      // The per-model routes take the id in the path, its slash encoded.
+      const generated = await post(api, '/models/acme%2Ftiny-gpt2/generate', { text: 'Hello', max_length: 6 });
+      expect(generated.status).toBe(200);
+      expect(String(generated.body.generated_text)).toMatch(/^Hello/);
+      const endpointChat = await post(api, '/models/acme%2Ftiny-gpt2/v1/chat/completions', CHAT);
+      expect(endpointChat.body.model).toBe(`acme--tiny-gpt2@${SHA.slice(0, 12)}`);
+      expect(text(endpointChat.body)).toBe(text(fixture.body));
       expect(
         (await scanTable(api, api.config.IMPORTS_TABLE)).find((j) => j.id === 'acme/tiny-gpt2@main')?.attempts,
       ).toBe(1);
@@ -153,6 +160,20 @@ describe('Hub models imported on demand', () => {
       expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
       const job = (await scanTable(api, api.config.IMPORTS_TABLE)).find((j) => j.id === `${repo}@main`);
       expect(job).toMatchObject({ status: 'failed', attempts: 1 });
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'queues an import from the generate route too, with the same status URL',
+    async () => {
+      const queued = await post(api, `/models/${encodeURIComponent('acme/broken-gpt2@v2')}/generate`, { text: 'Hi' });
+      expect(queued.status).toBe(202);
+      expect(queued.body).toMatchObject({
+        id: 'acme/broken-gpt2@v2',
+        statusUrl: '/v1/imports/acme/broken-gpt2?revision=v2',
+      });
+      expect((await untilEnded(String(queued.body.statusUrl))).status).toBe('failed');
     },
     E2E_TIMEOUT_MS,
   );
