@@ -3,6 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { LocalStack } from '#local/stack.ts';
+import { makeDocumentClient } from '#predictions/client.ts';
 
 /** One repository the stand-in serves: a fixture bundle's files at one commit. */
 export interface StandInRepo {
@@ -77,4 +80,31 @@ export const startHubStandIn = async (repos: Record<string, StandInRepo>): Promi
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+};
+
+/**
+ * Puts a failed import job of `id` (`org/name@revision`) into the stack's jobs table, as a
+ * request naming it would have left it: what the imports route's documented example reads.
+ * Failed, so the local import poller leaves it alone and nothing reaches a Hub.
+ */
+export const seedFailedImport = async (api: LocalStack, id: string): Promise<void> => {
+  const [repo = id, revision = 'main'] = id.split('@');
+  const now = Date.now();
+  await makeDocumentClient(api.config).send(
+    new PutCommand({
+      TableName: api.config.IMPORTS_TABLE,
+      Item: {
+        id,
+        repo,
+        revision,
+        task: 'text-generation',
+        status: 'failed',
+        reason: 'pull: not found (404) at https://huggingface.co: check the repository id, revision and file.',
+        createdAt: new Date(now).toISOString(),
+        updatedAt: new Date(now).toISOString(),
+        updatedAtMs: now,
+        attempts: 1,
+      },
+    }),
+  );
 };

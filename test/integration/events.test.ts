@@ -6,6 +6,7 @@ import { DEFAULT_DEV_KEY } from '#local/config.ts';
 import { runHandler } from '#local/run-handler.ts';
 import type { LocalStack } from '#local/stack.ts';
 import { routeEvents } from '../../scripts/make-events.ts';
+import { seedFailedImport } from '../helpers/hub-stand-in.ts';
 import { startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
 /**
@@ -25,6 +26,8 @@ describe('events/', () => {
     // The stack sets the functions' configuration (fixtures, dynalite in memory) for this process.
     // The events carry the README's dev key; the body-keyed LibreTranslate routes check it themselves.
     api = await startTestApi({}, { LOCAL_API_KEY: `${TEST_KEY}:1000:1000,${DEFAULT_DEV_KEY}` });
+    // The import completions/imports.json asks about.
+    await seedFailedImport(api, 'Xenova/tiny-gpt2@main');
   });
   afterAll(async () => api?.close());
 

@@ -1,4 +1,3 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type OpenApiDocument, openApiDocument, routeSpecs } from '#functions/openapi.ts';
@@ -6,7 +5,7 @@ import { ROUTES } from '#functions/routes.ts';
 import { ErrorEnvelope, LibreTranslateError, OpenAIError } from '#functions/schemas.ts';
 import { routeKey } from '#functions/spec.ts';
 import type { LocalStack } from '#local/stack.ts';
-import { makeDocumentClient } from '#predictions/client.ts';
+import { seedFailedImport } from '../helpers/hub-stand-in.ts';
 import { startTestApi, TEST_KEY } from '../helpers/local-api.ts';
 
 /**
@@ -35,25 +34,8 @@ let api: LocalStack;
 let served: OpenApiDocument;
 beforeAll(async () => {
   api = await startTestApi();
-  // The import the imports route's example reads, as a request naming it left it (failed: nothing to run).
-  const now = Date.now();
-  await makeDocumentClient(api.config).send(
-    new PutCommand({
-      TableName: api.config.IMPORTS_TABLE,
-      Item: {
-        id: 'Xenova/tiny-gpt2@main',
-        repo: 'Xenova/tiny-gpt2',
-        revision: 'main',
-        task: 'text-generation',
-        status: 'failed',
-        reason: 'pull: not found (404) at https://huggingface.co: check the repository id, revision and file.',
-        createdAt: new Date(now).toISOString(),
-        updatedAt: new Date(now).toISOString(),
-        updatedAtMs: now,
-        attempts: 1,
-      },
-    }),
-  );
+  // The import the imports route's example reads.
+  await seedFailedImport(api, 'Xenova/tiny-gpt2@main');
   served = (await (await fetch(`${api.url}/openapi.json`)).json()) as OpenApiDocument;
 });
 afterAll(() => api.close());
