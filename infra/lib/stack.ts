@@ -99,6 +99,7 @@ export class InferenceStack extends Stack {
       functions: this.functions,
       warm: this.warm,
       ingestion: this.ingestion,
+      keySync: this.keySync,
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,
