@@ -115,6 +115,10 @@ export class InferenceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'ModelBucket', { value: this.modelStore.bucket.bucketName });
     new CfnOutput(this, 'WarmFunction', { value: this.warm.alias.functionArn });
+    new CfnOutput(this, 'KeySyncFunction', {
+      value: this.keySync.function.functionName,
+      description: 'run it to mirror a key change for body-keyed (LibreTranslate api_key) calls before the next minute',
+    });
     new CfnOutput(this, 'AlarmTopic', { value: this.observability.topic.topicArn });
     for (const [tier, plan] of this.api.usagePlans) {
       new CfnOutput(this, `UsagePlan${tier}`, {

@@ -39,6 +39,8 @@ describe.each(STAGE_NAMES)('the key mirror in stage %s', (stage) => {
       expect(schedule).toHaveLength(1);
       expect(schedule[0]).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
       expect(imageFunctionEnv(stage, 'key-sync').API_KEYS_TABLE).toBeDefined();
+      // Named in an output, so a key change can be mirrored at once (README, "API keys").
+      expect(JSON.stringify(synthStage(stage).template.findOutputs('KeySyncFunction'))).toContain(fnId);
     },
     SYNTH_TIMEOUT_MS,
   );
