@@ -318,8 +318,8 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
       (a) => a.Properties as { AlarmActions: unknown[]; MetricName?: string },
     );
     // Errors, p95 duration and throttles per function; API 5xx; warm-up errors; the
-    // ingester's errors, dead letters and prediction-log fallback.
-    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 2 + 3);
+    // ingester's errors, dead letters and prediction-log fallback; the key sync's errors.
+    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 2 + 3 + 1);
     expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
