@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyHash, syncKeyMirror } from '#http/key-mirror.ts';
+import { localKeys } from '#local/server.ts';
 import type { LocalStack } from '#local/stack.ts';
-import { post, recordsOf, SLOW_KEY, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
+import { makeDocumentClient } from '#predictions/client.ts';
+import { listOf } from '#runtime/config.ts';
+import { post, recordsOf, SLOW_KEY, startTestApi, TEST_API_KEYS, TEST_KEY } from '../helpers/local-api.ts';
 
 type Encoding = 'json' | 'form' | 'multipart';
 /** A recorded client request (test/fixtures/libretranslate/requests.json, each with its origin). */
@@ -407,5 +412,27 @@ describe('LibreTranslate errors: {"error": "…"} with its status, never a 5xx f
     expect(wrong.body).toEqual({ error: expect.stringMatching(/key/i) });
     const tooMany = limited.find((r) => r.status === 429);
     expect(tooMany?.body).toEqual({ error: expect.stringMatching(/\w{3}/) });
+  });
+
+  it('checks body keys against the key mirror the emulator filled at start: hashes only, and what a sync adds works', async () => {
+    const tables = makeDocumentClient(api.config);
+    const mirrored = (await tables.send(new ScanCommand({ TableName: api.config.API_KEYS_TABLE }))).Items ?? [];
+    // What the key-sync function would write with two more keys in API Gateway: one enabled, one disabled.
+    const plan = { rate: 1000, burst: 1000 };
+    const synced = new Map([
+      ...localKeys(listOf(TEST_API_KEYS), 0, 0),
+      ['synced-key', { id: 'synced', enabled: true, plan }],
+      ['synced-off', { id: 'synced-off', enabled: false, plan }],
+    ]);
+    const result = await syncKeyMirror(tables, api.config.API_KEYS_TABLE, synced);
+    const detect = (key: string) =>
+      send({ method: 'POST', path: '/detect', body: { q: 'Bonjour', api_key: key } }, { headerKey: null });
+    const [added, off] = [await detect('synced-key'), await detect('synced-off')];
+
+    expect(result).toEqual({ added: 2, changed: 0, removed: 0, unchanged: 2 });
+    expect(mirrored.map((i) => i.keyHash).sort()).toEqual([keyHash(TEST_KEY), keyHash(SLOW_KEY)].sort());
+    expect(JSON.stringify(mirrored)).not.toContain(TEST_KEY);
+    expect(added.status).toBe(200);
+    expect(off.status).toBe(403);
   });
 });
