@@ -1,8 +1,9 @@
-import { z } from 'zod';
 import { GATEWAY_RESPONSES } from '#functions/gateway-responses.ts';
 import { apiKeyOf } from '#http/api-keys.ts';
-import { apiGatewayPlanKeySource, type KeySource, type KnownKey, staticKeySource } from '#http/key-source.ts';
+import { dynamoKeySource } from '#http/key-mirror.ts';
+import type { KeySource } from '#http/key-source.ts';
 import type { ApiEvent } from '#http/types.ts';
+import { makeDocumentClient, REQUEST_PATH_CLIENT } from '#predictions/client.ts';
 import { meterRequest } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
@@ -14,22 +15,17 @@ import { AppError } from '#runtime/errors.ts';
  * extensions) send the key as `api_key` in it. See docs/keys.md.
  */
 
-const LocalKeys = z.record(
-  z.string(),
-  z.object({
-    id: z.string(),
-    enabled: z.boolean(),
-    plan: z.object({ rate: z.number(), burst: z.number(), quota: z.number().optional() }).optional(),
-  }),
-);
+/** Seconds a client is asked to wait when the key table cannot be read. */
+const KEY_CHECK_RETRY_SECONDS = 5;
 
 let source: KeySource | undefined;
-/** The emulator's keys (LOCAL_KEY_PLANS) locally, API Gateway's keys and plans in AWS: the authorizer's keys. */
+/**
+ * The mirror of API Gateway's keys and plans in DynamoDB (`API_KEYS_TABLE`, layers/http/key-mirror.ts):
+ * filled by the key-sync function in AWS and by the emulator from its keys locally, read through
+ * the VPC's DynamoDB gateway endpoint.
+ */
 const keySource = (): KeySource => {
-  const local = config().LOCAL_KEY_PLANS;
-  source ??= local
-    ? staticKeySource(new Map(Object.entries(LocalKeys.parse(JSON.parse(local))) as [string, KnownKey][]))
-    : apiGatewayPlanKeySource();
+  source ??= dynamoKeySource(makeDocumentClient(config(), REQUEST_PATH_CLIENT), config().API_KEYS_TABLE);
   return source;
 };
 
@@ -57,7 +53,15 @@ export const authenticateBodyKey = async (event: ApiEvent, keys: KeySource = key
       'Missing API key: send it as api_key in the body, as "Authorization: Bearer <key>" or in the x-api-key header.',
     );
   }
-  const known = await keys.lookup(value);
+  const known = await keys.lookup(value).catch((error: unknown) => {
+    // Fail closed, but as a retryable 503 rather than a 500: the key may well be good.
+    throw new AppError(
+      503,
+      'key_check_unavailable',
+      `The API key could not be checked just now; retry in ${KEY_CHECK_RETRY_SECONDS} seconds.`,
+      { cause: error, headers: { 'Retry-After': String(KEY_CHECK_RETRY_SECONDS) } },
+    );
+  });
   if (!known?.enabled || !known.plan) throw new AppError(403, 'forbidden', GATEWAY_RESPONSES.ACCESS_DENIED.message);
   await meterRequest(known.id, known.plan);
   event.requestContext.identity = { ...event.requestContext.identity, apiKeyId: known.id };

@@ -162,7 +162,12 @@ const operation = (route: RouteDef, doc: RouteSpec): ZodOpenApiOperationObject =
                 schema: doc.body(),
                 examples,
               },
-              ...(doc.form ? { 'application/x-www-form-urlencoded': { schema: doc.body() } } : {}),
+              ...(doc.form
+                ? {
+                    'application/x-www-form-urlencoded': { schema: doc.body() },
+                    'multipart/form-data': { schema: doc.body() },
+                  }
+                : {}),
             },
           },
         }

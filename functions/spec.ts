@@ -42,7 +42,7 @@ export interface RouteSpec {
   errorShape?: ErrorShape;
   /** Served through Lambda response streaming (SSE when the request asks for it). */
   streaming?: boolean;
-  /** The body may also be `application/x-www-form-urlencoded` (LibreTranslate clients send it). */
+  /** The body may also be a form, url-encoded or `multipart/form-data` (LibreTranslate clients send both). */
   form?: boolean;
   /**
    * Answered by the gateway itself with this JSON body (status 200): an API Gateway MOCK

@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CAPABILITIES, type Capability } from '#functions/routes.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
-import { listOf, loadConfig, setConfig } from '#runtime/config.ts';
+import { loadConfig, setConfig } from '#runtime/config.ts';
 import { loadLocalConfig } from './config.ts';
 import { runHandler } from './run-handler.ts';
-import { localKeyPlans, type ProxyHandler, type StreamingHandler } from './server.ts';
-import { startDynalite } from './stack.ts';
+import type { ProxyHandler, StreamingHandler } from './server.ts';
+import { mirrorLocalKeys, startDynalite } from './stack.ts';
 
 /**
  * `npm run invoke -- <function> <event.json>`: the no-Docker twin of `sam local invoke`.
@@ -43,16 +43,15 @@ try {
   process.exit(2);
 }
 const db = process.env.DYNAMODB_ENDPOINT ? undefined : await startDynalite('memory');
-// The body-keyed routes' functions check keys themselves (functions/body-key.ts): here, as under
-// `npm start`, against the emulator's keys (LOCAL_API_KEY, default the README's local-dev-key).
-const local = loadLocalConfig(process.env);
-const config = loadConfig({
-  LOCAL_KEY_PLANS: localKeyPlans(listOf(local.LOCAL_API_KEY), local.LOCAL_RATE_LIMIT, local.LOCAL_BURST),
-  ...process.env,
-  ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}),
-});
+const config = loadConfig({ ...process.env, ...(db ? { DYNAMODB_ENDPOINT: db.endpoint } : {}) });
 setConfig(config);
-if (db) await ensureLocalTables(makeDocumentClient(config), config);
+if (db) {
+  const tables = makeDocumentClient(config);
+  await ensureLocalTables(tables, config);
+  // The body-keyed routes' functions check keys in the key table (functions/body-key.ts): here, as
+  // under `npm start`, the emulator's keys (LOCAL_API_KEY, default the README's local-dev-key).
+  await mirrorLocalKeys(tables, config, loadLocalConfig(process.env));
+}
 const { handler } = (await import(`../functions/${fn as Capability | 'warm' | 'ingest'}/handler.ts`)) as {
   handler: ProxyHandler | StreamingHandler;
 };

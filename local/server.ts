@@ -15,6 +15,7 @@ import {
 import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { apiKeyOf } from '#http/api-keys.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
+import type { KnownKey } from '#http/key-source.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
 import { type MetadataStream, STREAMING } from './lambda-shim.ts';
 
@@ -72,15 +73,12 @@ const decodePathPart = (raw: string): string => {
 };
 
 /**
- * The emulator's keys as the functions of body-keyed routes check them (`LOCAL_KEY_PLANS`,
- * functions/body-key.ts): by value, each with the id the emulator reports and its plan's numbers.
+ * The emulator's keys as API Gateway would list them with their plans (`listApiGatewayKeysWithPlans`):
+ * by value, each with the id the emulator reports and its plan's numbers. What the emulator
+ * mirrors into the key table at start, as the key-sync function does in AWS (local/stack.ts).
  */
-export const localKeyPlans = (apiKeys: readonly string[], rate: number, burst: number): string =>
-  JSON.stringify(
-    Object.fromEntries(
-      [...plansOf(apiKeys, rate, burst)].map(([key, plan]) => [key, { id: apiKeyIdOf(key), enabled: true, plan }]),
-    ),
-  );
+export const localKeys = (apiKeys: readonly string[], rate: number, burst: number): Map<string, KnownKey> =>
+  new Map([...plansOf(apiKeys, rate, burst)].map(([key, plan]) => [key, { id: apiKeyIdOf(key), enabled: true, plan }]));
 
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
 export const apiKeyIdOf = (key: string): string =>

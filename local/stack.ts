@@ -4,8 +4,10 @@ import { Server as HttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { type Capability, ROUTES } from '#functions/routes.ts';
+import { syncKeyMirror } from '#http/key-mirror.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import { ConfigurationError } from '#runtime/errors.ts';
@@ -15,7 +17,7 @@ import { InstancePool } from './instances.ts';
 import { captureEmf, captureRecords, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
 import { isRecordsLine, LocalRecordFeed } from './records.ts';
-import { defaultLoadHandler, localKeyPlans, startLocalApi } from './server.ts';
+import { defaultLoadHandler, localKeys, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
 export interface LocalDatabase {
@@ -100,6 +102,21 @@ export const startDynalite = async (
   };
 };
 
+/**
+ * The key-sync function's work, locally: the key table the body-keyed routes check
+ * (functions/body-key.ts) made equal to the emulator's keys, by the same `syncKeyMirror`.
+ */
+export const mirrorLocalKeys = (
+  client: DynamoDBDocumentClient,
+  c: Pick<Config, 'API_KEYS_TABLE'>,
+  local: Pick<LocalConfig, 'LOCAL_API_KEY' | 'LOCAL_RATE_LIMIT' | 'LOCAL_BURST'>,
+) =>
+  syncKeyMirror(
+    client,
+    c.API_KEYS_TABLE,
+    localKeys(listOf(local.LOCAL_API_KEY), local.LOCAL_RATE_LIMIT, local.LOCAL_BURST),
+  );
+
 /** ONNX Runtime threads of each of `concurrency` instances sharing this machine's cores (at least 1). */
 export const onnxThreadsPerInstance = (concurrency: number): number =>
   Math.max(1, Math.floor(os.availableParallelism() / concurrency));
@@ -132,16 +149,12 @@ export const startLocalStack = async (
   }
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
   const endpoint = options.databaseEndpoint ? await options.databaseEndpoint(db.endpoint) : db.endpoint;
-  // The body-keyed routes' functions check the emulator's keys themselves (functions/body-key.ts).
-  env = {
-    ...env,
-    LOCAL_KEY_PLANS: localKeyPlans(listOf(local.LOCAL_API_KEY), local.LOCAL_RATE_LIMIT, local.LOCAL_BURST),
-  };
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: endpoint });
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);
   const tables = makeDocumentClient(config);
   await ensureLocalTables(tables, config);
+  await mirrorLocalKeys(tables, config, local);
   const metrics = captureEmf({ echo: local.LOCAL_EMF_ECHO });
   // Imported after setConfig: the ingester's logger reads the configuration when loaded.
   const { makeRecordIngester } = await import('#predictions/ingest.ts');

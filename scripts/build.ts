@@ -16,7 +16,7 @@ import { CAPABILITIES } from '#functions/routes.ts';
  * stage runs, from the folders its Dockerfile copies (model-packaging/ is not among them).
  */
 export const EXTERNAL = ['onnxruntime-node', 'sharp'];
-const extra = ['warm', 'authorizer', 'ingest', 'import'];
+const extra = ['warm', 'authorizer', 'key-sync', 'ingest', 'import'];
 const TARGETS = ['all', 'functions'] as const;
 const target = process.argv[2] ?? 'all';
 if (!(TARGETS as readonly string[]).includes(target)) {

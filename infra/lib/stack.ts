@@ -5,6 +5,7 @@ import { Api } from './constructs/api.ts';
 import { HubImport } from './constructs/hub-import.ts';
 import { InferenceFunction } from './constructs/inference-function.ts';
 import { KeyAuthorizer } from './constructs/key-authorizer.ts';
+import { KeySync } from './constructs/key-sync.ts';
 import { ModelStore } from './constructs/model-store.ts';
 import { Network } from './constructs/network.ts';
 import { Observability } from './constructs/observability.ts';
@@ -21,8 +22,8 @@ export interface InferenceStackProps extends StackProps {
 
 /**
  * One stage of the product: network, model store, prediction log, one function per
- * capability that has routes, the warm-up function, the API behind WAF, and the
- * dashboard and alarms.
+ * capability that has routes, the warm-up function, the key authorizer and the key mirror's
+ * sync, the API behind WAF, and the dashboard and alarms.
  *
  * @example
  * new InferenceStack(app, 'HfServe-dev', { config: stageConfig('dev') });
@@ -32,6 +33,8 @@ export class InferenceStack extends Stack {
   readonly warm: InferenceFunction;
   readonly api: Api;
   readonly keyAuthorizer: KeyAuthorizer;
+  /** The mirror of API Gateway's keys that body-keyed requests are checked against, and its sync. */
+  readonly keySync: KeySync;
   readonly modelStore: ModelStore;
   readonly predictionLog: PredictionLog;
   readonly ingestion: RecordIngestion;
@@ -47,6 +50,7 @@ export class InferenceStack extends Stack {
     const { vpc } = new Network(this, 'Network', { config });
     this.modelStore = new ModelStore(this, 'Models', { config, vpc });
     this.predictionLog = new PredictionLog(this, 'PredictionLog', { config });
+    this.keySync = new KeySync(this, 'KeySync', { config });
 
     // A route the gateway answers itself (MOCK) needs no function.
     const capabilities = [...new Set(routes.filter((r) => !r.mock).map((r) => r.fn))];
@@ -75,8 +79,9 @@ export class InferenceStack extends Stack {
         fn.bindTable('IMPORTS_TABLE', this.predictionLog.imports, ['GetItem', 'PutItem']);
         fn.setEnv({ HUB_IMPORT_ALLOW: config.hubImportAllow.join(',') });
       }
-      // Body-keyed routes (LibreTranslate's api_key): the function checks keys and reads their plans itself.
-      if (routes.some((r) => r.fn === name && r.bodyKey)) fn.allowKeyListing();
+      // Body-keyed routes (LibreTranslate's api_key): the function checks keys against the key-sync mirror.
+      if (routes.some((r) => r.fn === name && r.bodyKey))
+        fn.bindTable('API_KEYS_TABLE', this.keySync.table, ['GetItem']);
       this.functions.set(name, fn);
     }
     this.ingestion = new RecordIngestion(this, 'Ingest', {
@@ -108,6 +113,7 @@ export class InferenceStack extends Stack {
       functions: this.functions,
       warm: this.warm,
       ingestion: this.ingestion,
+      keySync: this.keySync,
       api: this.api.restApi,
       routes,
       webAclMetricName: this.waf.metricName,
@@ -117,12 +123,17 @@ export class InferenceStack extends Stack {
         this.predictionLog.usage,
         this.predictionLog.modelState,
         this.predictionLog.imports,
+        this.keySync.table,
       ],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'ModelBucket', { value: this.modelStore.bucket.bucketName });
     new CfnOutput(this, 'WarmFunction', { value: this.warm.alias.functionArn });
+    new CfnOutput(this, 'KeySyncFunction', {
+      value: this.keySync.function.functionName,
+      description: 'run it to mirror a key change for body-keyed (LibreTranslate api_key) calls before the next minute',
+    });
     new CfnOutput(this, 'AlarmTopic', { value: this.observability.topic.topicArn });
     for (const [tier, plan] of this.api.usagePlans) {
       new CfnOutput(this, `UsagePlan${tier}`, {

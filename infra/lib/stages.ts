@@ -12,8 +12,8 @@ export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Functions the stack deploys: one per capability, plus the model-cache warm-up. */
 export type FunctionName = Capability | 'warm' | 'ingest' | 'import';
-/** Every function in the image: the deployed ones plus the API key authorizer (sized by its own construct). */
-export type ImageFunctionName = FunctionName | 'authorizer';
+/** Every function in the image: the deployed ones plus the API key authorizer and key sync (sized by their constructs). */
+export type ImageFunctionName = FunctionName | 'authorizer' | 'key-sync';
 
 export interface FunctionSettings {
   readonly memoryMb: number;

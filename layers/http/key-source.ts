@@ -18,7 +18,8 @@ export interface KnownKey {
 
 /**
  * Where the valid API keys come from: API Gateway's own keys in AWS (the ones the usage
- * plans meter), the emulator's configured list locally. Looked up by the key's value.
+ * plans meter; for body-keyed requests, their DynamoDB mirror, `key-mirror.ts`), the
+ * emulator's configured list locally. Looked up by the key's value.
  */
 export interface KeySource {
   /** The key with this value, or undefined when there is none. */
@@ -38,8 +39,9 @@ export const listApiGatewayKeys = async (client: APIGatewayClient): Promise<Map<
 
 /**
  * Every key, as `listApiGatewayKeys`, with the numbers of the usage plan it is in (GetUsagePlans,
- * then GetUsagePlanKeys per plan): what a function that meters body-keyed requests needs. A key
- * in no plan has no `plan` (the gateway would refuse it: so does the function).
+ * then GetUsagePlanKeys per plan): what the key-sync function mirrors for the body-keyed
+ * requests' check (`key-mirror.ts`). A key in no plan has no `plan` (the gateway would refuse
+ * it: so does that check).
  */
 export const listApiGatewayKeysWithPlans = async (client: APIGatewayClient): Promise<Map<string, KnownKey>> => {
   const keys = await listApiGatewayKeys(client);
@@ -116,13 +118,6 @@ export const staticKeySource = (keys: ReadonlyMap<string, string | KnownKey>): K
 
 /** How long the functions and the authorizer trust a listing of API Gateway's keys. */
 export const KEY_LIST_TTL_MS = 60_000;
-
-let withPlans: KeySource | undefined;
-/** The process's key source over API Gateway's keys and their usage plans (the body-keyed routes' functions). */
-export const apiGatewayPlanKeySource = (): KeySource => {
-  withPlans ??= cachedKeySource(() => listApiGatewayKeysWithPlans(new APIGatewayClient({})), KEY_LIST_TTL_MS);
-  return withPlans;
-};
 
 let shared: KeySource | undefined;
 /** The process's key source over API Gateway's keys (one listing per TTL, shared by every request). */

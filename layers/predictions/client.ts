@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
 import { Breaker } from './breaker.ts';
 import {
+  API_KEYS_TABLE_KEYS,
   IMPORTS_TABLE_KEYS,
   MODEL_STATE_TABLE_KEYS,
   PREDICTIONS_TABLE_KEYS,
@@ -101,6 +102,7 @@ export const ensureTable = async (client: DynamoDBDocumentClient, tableName: str
     }),
   );
   // dynalite ignores TTL but accepts the call; it documents the intent and matches AWS.
+  if (k.ttlAttribute === undefined) return;
   await client
     .send(
       new UpdateTimeToLiveCommand({
@@ -122,11 +124,20 @@ export const ensureResultCacheTable = (client: DynamoDBDocumentClient, tableName
 /** Every table the functions use, created where missing: the local emulator's and invoke's twin of the stack. */
 export const ensureLocalTables = async (
   client: DynamoDBDocumentClient,
-  c: Pick<Config, 'PREDICTIONS_TABLE' | 'RESULT_CACHE_TABLE' | 'USAGE_TABLE' | 'MODEL_STATE_TABLE' | 'IMPORTS_TABLE'>,
+  c: Pick<
+    Config,
+    | 'PREDICTIONS_TABLE'
+    | 'RESULT_CACHE_TABLE'
+    | 'USAGE_TABLE'
+    | 'MODEL_STATE_TABLE'
+    | 'API_KEYS_TABLE'
+    | 'IMPORTS_TABLE'
+  >,
 ): Promise<void> => {
   await ensurePredictionsTable(client, c.PREDICTIONS_TABLE);
   await ensureResultCacheTable(client, c.RESULT_CACHE_TABLE);
   await ensureTable(client, c.USAGE_TABLE, USAGE_TABLE_KEYS);
   await ensureTable(client, c.MODEL_STATE_TABLE, MODEL_STATE_TABLE_KEYS);
   await ensureTable(client, c.IMPORTS_TABLE, IMPORTS_TABLE_KEYS);
+  await ensureTable(client, c.API_KEYS_TABLE, API_KEYS_TABLE_KEYS);
 };

@@ -4,11 +4,11 @@
  * queries each endpoint runs are in docs/prediction-log.md.
  */
 
-/** A table's keys, indexes and TTL attribute; every key attribute is a string. */
+/** A table's keys, indexes and TTL attribute (if its items expire); every key attribute is a string. */
 export interface TableKeys {
   readonly partitionKey: string;
   readonly sortKey?: string;
-  readonly ttlAttribute: string;
+  readonly ttlAttribute?: string;
   readonly globalSecondaryIndexes: ReadonlyArray<{
     readonly indexName: string;
     readonly partitionKey: string;
@@ -68,6 +68,18 @@ export const MODEL_STATE_TABLE_KEYS = {
 export const RESULT_CACHE_TABLE_KEYS = {
   partitionKey: 'cacheKey',
   ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableKeys;
+
+/**
+ * The mirror of API Gateway's keys that body-keyed requests are checked against
+ * (`layers/http/key-mirror.ts`, written by `functions/key-sync/`): one item per enabled key in
+ * a usage plan, `keyHash` = the SHA-256 of the key's value (hex; the value itself is never
+ * stored), holding the key's id and its plan's numbers. No TTL: a full sync deletes what left
+ * the source, and an expiry would lock every body-keyed client out while the sync is down.
+ */
+export const API_KEYS_TABLE_KEYS = {
+  partitionKey: 'keyHash',
   globalSecondaryIndexes: [],
 } as const satisfies TableKeys;
 

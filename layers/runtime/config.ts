@@ -78,11 +78,11 @@ export const ConfigSchema = z.object({
   /** Shared result cache (DynamoDB, TTL) behind the in-container LRU; see docs/prediction-log.md. */
   RESULT_CACHE_TABLE: z.string().default('prediction-cache'),
   /**
-   * Set by the local emulator only: its keys, as JSON `{"<key>": {id, enabled, plan}}`, for the
-   * body-keyed routes' check (functions/body-key.ts). Unset in AWS: API Gateway's keys are used.
-   * Holds secrets: never logged.
+   * The mirror of API Gateway's keys and plans the body-keyed routes check keys against
+   * (layers/http/key-mirror.ts), by key hash: written by the key-sync function in AWS, by the
+   * emulator from its keys at start.
    */
-  LOCAL_KEY_PLANS: z.string().optional(),
+  API_KEYS_TABLE: z.string().default('api-keys'),
   /** Per-key usage counters (layers/predictions/usage.ts). */
   USAGE_TABLE: z.string().default('usage'),
   /** Characters of input one key may send to translate and detect per UTC day; 0 = not metered. */

@@ -17,6 +17,9 @@ export const adminKeyHashes = (...keys: string[]): string => keys.map((k) => has
  * cache folder, loopback, a random port). `env` is the functions' environment, `local`
  * the emulator's (local/config.ts).
  */
+/** The test API's keys, as LOCAL_API_KEY lists them (`key:rate:burst`). */
+export const TEST_API_KEYS = `${TEST_KEY}:1000:1000,${SLOW_KEY}:1:2`;
+
 export const startTestApi = async (
   env: Record<string, string> = {},
   local: Record<string, string> = {},
@@ -24,7 +27,7 @@ export const startTestApi = async (
   startLocalStack(
     loadLocalConfig({
       PORT: '0',
-      LOCAL_API_KEY: `${TEST_KEY}:1000:1000,${SLOW_KEY}:1:2`,
+      LOCAL_API_KEY: TEST_API_KEYS,
       LOCAL_DATA_DIR: 'memory',
       ...local,
     }),

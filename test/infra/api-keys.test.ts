@@ -83,18 +83,6 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
     }
   });
 
-  it('only the functions serving body-keyed routes may GET API keys and usage plans', () => {
-    const policies = propsOf(stage, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('Fn'));
-    const reading = policies
-      .filter(([, p]) => JSON.stringify(p.PolicyDocument).includes('apigateway:GET'))
-      .map(([id]) => id);
-
-    expect(reading.map((id) => id.replace(/Function.*$/, ''))).toEqual(['Fndetect', 'Fntranslate']);
-    const doc = JSON.stringify(policies.find(([id]) => id === reading[0])![1].PolicyDocument);
-    expect(doc).toContain('/apikeys');
-    expect(doc).toContain('/usageplans/*/keys');
-  });
-
   it('the authorizer may only GET the account’s API keys', () => {
     const policies = propsOf(stage, 'AWS::IAM::Policy').filter(([id]) => id.includes('KeyAuthorizer'));
     const statements = policies.flatMap(
@@ -104,7 +92,8 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
 
     expect(apigw).toHaveLength(1);
     expect(apigw[0]!.Action).toBe('apigateway:GET');
-    expect(JSON.stringify(apigw[0]!.Resource)).toMatch(/::\/apikeys"\]\]\}$/);
+    // A pinned stage (prod) has a literal ARN (cdk.json's enablePartitionLiterals), the others a Fn::Join.
+    expect(JSON.stringify(apigw[0]!.Resource)).toMatch(/::\/apikeys"(\]\]\})?$/);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions.filter((a) => !a.startsWith('xray:'))).toEqual(['apigateway:GET']);
   });

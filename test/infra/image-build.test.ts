@@ -13,7 +13,7 @@ const run = promisify(execFile);
 /** Bundling every function and installing the externals offline: about a minute on 2 busy cores. */
 const REPLAY_TIMEOUT_MS = 300_000;
 const IMPORT_TIMEOUT_MS = 60_000;
-const FUNCTIONS = [...CAPABILITIES, 'warm', 'authorizer', 'ingest', 'import'] as const;
+const FUNCTIONS = [...CAPABILITIES, 'warm', 'authorizer', 'key-sync', 'ingest', 'import'] as const;
 /** This machine's architecture as BuildKit names it in TARGETARCH. */
 const HOST_TARGETARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
 const HOST_CPU = process.arch === 'arm64' ? 'arm64' : 'x64';

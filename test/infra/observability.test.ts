@@ -106,7 +106,7 @@ describe.each(STAGE_NAMES)('metrics of stage %s', (stage) => {
     for (const e of rates) expect(e.expression).toBe('100 * part / (part + rest)');
   });
 
-  it('watches the ingester (fallback, errors, dead letters) and the warm function, and every alarm notifies the topic', () => {
+  it('watches the ingester (fallback, errors, dead letters), the warm function and the key sync, and every alarm notifies the topic', () => {
     const { template } = synthStage(stage);
     const alarms = alarmMetrics(stage);
     const topic = Object.keys(resourcesOf(template, 'AWS::SNS::Topic'))[0];
@@ -120,6 +120,11 @@ describe.each(STAGE_NAMES)('metrics of stage %s', (stage) => {
       alarms.some((a) => a.where.includes('ingestDeadLetters') && a.name === 'ApproximateNumberOfMessagesVisible'),
     ).toBe(true);
     expect(alarms.some((a) => a.where.includes('warmErrors') && a.name === 'Errors')).toBe(true);
+    // One failed sync heals a minute later: the alarm fires when every run of its 5-minute period failed.
+    const keySync = Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm')).find(([id]) =>
+      id.includes('keySyncErrors'),
+    )?.[1].Properties;
+    expect(keySync).toMatchObject({ MetricName: 'Errors', Period: 300, Threshold: 5 });
     expect(widgetMetrics(stage).some((m) => m.where.includes('warm'))).toBe(true);
     for (const a of Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))) {
       expect((a.Properties as { AlarmActions: unknown[] }).AlarmActions).toEqual([{ Ref: topic }]);

@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import { apiPanels, functionPanels } from '#observability/dashboard.ts';
 import {
+  API_KEYS_TABLE_KEYS,
   IMPORTS_TABLE_KEYS,
   MODEL_STATE_TABLE_KEYS,
   PREDICTIONS_TABLE_KEYS,
   RESULT_CACHE_TABLE_KEYS,
+  type TableKeys,
   USAGE_TABLE_KEYS,
 } from '#predictions/schema.ts';
 import { Network } from '../../infra/lib/constructs/network.ts';
@@ -88,22 +90,26 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     });
   });
 
-  it('prediction log: on-demand tables with PITR, TTL, encryption and the GSIs of schema.ts', () => {
+  it('prediction log and key mirror: on-demand tables with PITR, TTL where items expire, encryption and the GSIs of schema.ts', () => {
     const { template } = synthStage(stage);
 
-    template.resourceCountIs('AWS::DynamoDB::Table', 5);
-    for (const keys of [
+    template.resourceCountIs('AWS::DynamoDB::Table', 6);
+    const tables: TableKeys[] = [
       PREDICTIONS_TABLE_KEYS,
       RESULT_CACHE_TABLE_KEYS,
       USAGE_TABLE_KEYS,
       MODEL_STATE_TABLE_KEYS,
+      API_KEYS_TABLE_KEYS,
       IMPORTS_TABLE_KEYS,
-    ]) {
+    ];
+    for (const keys of tables) {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: Match.arrayWith([{ AttributeName: keys.partitionKey, KeyType: 'HASH' }]),
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        TimeToLiveSpecification: { AttributeName: keys.ttlAttribute, Enabled: true },
+        TimeToLiveSpecification: keys.ttlAttribute
+          ? { AttributeName: keys.ttlAttribute, Enabled: true }
+          : Match.absent(),
         SSESpecification: { SSEEnabled: true },
         ...(keys.globalSecondaryIndexes.length
           ? {
@@ -124,13 +130,18 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
 
   it('functions: one per capability with routes plus warm, arm64, traced, EFS at /mnt/models, settings from the stage', () => {
     const fns = functionsByName(stage);
-    // The API key authorizer is the image's too, but small, outside the VPC, with no model cache.
-    const authorizer = fns.get('authorizer');
-    fns.delete('authorizer');
-
-    expect(authorizer).toMatchObject({ Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, MemorySize: 256 });
-    expect(authorizer?.VpcConfig).toBeUndefined();
-    expect(authorizer?.FileSystemConfigs).toBeUndefined();
+    // The API key authorizer and the key sync are the image's too, but small, outside the VPC, with no model cache.
+    for (const name of ['authorizer', 'key-sync']) {
+      const small = fns.get(name);
+      fns.delete(name);
+      expect(small, name).toMatchObject({
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 256,
+      });
+      expect(small?.VpcConfig, name).toBeUndefined();
+      expect(small?.FileSystemConfigs, name).toBeUndefined();
+    }
     expect([...fns.keys()].sort()).toEqual([...capabilitiesWithRoutes, 'import', 'ingest', 'warm'].sort());
     for (const [name, p] of fns) {
       // The records ingester reads no model, the Hub import needs egress: no EFS, no VPC (their own tests below).
@@ -352,8 +363,8 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
       (a) => a.Properties as { AlarmActions: unknown[]; MetricName?: string },
     );
     // Errors, p95 duration and throttles per function; API 5xx; warm-up errors; the
-    // ingester's errors, dead letters and prediction-log fallback.
-    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 2 + 3);
+    // ingester's errors, dead letters and prediction-log fallback; the key sync's errors.
+    expect(alarms).toHaveLength(capabilitiesWithRoutes.length * 3 + 2 + 3 + 1);
     expect(alarms.map((a) => a.MetricName)).toContain('5XXError');
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });

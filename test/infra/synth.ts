@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { RouteDef } from '#functions/routes.ts';
@@ -14,6 +16,16 @@ export interface Synthesized {
 }
 
 const cache = new Map<string, Synthesized>();
+
+/**
+ * cdk.json's `context` (the feature flags, `@aws-cdk/core:target-partitions`): what `cdk synth`
+ * gives the app, so the templates tested are the ones deployed. Read from the repository.
+ */
+export const CDK_JSON_CONTEXT: Readonly<Record<string, unknown>> = (
+  JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
 
 /** The context each stage is synthesized with (prod must be pinned to an account and region). */
 export const SYNTH_CONTEXT: Readonly<Record<StageName, Readonly<Partial<Record<ContextKey, string>>>>> = {
@@ -33,7 +45,9 @@ export const synthStage = (stage: StageName, routes?: readonly RouteDef[]): Synt
     const context = { stage, ...SYNTH_CONTEXT[stage] };
     const { config, env } = stageFromContext((k) => context[k as keyof typeof context]);
     const zones = availabilityZonesContext(config);
-    const app = new App({ context: { ...context, ...(zones ? { [zones[0]]: zones[1] } : {}) } });
+    const app = new App({
+      context: { ...CDK_JSON_CONTEXT, ...context, ...(zones ? { [zones[0]]: zones[1] } : {}) },
+    });
     const stack = new InferenceStack(app, `HfServe-${stage}`, { config, env, routes });
     found = { stack, template: Template.fromStack(stack) };
     cache.set(key, found);

@@ -1,9 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyHash, syncKeyMirror } from '#http/key-mirror.ts';
+import { localKeys } from '#local/server.ts';
 import type { LocalStack } from '#local/stack.ts';
-import { post, recordsOf, SLOW_KEY, startTestApi, TEST_KEY } from '../helpers/local-api.ts';
+import { makeDocumentClient } from '#predictions/client.ts';
+import { listOf } from '#runtime/config.ts';
+import { post, recordsOf, SLOW_KEY, startTestApi, TEST_API_KEYS, TEST_KEY } from '../helpers/local-api.ts';
 
+type Encoding = 'json' | 'form' | 'multipart';
 /** A recorded client request (test/fixtures/libretranslate/requests.json, each with its origin). */
 interface Recorded {
   id: string;
@@ -11,7 +17,7 @@ interface Recorded {
   origin: string;
   method: 'GET' | 'POST';
   path: string;
-  encoding?: 'json' | 'form';
+  encoding?: Encoding;
   body?: Record<string, unknown>;
 }
 interface Fixture {
@@ -28,13 +34,22 @@ beforeAll(async () => {
 afterAll(async () => api?.close());
 
 /** The body with "KEY" as the test key and "$html.<name>" as that HTML fixture. */
-const fill = (body: Record<string, unknown>, encoding: 'json' | 'form' = 'json') => {
+const fill = (
+  body: Record<string, unknown>,
+  encoding: Encoding = 'json',
+): { type?: string; text: string } | { form: FormData } => {
   const value = (v: unknown): unknown =>
     v === 'KEY' ? TEST_KEY : typeof v === 'string' && v.startsWith('$html.') ? fixture.html[v.slice(6)] : v;
   const filled = Object.fromEntries(
     Object.entries(body).map(([k, v]) => [k, Array.isArray(v) ? v.map(value) : value(v)]),
   );
   if (encoding === 'json') return { type: 'application/json', text: JSON.stringify(filled) };
+  if (encoding === 'multipart') {
+    // As a browser's FormData: fetch writes the multipart body and its boundary.
+    const form = new FormData();
+    for (const [k, v] of Object.entries(filled)) for (const item of [v].flat()) form.append(k, String(item));
+    return { form };
+  }
   const form = new URLSearchParams();
   for (const [k, v] of Object.entries(filled)) for (const item of [v].flat()) form.append(k, String(item));
   return { type: 'application/x-www-form-urlencoded', text: form.toString() };
@@ -47,17 +62,18 @@ const fill = (body: Record<string, unknown>, encoding: 'json' | 'form' = 'json')
  */
 const send = async (
   r: Pick<Recorded, 'method' | 'path' | 'body' | 'encoding'>,
-  options: { encoding?: 'json' | 'form'; headerKey?: string | null } = {},
+  options: { encoding?: Encoding; headerKey?: string | null } = {},
 ) => {
   const encoding = options.encoding ?? r.encoding ?? 'json';
   const body = r.body ? fill(r.body, encoding) : undefined;
   const headerKey = options.headerKey === undefined ? TEST_KEY : options.headerKey;
   const headers = {
-    ...(body ? { 'content-type': body.type } : {}),
+    ...(body && 'type' in body ? { 'content-type': body.type } : {}),
     ...(headerKey === null ? {} : { 'x-api-key': headerKey }),
   };
-  if (r.method === 'GET' && body) return getWithBody(r.path, headers, body.text);
-  const res = await fetch(`${api.url}${r.path}`, { method: r.method, headers, ...(body ? { body: body.text } : {}) });
+  if (r.method === 'GET' && body && 'text' in body) return getWithBody(r.path, headers, body.text);
+  const payload = body ? { body: 'form' in body ? body.form : body.text } : {};
+  const res = await fetch(`${api.url}${r.path}`, { method: r.method, headers, ...payload });
   return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
 };
 
@@ -196,6 +212,55 @@ describe('LibreTranslate clients, replayed as recorded', () => {
     expect(new Set(list.map((l) => l.code)).size).toBe(list.length);
     // ISO 639-1 where the language has one: every 2-letter code the table knows, FLORES-200 otherwise.
     expect(list.find((l) => l.name === 'Swahili')?.code).toBe('sw');
+  });
+
+  it('the web frontend: translate as its FormData (multipart), the key in it, source auto', async () => {
+    const r = recorded('frontend-translate');
+    const asMultipart = await send(r, { headerKey: null });
+    const asJson = await send(r, { encoding: 'json', headerKey: null });
+    const keyless = await send({ ...r, body: { ...r.body, api_key: '' } }, { headerKey: null });
+    const wrongKey = await send({ ...r, body: { ...r.body, api_key: 'not-a-key' } }, { headerKey: null });
+
+    expect(asMultipart.status).toBe(200);
+    expect(asMultipart.body).toEqual({
+      translatedText: expect.any(String),
+      detectedLanguage: { language: 'en', confidence: expect.any(Number) },
+    });
+    expect(asMultipart.body).toEqual(asJson.body);
+    // What app.js shows the user: res.error, in LibreTranslate's shape.
+    expect(keyless.status).toBe(401);
+    expect(keyless.body).toEqual({ error: expect.stringMatching(/api_key/) });
+    expect(wrongKey.status).toBe(403);
+    expect(wrongKey.body).toEqual({ error: expect.any(String) });
+  });
+
+  it('multipart: a file part or a broken body is a 400 saying what to send, never a 5xx', async () => {
+    const file = new FormData();
+    file.append('q', 'Hello');
+    file.append('target', 'de');
+    file.append('file', new Blob(['Hello']), 'hello.txt');
+    const withFile = await fetch(`${api.url}/translate`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_KEY },
+      body: file,
+    });
+    const broken = await fetch(`${api.url}/translate`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_KEY, 'content-type': 'multipart/form-data; boundary=abc' },
+      body: '--xyz\r\nnot a part',
+    });
+    const xml = await fetch(`${api.url}/translate`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_KEY, 'content-type': 'application/xml' },
+      body: '<q>Hello</q>',
+    });
+
+    expect(withFile.status).toBe(400);
+    expect(await withFile.json()).toEqual({ error: expect.stringMatching(/^Field "file" is a file/) });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toEqual({ error: expect.stringMatching(/^Malformed multipart\/form-data body/) });
+    expect(xml.status).toBe(415);
+    expect(await xml.json()).toEqual({ error: expect.stringMatching(/multipart\/form-data/) });
   });
 
   it('a browser extension: q as a list, source auto, alternatives, JSON and form, the same answer', async () => {
@@ -347,5 +412,27 @@ describe('LibreTranslate errors: {"error": "…"} with its status, never a 5xx f
     expect(wrong.body).toEqual({ error: expect.stringMatching(/key/i) });
     const tooMany = limited.find((r) => r.status === 429);
     expect(tooMany?.body).toEqual({ error: expect.stringMatching(/\w{3}/) });
+  });
+
+  it('checks body keys against the key mirror the emulator filled at start: hashes only, and what a sync adds works', async () => {
+    const tables = makeDocumentClient(api.config);
+    const mirrored = (await tables.send(new ScanCommand({ TableName: api.config.API_KEYS_TABLE }))).Items ?? [];
+    // What the key-sync function would write with two more keys in API Gateway: one enabled, one disabled.
+    const plan = { rate: 1000, burst: 1000 };
+    const synced = new Map([
+      ...localKeys(listOf(TEST_API_KEYS), 0, 0),
+      ['synced-key', { id: 'synced', enabled: true, plan }],
+      ['synced-off', { id: 'synced-off', enabled: false, plan }],
+    ]);
+    const result = await syncKeyMirror(tables, api.config.API_KEYS_TABLE, synced);
+    const detect = (key: string) =>
+      send({ method: 'POST', path: '/detect', body: { q: 'Bonjour', api_key: key } }, { headerKey: null });
+    const [added, off] = [await detect('synced-key'), await detect('synced-off')];
+
+    expect(result).toEqual({ added: 2, changed: 0, removed: 0, unchanged: 2 });
+    expect(mirrored.map((i) => i.keyHash).sort()).toEqual([keyHash(TEST_KEY), keyHash(SLOW_KEY)].sort());
+    expect(JSON.stringify(mirrored)).not.toContain(TEST_KEY);
+    expect(added.status).toBe(200);
+    expect(off.status).toBe(403);
   });
 });

@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,7 +21,10 @@ import { MODEL_CACHE_MOUNT_PATH, type ModelStore } from './model-store.ts';
 /** Only variables the runtime configuration knows can be set (a typo fails the type check). */
 export type EnvName = keyof typeof ConfigSchema.shape;
 
-/** The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query; usage counters: UpdateItem). */
+/**
+ * The DynamoDB calls the code makes (layers/predictions: BatchWriteItem, BatchGetItem, Query;
+ * usage counters: UpdateItem; the body-keyed routes' key check: GetItem; import jobs: GetItem, PutItem).
+ */
 export type TableAction = 'BatchWriteItem' | 'BatchGetItem' | 'Query' | 'UpdateItem' | 'GetItem' | 'PutItem';
 
 export interface InferenceFunctionProps {
@@ -141,27 +144,6 @@ export class InferenceFunction extends Construct {
     for (const [key, value] of Object.entries(vars)) {
       if (value !== undefined) this.function.addEnvironment(key, value);
     }
-  }
-
-  /**
-   * Lets the function read API Gateway's keys and usage plans (GET only), as the authorizer
-   * reads the keys: what `functions/body-key.ts` checks a body-keyed request against.
-   */
-  allowKeyListing(): void {
-    const { partition, region } = Stack.of(this);
-    const base = `arn:${partition}:apigateway:${region}::`;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['apigateway:GET'],
-        resources: [`${base}/apikeys`, `${base}/usageplans`, `${base}/usageplans/*/keys`],
-      }),
-    );
-    Validations.of(this).acknowledge({
-      // A pinned stage (prod) resolves partition and region to literals; cdk-nag names them as they are.
-      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(partition) ? '<AWS::Partition>' : partition}:apigateway:${Token.isUnresolved(region) ? '<AWS::Region>' : region}::/usageplans/*/keys]`,
-      reason:
-        "Read-only (GET) on the keys of the account's usage plans, whose ids are not known in advance: a body-keyed request (LibreTranslate's api_key) is metered against its key's plan.",
-    });
   }
 
   /**

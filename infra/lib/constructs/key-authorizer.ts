@@ -1,10 +1,10 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { functionImage, lambdaArchitecture } from '../image.ts';
 import type { StageConfig } from '../stages.ts';
+import { outsideVpcFunction } from './outside-vpc-function.ts';
 
 export interface KeyAuthorizerProps {
   readonly config: StageConfig;
@@ -24,35 +24,19 @@ export class KeyAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: KeyAuthorizerProps) {
     super(scope, id);
     const { config } = props;
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: config.logRetentionDays,
-      removalPolicy: config.removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
-    this.function = new lambda.DockerImageFunction(this, 'Function', {
-      code: functionImage('authorizer', config),
-      architecture: lambdaArchitecture(config),
-      memorySize: 256,
+    ({ function: this.function, logGroup: this.logGroup } = outsideVpcFunction(this, {
+      name: 'authorizer',
+      config,
+      memoryMb: 256,
       timeout: Duration.seconds(10),
-      logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
       description: `${config.serviceName} API key authorizer (${config.stage})`,
-      environment: { NODE_OPTIONS: '--enable-source-maps', STAGE: config.stage },
-    });
+    }));
     const { partition, region } = Stack.of(this);
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['apigateway:GET'],
         resources: [`arn:${partition}:apigateway:${region}::/apikeys`],
       }),
-    );
-    const ack = (ackId: string, reason: string) => Validations.of(this).acknowledge({ id: ackId, reason });
-    ack(
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'AWS-maintained minimal policy for a function to write its own CloudWatch logs.',
-    );
-    ack(
-      'AwsSolutions-IAM5[Resource::*]',
-      'xray:PutTraceSegments/xray:PutTelemetryRecords (tracing), which support no resource-level permissions.',
     );
   }
 }

@@ -27,6 +27,7 @@ import {
 } from '#observability/names.ts';
 import type { StageConfig } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
+import { KEY_SYNC_INTERVAL, type KeySync } from './key-sync.ts';
 import type { RecordIngestion } from './record-ingestion.ts';
 
 export interface ObservabilityProps {
@@ -37,6 +38,8 @@ export interface ObservabilityProps {
   readonly warm?: InferenceFunction;
   /** The prediction records ingester and its dead-letter queue. */
   readonly ingestion?: RecordIngestion;
+  /** The key mirror's sync (body-keyed requests' keys): alarmed when it keeps failing. */
+  readonly keySync?: KeySync;
   readonly api: apigw.RestApi;
   /** The API's routes: one line each in the per-route panels. */
   readonly routes: readonly RouteDef[];
@@ -220,6 +223,17 @@ export class Observability extends Construct {
         }),
         1,
         'ingest: prediction records written to the predictionLogFallback log line instead of DynamoDB',
+      );
+    }
+    if (props.keySync) {
+      // One failed run heals at the next (a minute later); every run of a period failing means
+      // key changes no longer reach body-keyed calls.
+      const runs = Math.round(PERIOD.toMinutes() / KEY_SYNC_INTERVAL.toMinutes());
+      alarm(
+        'keySyncErrors',
+        props.keySync.function.metricErrors({ period: PERIOD }),
+        runs,
+        `key-sync: every run for ${PERIOD.toMinutes()} minutes failed; key changes do not reach body-keyed (LibreTranslate api_key) calls`,
       );
     }
     if (props.warm) {

@@ -42,4 +42,13 @@ describe('authenticateBodyKey', () => {
     expect(fromBody.requestContext.identity.apiKeyId).toBe('id-good');
     expect(await authenticateBodyKey(fromHeader, keys)).toBe('id-good');
   });
+
+  it('a key table that cannot be read answers a retryable 503, not a 403 or a 500', async () => {
+    const down = { lookup: () => Promise.reject(new Error('ECONNREFUSED')) };
+
+    await expect(authenticateBodyKey(eventOf({}, { api_key: 'good' }), down)).rejects.toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': expect.any(String) },
+    });
+  });
 });

@@ -53,6 +53,43 @@ describe('jsonBody (with the request id and the error envelope around it)', () =
     expect(refused.statusCode).toBe(415);
   });
 
+  it('parses multipart/form-data (a browser FormData) where forms are accepted, base64 or not', async () => {
+    const form = new FormData();
+    form.append('q', 'hola');
+    form.append('q', 'adiós ✓');
+    form.append('__proto__', 'x');
+    const request = new Request('http://localhost/', { method: 'POST', body: form });
+    const contentType = request.headers.get('content-type')!;
+    const bytes = Buffer.from(await request.arrayBuffer());
+    const accepting = middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
+      .use(errorEnvelope({ logger: { info: () => undefined, error: () => undefined } }))
+      .use(jsonBody({ acceptsForm: () => true }))
+      .handler(async (e) => json({ got: Object.entries(e.body as object) }));
+
+    const plain = await accepting(event({ headers: { 'content-type': contentType }, body: bytes.toString() }), context);
+    const base64 = await accepting(
+      event({ headers: { 'content-type': contentType }, body: bytes.toString('base64'), isBase64Encoded: true }),
+      context,
+    );
+    const refusing = middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
+      .use(errorEnvelope({ logger: { info: () => undefined, error: () => undefined } }))
+      .use(jsonBody())
+      .handler(async () => json({}));
+    const refused = await refusing(
+      event({ headers: { 'content-type': contentType }, body: bytes.toString() }),
+      context,
+    );
+
+    expect(JSON.parse(plain.body)).toEqual({
+      got: [
+        ['q', ['hola', 'adiós ✓']],
+        ['__proto__', 'x'],
+      ],
+    });
+    expect(base64.body).toBe(plain.body);
+    expect(refused.statusCode).toBe(415);
+  });
+
   it('keeps form fields named like Object.prototype members as data', async () => {
     const handler = middy<ApiEvent, ApiResult, Error, Context>({ timeoutEarlyInMillis: 0 })
       .use(jsonBody({ acceptsForm: () => true }))
