@@ -18,8 +18,8 @@ export const queuedJobIds = (event: DynamoDBStreamEvent): string[] =>
   });
 
 /**
- * The Hugging Face import function (docs/hub-import.md): outside the VPC, the one function
- * with egress to the Hub. The import jobs table's stream invokes it when a serving function
+ * The Hugging Face import function (docs/hub-import.md): outside the VPC, the only function
+ * that calls the Hub. The import jobs table's stream invokes it when a serving function
  * queues a job; it pulls, validates and publishes each into the registry, one at a time.
  */
 const importJobsOf = async (event: DynamoDBStreamEvent): Promise<Record<string, JobOutcome>> => {

@@ -90,7 +90,7 @@ export class InferenceStack extends Stack {
       predictions: this.predictionLog.predictions,
       resultCache: this.predictionLog.resultCache,
     });
-    // The one function with egress (outside the VPC): pulls Hub models the jobs table queues.
+    // Outside the VPC, the only function that calls the Hub: pulls the models the jobs table queues.
     this.hubImport = new HubImport(this, 'HubImport', {
       config,
       jobs: this.predictionLog.imports,

@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,9 +6,9 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { functionImage, lambdaArchitecture } from '../image.ts';
 import { functionSettings, type StageConfig } from '../stages.ts';
-import { acknowledgeFunctionFindings, deadLetterQueue, functionLogGroup, serviceEnvironment } from './support.ts';
+import { outsideVpcFunction } from './outside-vpc-function.ts';
+import { deadLetterQueue, serviceEnvironment } from './support.ts';
 
 export interface HubImportProps {
   readonly config: StageConfig;
@@ -23,8 +23,8 @@ export interface HubImportProps {
 const TMP_GIB = 10;
 
 /**
- * Hugging Face models imported on demand (docs/hub-import.md): the import function, the one
- * function outside the VPC (the serving functions keep no egress), started by the import
+ * Hugging Face models imported on demand (docs/hub-import.md): the import function, outside
+ * the VPC (the serving functions keep no egress; it is the only one that calls the Hub), started by the import
  * jobs table's stream for jobs a serving function queued (a filter passes only `queued`
  * new images). It may read the job and move it on (GetItem, UpdateItem), and write bundles
  * under the registry prefix (never delete); a batch it fails is retried twice, then its
@@ -43,17 +43,14 @@ export class HubImport extends Construct {
     const { config, jobs, bucket, prefix } = props;
     const settings = functionSettings(config, 'import');
     const serviceName = `${config.serviceName}-import`;
-    const logGroup = functionLogGroup(this, config);
     this.deadLetters = deadLetterQueue(this);
-    this.function = new lambda.DockerImageFunction(this, 'Function', {
-      code: functionImage('import', config),
-      architecture: lambdaArchitecture(config),
-      memorySize: settings.memoryMb,
+    ({ function: this.function } = outsideVpcFunction(this, {
+      name: 'import',
+      config,
+      memoryMb: settings.memoryMb,
       timeout: Duration.seconds(settings.timeoutSeconds),
-      ephemeralStorageSize: Size.gibibytes(TMP_GIB),
-      reservedConcurrentExecutions: settings.reservedConcurrency,
-      logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrency: settings.reservedConcurrency,
+      ephemeralStorageGiB: TMP_GIB,
       description: `${config.serviceName} Hugging Face model import (${config.stage})`,
       environment: {
         ...serviceEnvironment(config, serviceName),
@@ -61,7 +58,7 @@ export class HubImport extends Construct {
         MODEL_BUCKET: bucket.bucketName,
         MODEL_PREFIX: prefix,
       },
-    });
+    }));
     this.function.addEventSource(
       new DynamoEventSource(jobs, {
         startingPosition: lambda.StartingPosition.LATEST,
@@ -103,10 +100,15 @@ export class HubImport extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${logical}.Arn>/${prefix}/*--*/*]`,
       reason: `Imported models only: s3:GetObject, s3:PutObject and s3:AbortMultipartUpload under the registry names imports use (org--name), whose keys are not known in advance; no delete.`,
     });
-    acknowledgeFunctionFindings(this, {
-      starReason:
-        'xray:PutTraceSegments/xray:PutTelemetryRecords, which CDK generates for tracing, and dynamodb:ListStreams, which the event source mapping needs: neither supports resource-level permissions.',
-      deadLettersOf: 'the import function’s stream',
+    // outsideVpcFunction acknowledged the logging policy and tracing's grants on `*`; the stream adds one there.
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments/xray:PutTelemetryRecords (tracing) and dynamodb:ListStreams (the event source mapping), which support no resource-level permissions.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the import function’s stream: it needs none of its own.',
     });
   }
 }

@@ -1,4 +1,4 @@
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -12,12 +12,16 @@ export interface OutsideVpcFunctionProps {
   readonly timeout: Duration;
   readonly description: string;
   readonly environment?: Record<string, string>;
+  readonly reservedConcurrency?: number;
+  /** /tmp beyond Lambda's 512 MB (the Hub import builds a bundle there). */
+  readonly ephemeralStorageGiB?: number;
 }
 
 /**
  * A small function of the shared image that calls API Gateway's control plane, which the
  * VPC's isolated subnets cannot reach: not in the VPC, no model cache, its own log group with
- * the stage's retention, X-Ray tracing. The authorizer and the key-sync function are two.
+ * the stage's retention, X-Ray tracing. The authorizer and the key-sync function are two; the
+ * Hub import (which calls the Hugging Face Hub) is a larger one.
  * Their roles get the permissions each needs beside this.
  */
 export const outsideVpcFunction = (
@@ -34,6 +38,8 @@ export const outsideVpcFunction = (
     architecture: lambdaArchitecture(config),
     memorySize: props.memoryMb,
     timeout: props.timeout,
+    reservedConcurrentExecutions: props.reservedConcurrency,
+    ...(props.ephemeralStorageGiB ? { ephemeralStorageSize: Size.gibibytes(props.ephemeralStorageGiB) } : {}),
     logGroup,
     tracing: lambda.Tracing.ACTIVE,
     description: props.description,
