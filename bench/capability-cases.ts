@@ -148,13 +148,17 @@ export const eventFor = (p: string, body: unknown) =>
     apiKeyId: 'bench',
   });
 
-/** Runs one child; `wallMs` is spawn to its first answer (process creation, init, model load, inference), as a caller waits for it. */
+/**
+ * Runs one child; `wallMs` is spawn to its first answer (process creation, init, model load,
+ * inference), as a caller waits for it. No `--enable-source-maps`: the inference functions run
+ * without it in Lambda (infra/lib/constructs/inference-function.ts).
+ */
 export const runCold = async (
   child: string,
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<ChildLine & { wallMs: number }> => {
-  const { wallMs, line } = await runChild(process.execPath, ['--enable-source-maps', child, ...args], {
+  const { wallMs, line } = await runChild(process.execPath, [child, ...args], {
     env,
     until: 'FIRST_ANSWER',
   });
