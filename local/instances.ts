@@ -59,6 +59,8 @@ export interface InstanceStats {
   /** Sum over invocations of their duration and CPU time (see Usage). */
   durationMs: number;
   cpuMs: number;
+  /** Sum over invocations of their duration rounded up to the millisecond: Lambda's billed duration. */
+  billedMs: number;
   /** Time from spawn to the handler module imported, per instance started. */
   initMs: number[];
 }
@@ -136,7 +138,15 @@ class Instance {
  * const handler = pool.handler(false); // (event, context) => Promise<APIGatewayProxyResult>
  */
 export class InstancePool {
-  readonly stats: InstanceStats = { started: 0, invocations: 0, queued: 0, durationMs: 0, cpuMs: 0, initMs: [] };
+  readonly stats: InstanceStats = {
+    started: 0,
+    invocations: 0,
+    queued: 0,
+    durationMs: 0,
+    cpuMs: 0,
+    billedMs: 0,
+    initMs: [],
+  };
   private readonly instances = new Set<Instance>();
   private readonly idle: Instance[] = [];
   private readonly waiting: Array<{ resolve: (instance: Instance) => void; reject: (error: Error) => void }> = [];
@@ -228,6 +238,7 @@ export class InstancePool {
             if (message.type === 'result' || message.type === 'done' || message.type === 'failed') {
               this.stats.durationMs += message.durationMs;
               this.stats.cpuMs += message.cpuMs;
+              this.stats.billedMs += Math.ceil(message.durationMs);
             }
             onMessage(message);
             if (message.type === 'failed') settle(new FunctionError(`${this.options.fn}: ${message.message}`));
