@@ -122,7 +122,9 @@ const warm = [];
 for (const e of events.warm) warm.push(await invoke(e));
 const batch = [];
 for (const e of events.batch) batch.push(await invoke(e));
-console.log(JSON.stringify({ bench: true, importedMs, firstInvokeMs: first.ms, firstAnswerMs, phases, warm, batch }));
+// Peak resident set of the process (KB on Linux), against the function's configured memory.
+const maxRssMb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ bench: true, importedMs, firstInvokeMs: first.ms, firstAnswerMs, phases, warm, batch, maxRssMb }));
 process.exit(0);
 `;
 
@@ -134,6 +136,7 @@ export interface ChildLine {
   phases: Record<string, number>;
   warm: Array<{ ms: number; tokens?: number }>;
   batch: Array<{ ms: number; tokens?: number }>;
+  maxRssMb: number;
 }
 
 export const eventFor = (p: string, body: unknown) =>

@@ -23,11 +23,13 @@ import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
+import { lambdaVcpus } from '#runtime/session-options.ts';
 import { CAPABILITIES, type Capability, CHILD_ENTRY, eventFor, registryFor, runCold } from '../capability-cases.ts';
 import { buildFunctions, bundleColdEntry, median, ROOT, round, runChild, WORK } from '../lib.ts';
+import { configuredMemoryMb, dollarsPerMillion } from './cpu.ts';
 
-/** Intra-op threads of both processes: the same for the model work on each side. */
-const THREADS = 2;
+/** Warm requests after the last function run's first answer: its billed duration and peak RSS. */
+const WARM_REQUESTS = 20;
 
 /**
  * The bare process: the least a script can do to answer with the model. Prints one JSON
@@ -100,7 +102,14 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
   // Text like the CPU part's (a sentence of the corpus's length), fixed: both sides answer it.
   const text = 'The weather was lovely this morning, so we walked to the market together.';
   const events = path.join(WORK, `cold-events-${c.fn}.json`);
-  await writeFile(events, JSON.stringify({ cold: eventFor(c.path, c.body(text)), warm: [], batch: [] }));
+  const warmEvents = path.join(WORK, `cold-events-${c.fn}-warm.json`);
+  const cold = eventFor(c.path, c.body(text));
+  await writeFile(events, JSON.stringify({ cold, warm: [], batch: [] }));
+  const warm = Array.from({ length: WARM_REQUESTS }, (_, i) => eventFor(c.path, c.body(`${text} (${i + 1})`)));
+  await writeFile(warmEvents, JSON.stringify({ cold, warm, batch: [] }));
+  // Both processes get the vCPUs Lambda gives the function at its configured memory.
+  const memoryMb = configuredMemoryMb(c.fn);
+  const threads = lambdaVcpus(memoryMb);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -109,7 +118,7 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
     MODELS_DIR: registry,
     MODEL_CACHE_DIR: cache,
     DYNAMODB_ENDPOINT: dynamo,
-    ONNX_THREADS: String(THREADS),
+    ONNX_THREADS: String(threads),
     LOG_LEVEL: 'WARN',
     // COLD_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/cold' profiles every function run.
     ...(process.env.COLD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.COLD_NODE_OPTIONS } : {}),
@@ -124,8 +133,8 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
   const fn: Awaited<ReturnType<typeof runCold>>[] = [];
   const bare: Array<BareLine & { wallMs: number }> = [];
   for (let i = 0; i < runs; i++) {
-    fn.push(await runCold(children.fn, [bundle, events], env));
-    const b = await runChild(process.execPath, [children.bare, c.fn, dir, String(THREADS), text], {
+    fn.push(await runCold(children.fn, [bundle, i === runs - 1 ? warmEvents : events], env));
+    const b = await runChild(process.execPath, [children.bare, c.fn, dir, String(threads), text], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       until: 'FIRST_ANSWER',
     });
@@ -134,6 +143,8 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
   const phase = (name: string) => med(fn.map((r) => r.phases[name] ?? 0));
   const functionMs = med(fn.map((r) => r.wallMs));
   const bareMs = med(bare.map((r) => r.wallMs));
+  const last = fn.at(-1);
+  const billedMs = last ? last.warm.reduce((n, w) => n + Math.ceil(w.ms), 0) / last.warm.length : Number.NaN;
   return {
     coldOverBareMs: round(functionMs - bareMs),
     functionSpawnToFirstAnswerMs: functionMs,
@@ -143,7 +154,10 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
     decomposition: {
       processAndImportMs: med(fn.map((r) => r.importedMs)),
       modelFetchMs: phase('fetch'),
-      verifyMs: phase('verify'),
+      // Reading and hashing files: 0 when every file's stamp held (layers/runtime/verified.ts).
+      verifyHashMs: phase('hash'),
+      // The check's wall time: it runs beside the session create, which holds the event loop.
+      verifyWallMs: phase('verify'),
       sessionCreateMs: phase('session'),
       firstRequestRestMs: med(fn.map((r) => r.firstInvokeMs - (r.phases.fetch ?? 0) - (r.phases.session ?? 0))),
       firstInvocationMs: med(fn.map((r) => r.firstInvokeMs)),
@@ -153,8 +167,16 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
       modelLoadMs: med(bare.map((r) => r.loadedMs - r.importedMs)),
       firstAnswerMs: med(bare.map((r) => r.answeredMs - r.loadedMs)),
     },
+    warm: {
+      requests: last?.warm.length ?? 0,
+      p50Ms: med(last?.warm.map((w) => w.ms) ?? []),
+      billedMsPerRequest: round(billedMs, 2),
+    },
+    dollarsPerMillion: dollarsPerMillion(billedMs, memoryMb),
+    peakRssMb: round(last?.maxRssMb ?? 0),
+    configuredMemoryMb: memoryMb,
     model: c.model,
-    threads: THREADS,
+    threads,
     runs,
   };
 };
