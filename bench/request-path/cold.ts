@@ -215,6 +215,32 @@ export const measureColdStarts = async (
   }
 };
 
+/**
+ * A capability's cold-start and cost fields of bench/results/request-path.json: the ratio's
+ * figure, dollars per million and peak RSS (from the warm requests of one instance), and the
+ * raw figures behind them. Empty when the capability was not measured.
+ */
+export const coldFields = (f: ColdFigures | undefined) =>
+  f
+    ? {
+        coldOverBareMs: f.coldOverBareMs,
+        dollarsPerMillion: f.dollarsPerMillion,
+        peakRssMb: f.peakRssMb,
+        configuredMemoryMb: f.configuredMemoryMb,
+        cold: {
+          functionSpawnToFirstAnswerMs: f.functionSpawnToFirstAnswerMs,
+          bareSpawnToFirstAnswerMs: f.bareSpawnToFirstAnswerMs,
+          functionRunsMs: f.functionRunsMs,
+          bareRunsMs: f.bareRunsMs,
+          decomposition: f.decomposition,
+          bareDecomposition: f.bareDecomposition,
+          model: f.model,
+          threads: f.threads,
+        },
+        warm: f.warm,
+      }
+    : {};
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,

@@ -141,6 +141,12 @@ export const measureCpuPerRequest = async (
 
 export type CpuFigures = Awaited<ReturnType<typeof measureCpuPerRequest>>;
 
+/** Predict's CPU fields of bench/results/request-path.json: the ratio and the raw figures of the same run. */
+export const cpuFields = ({ cpuPerRequestOverBaseline, ...raw }: CpuFigures) => ({
+  cpuPerRequestOverBaseline,
+  cpuUnderLoad: raw,
+});
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '12' } } });
   buildFunctions();
