@@ -32,6 +32,7 @@ import {
   CHILD_ENTRY,
   type ChildLine,
   eventFor,
+  functionEnv,
   registryFor,
   runCold,
 } from './capability-cases.ts';
@@ -93,17 +94,8 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
       ),
     }),
   );
-  const envOf = (optimized: boolean): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-    MODELS_DIR: registry,
-    MODEL_CACHE_DIR: cache,
-    DYNAMODB_ENDPOINT: dynamoEndpoint,
-    ONNX_OPTIMIZED_CACHE: String(optimized),
-    ...c.env,
-  });
+  const envOf = (optimized: boolean): NodeJS.ProcessEnv =>
+    functionEnv(c, { registry, cache, dynamo: dynamoEndpoint }, { ONNX_OPTIMIZED_CACHE: String(optimized) });
   // The first run fills the cache folder from the registry (a fetch from S3 in AWS): not a
   // measured run. Then the optimised graphs are built as the warm step builds them.
   const bundle = path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`);

@@ -151,6 +151,23 @@ export const eventFor = (p: string, body: unknown) =>
     apiKeyId: 'bench',
   });
 
+/** A function process's environment for the benchmarks: the registry, the cache folder (EFS), dynalite, and `extra`. */
+export const functionEnv = (
+  c: Capability,
+  where: { registry: string; cache: string; dynamo: string },
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  NODE_ENV: 'production',
+  AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+  MODELS_DIR: where.registry,
+  MODEL_CACHE_DIR: where.cache,
+  DYNAMODB_ENDPOINT: where.dynamo,
+  ...extra,
+  ...c.env,
+});
+
 /**
  * Runs one child; `wallMs` is spawn to its first answer (process creation, init, model load,
  * inference), as a caller waits for it. No `--enable-source-maps`: the inference functions run

@@ -24,7 +24,15 @@ import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { lambdaVcpus } from '#runtime/session-options.ts';
-import { CAPABILITIES, type Capability, CHILD_ENTRY, eventFor, registryFor, runCold } from '../capability-cases.ts';
+import {
+  CAPABILITIES,
+  type Capability,
+  CHILD_ENTRY,
+  eventFor,
+  functionEnv,
+  registryFor,
+  runCold,
+} from '../capability-cases.ts';
 import { buildFunctions, bundleColdEntry, median, ROOT, round, runChild, WORK } from '../lib.ts';
 import { configuredMemoryMb, dollarsPerMillion } from './cpu.ts';
 
@@ -110,20 +118,16 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
   // Both processes get the vCPUs Lambda gives the function at its configured memory.
   const memoryMb = configuredMemoryMb(c.fn);
   const threads = lambdaVcpus(memoryMb);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-    MODELS_DIR: registry,
-    MODEL_CACHE_DIR: cache,
-    DYNAMODB_ENDPOINT: dynamo,
-    ONNX_THREADS: String(threads),
-    LOG_LEVEL: 'WARN',
-    // COLD_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/cold' profiles every function run.
-    ...(process.env.COLD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.COLD_NODE_OPTIONS } : {}),
-    ...c.env,
-  };
+  const env = functionEnv(
+    c,
+    { registry, cache, dynamo },
+    {
+      ONNX_THREADS: String(threads),
+      LOG_LEVEL: 'WARN',
+      // COLD_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/cold' profiles every function run.
+      ...(process.env.COLD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.COLD_NODE_OPTIONS } : {}),
+    },
+  );
   const bundle = path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`);
   // The fill run fetches the model into the cache folder (the warm step's job in AWS), then
   // the optimised graphs are built as the warm step builds them: later runs find both.
