@@ -18,9 +18,10 @@
  * Locally the ingester runs in the emulator's process; each timed request waits (untimed)
  * for the previous records to be ingested, as in AWS where the ingester is another function.
  *
- * Warm/bare, cold/bare and CPU per request against the plain pipeline() server are
- * measured by bench/capabilities.ts and bench/load.ts; their fields here stay null until
- * this script measures them in the same run (see docs/prediction-log.md).
+ * In the same run, bench/request-path/cold.ts measures each capability's cold start over a
+ * bare process (coldOverBareMs, its decomposition, dollars per million, peak RSS) and
+ * bench/request-path/cpu.ts predict's CPU per request over the plain pipeline() server
+ * (cpuPerRequestOverBaseline). Warm/bare stays null until this script measures it.
  *
  *   npx tsx bench/request-path.ts                 # 400 rounds, writes bench/results/request-path.json
  *   npx tsx bench/request-path.ts --rounds 60 --validation
@@ -37,7 +38,10 @@ import { parseArgs } from 'node:util';
 import { loadLocalConfig } from '#local/config.ts';
 import { startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
-import { machineInfo, median, ROOT, round } from './lib.ts';
+import { requireBenchInputs } from './inputs.ts';
+import { buildFunctions, machineInfo, median, ROOT, round } from './lib.ts';
+import { coldFields, measureColdStarts } from './request-path/cold.ts';
+import { cpuFields, measureCpuPerRequest } from './request-path/cpu.ts';
 
 const RESULTS = path.join(ROOT, 'bench/results/request-path.json');
 const KEY = 'bench-key';
@@ -79,6 +83,9 @@ const delayProxy = async (target: string, delay: () => number) => {
   };
 };
 
+// The cold and CPU parts run the bench models and the function bundles, as the image does.
+requireBenchInputs(['request-path']);
+buildFunctions();
 let delayMs = 0;
 let proxy: Awaited<ReturnType<typeof delayProxy>> | undefined;
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
@@ -202,6 +209,9 @@ try {
     );
     if ((out.Items ?? []).length !== 1) lost += 1;
   }
+  // Cold start over a bare process (all four), then CPU per request against pipeline() (predict).
+  const cold = await measureColdStarts({ runs: 3 });
+  const cpu = await measureCpuPerRequest();
   const p50 = (name: string) => median(series[name] ?? []);
   const capability = (cap: Cap) => ({
     pathOverRoutingMs: round(p50(cap) - p50('health'), 3),
@@ -218,6 +228,8 @@ try {
       dynamoDelayMs: DELAY_MS,
       samples: series[cap]?.length ?? 0,
     },
+    ...coldFields(cold[cap]),
+    ...(cap === 'predict' ? cpuFields(cpu) : {}),
   });
   const notMeasured = {
     pathOverRoutingMs: null,
@@ -238,9 +250,9 @@ try {
     capabilities: {
       detect: capability('detect'),
       predict: capability('predict'),
-      // Measured by bench/capabilities.ts and bench/load.ts, not yet in this run.
-      translate: notMeasured,
-      completions: notMeasured,
+      // Their path and record-write figures are not measured yet; cold start and cost are.
+      translate: { ...notMeasured, ...coldFields(cold.translate) },
+      completions: { ...notMeasured, ...coldFields(cold.completions) },
     },
     recordsLost: lost,
   };
