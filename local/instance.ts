@@ -1,10 +1,10 @@
 import './lambda-shim.ts';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { lambdaContext } from './events.ts';
 import type { InstanceMessage, InvokeMessage } from './instances.ts';
-import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
 import type { ProxyHandler, StreamingHandler } from './server.ts';
 
 /**
@@ -41,8 +41,12 @@ const ipcStream = (id: number): MetadataStream => {
   return stream;
 };
 
-const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> => {
-  const context = lambdaContext(functionName, timeoutMs);
+const invoke = async (message: InvokeMessage): Promise<void> => {
+  const context = lambdaContext(functionName, message.timeoutMs);
+  await inInvocation(context.awsRequestId, () => invokeIn(message, context));
+};
+
+const invokeIn = async ({ id, event }: InvokeMessage, context: Context): Promise<void> => {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const usage = () => {
