@@ -169,6 +169,51 @@ describe('predictEnsemble', () => {
     await expect(run).rejects.toBeInstanceOf(ModelUnavailableError);
   });
 
+  it("ends with the signal's reason when it fires during the members, not with the members that finished", async () => {
+    const stop = new AbortController();
+    const reason = new Error('the client went away');
+    const calls: string[] = [];
+
+    const run = predictEnsemble(
+      runtime,
+      { members: ['m@1', 'm@2'], method: 'soft' },
+      [LOVE],
+      async (ref) => {
+        calls.push(ref);
+        // The first member finishes; the second is stopped by the signal (as classify's mini-batch check does).
+        if (ref === 'm@2') {
+          stop.abort(reason);
+          throw reason;
+        }
+        return classify([])(ref);
+      },
+      stop.signal,
+    );
+
+    await expect(run).rejects.toBe(reason);
+    expect(calls).toEqual(['m@1', 'm@2']);
+  });
+
+  it('starts no member once its signal has fired', async () => {
+    const stop = new AbortController();
+    stop.abort(new Error('late'));
+    const calls: string[] = [];
+
+    const run = predictEnsemble(
+      runtime,
+      { members: ['m@1', 'm@2'], method: 'soft' },
+      [LOVE],
+      async (ref) => {
+        calls.push(ref);
+        return classify([])(ref);
+      },
+      stop.signal,
+    );
+
+    await expect(run).rejects.toThrow('late');
+    expect(calls).toEqual([]);
+  });
+
   it('refuses members with another label set before running any', async () => {
     const calls: string[] = [];
 
