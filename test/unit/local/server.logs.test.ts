@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RouteDef } from '#functions/routes.ts';
+import type { Capability, RouteDef } from '#functions/routes.ts';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
+import type { ApiResult } from '#http/types.ts';
 import { startLocalApi } from '#local/server.ts';
 import { logger } from '#observability/index.ts';
 import { captureLogLines } from '../../helpers/log-lines.ts';
@@ -28,39 +29,42 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => close?.());
 
+/** The emulator in one process, each of ROUTES' functions a Middy handler of one route running `work`. */
+const startWith = async (work: (fn: Capability) => Promise<ApiResult>): Promise<string> => {
+  const api = await startLocalApi({
+    port: 0,
+    host: '127.0.0.1',
+    apiKeys: ['k'],
+    rate: 100,
+    burst: 100,
+    timeoutMs: 10_000,
+    routes: ROUTES,
+    loadHandler: async (fn) =>
+      httpApi([{ method: 'POST', path: ROUTES.find((r) => r.fn === fn)!.path, handler: () => work(fn) }]),
+  });
+  close = api.close;
+  return api.url;
+};
+/** Both functions at once. */
+const invokeBoth = (url: string) =>
+  Promise.all(
+    ['/v1/predict', '/v1/detect'].map((path) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+    ),
+  );
+
 describe('two functions invoked concurrently in one process', () => {
   it('log lines that each name their own function and request id', async () => {
     const logs = captureLogLines('invocation step');
     try {
-      const api = await startLocalApi({
-        port: 0,
-        host: '127.0.0.1',
-        apiKeys: ['k'],
-        rate: 100,
-        burst: 100,
-        timeoutMs: 10_000,
-        routes: ROUTES,
-        loadHandler: async (fn) =>
-          httpApi([
-            {
-              method: 'POST',
-              path: ROUTES.find((r) => r.fn === fn)!.path,
-              handler: async () => {
-                logger.info('invocation step', { step: 'before', fn });
-                await sleep(OVERLAP_MS);
-                logger.info('invocation step', { step: 'after', fn });
-                return json({ fn });
-              },
-            },
-          ]),
+      const url = await startWith(async (fn) => {
+        logger.info('invocation step', { step: 'before', fn });
+        await sleep(OVERLAP_MS);
+        logger.info('invocation step', { step: 'after', fn });
+        return json({ fn });
       });
-      close = api.close;
 
-      const [a, b] = await Promise.all(
-        ['/v1/predict', '/v1/detect'].map((path) =>
-          fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
-        ),
-      );
+      const [a, b] = await invokeBoth(url);
 
       expect([a!.status, b!.status]).toEqual([200, 200]);
       const ids = { predict: a!.headers.get('x-request-id'), detect: b!.headers.get('x-request-id') };
@@ -81,34 +85,13 @@ describe('two functions invoked concurrently in one process', () => {
   it("a 5xx whose x-request-id is the error line's correlation id, under the failing function", async () => {
     const logs = captureLogLines('request failed');
     try {
-      const api = await startLocalApi({
-        port: 0,
-        host: '127.0.0.1',
-        apiKeys: ['k'],
-        rate: 100,
-        burst: 100,
-        timeoutMs: 10_000,
-        routes: ROUTES,
-        loadHandler: async (fn) =>
-          httpApi([
-            {
-              method: 'POST',
-              path: ROUTES.find((r) => r.fn === fn)!.path,
-              handler: async () => {
-                await sleep(fn === 'predict' ? OVERLAP_MS : 0);
-                if (fn === 'predict') throw new Error('the model broke');
-                return json({ fn });
-              },
-            },
-          ]),
+      const url = await startWith(async (fn) => {
+        await sleep(fn === 'predict' ? OVERLAP_MS : 0);
+        if (fn === 'predict') throw new Error('the model broke');
+        return json({ fn });
       });
-      close = api.close;
 
-      const [failed, ok] = await Promise.all(
-        ['/v1/predict', '/v1/detect'].map((path) =>
-          fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
-        ),
-      );
+      const [failed, ok] = await invokeBoth(url);
       const body = (await failed!.json()) as { error: { requestId: string } };
 
       expect([failed!.status, ok!.status]).toEqual([500, 200]);
