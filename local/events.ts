@@ -32,6 +32,8 @@ export interface ProxyEventInput {
   body: string | null;
   apiKeyId?: string;
   sourceIp?: string;
+  /** API Gateway's request id (`$context.requestId`); a fresh one by default. */
+  requestId?: string;
 }
 
 /** An API Gateway REST proxy event, as API Gateway builds it for a Lambda proxy integration. */
@@ -61,7 +63,7 @@ export const proxyEvent = (input: ProxyEventInput): APIGatewayProxyEvent => {
       httpMethod: input.method,
       path: `/local${input.path}`,
       protocol: 'HTTP/1.1',
-      requestId: randomUUID(),
+      requestId: input.requestId ?? randomUUID(),
       requestTimeEpoch: now,
       resourceId: 'local',
       resourcePath: input.resource,

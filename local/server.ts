@@ -17,7 +17,7 @@ import { apiKeyOf } from '#http/api-keys.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
 import type { KnownKey } from '#http/key-source.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
-import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
 
 /** What a capability's module exports: a buffered handler, or a response-streaming one. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -314,6 +314,8 @@ export const startLocalApi = async (
         body: body.length ? body.toString('utf8') : null,
         apiKeyId: matched.route.apiKeyRequired && apiKey ? apiKeyIdOf(apiKey) : undefined,
         sourceIp: req.socket.remoteAddress,
+        // One id per request, as API Gateway's: the function's correlation id is the one a 502 quotes.
+        requestId: gatewayRequestId,
       });
       let handler = handlers.get(matched.route.fn);
       if (!handler) {
@@ -322,11 +324,14 @@ export const startLocalApi = async (
       }
       const fn = await handler;
       const context = lambdaContext(`local-${matched.route.fn}`, options.timeoutMs);
-      if ((fn as StreamingHandler)[STREAMING]) {
-        await (fn as StreamingHandler)(event, responseStreamFor(res), context);
-      } else {
-        writeResult(res, await (fn as ProxyHandler)(event, context));
-      }
+      // Each invocation in its own logger context: in one process, others run at the same time.
+      await inInvocation(context.awsRequestId, async () => {
+        if ((fn as StreamingHandler)[STREAMING]) {
+          await (fn as StreamingHandler)(event, responseStreamFor(res), context);
+        } else {
+          writeResult(res, await (fn as ProxyHandler)(event, context));
+        }
+      });
     } catch (error) {
       // The client left mid-stream: nobody to answer (the function has seen its stream close).
       if (res.closed && !res.writableFinished) return;

@@ -59,6 +59,12 @@ export const ConfigSchema = z.object({
   MODEL_CACHE_MAX_ENTRIES: int(1, 64).default(4),
   /** ONNX Runtime intra-op threads per session; 0 means one per available core (layers/runtime/session-options.ts). */
   ONNX_THREADS: int(0, 64).default(0),
+  /**
+   * ONNX Runtime's intra-op threads busy-wait between operators (its default): right for a
+   * Lambda instance's own vCPUs, wasteful where processes or requests share cores (the
+   * emulator sets it false; layers/runtime/session-options.ts).
+   */
+  ONNX_SPINNING: bool.default(true),
   /** Set by Lambda: `provisioned-concurrency` environments load the default model during init (functions/bind.ts). */
   AWS_LAMBDA_INITIALIZATION_TYPE: z.enum(['on-demand', 'provisioned-concurrency', 'snap-start']).optional(),
   /** Set by Lambda: the function's memory, from which its vCPUs follow (session-options.ts). */
