@@ -95,6 +95,8 @@ export class InferenceStack extends Stack {
       functions: this.functions,
       authorizer: this.keyAuthorizer.function,
     });
+    // A key in plans of several APIs (stages sharing an account): the sync mirrors this API's plan.
+    this.keySync.function.addEnvironment('REST_API_ID', this.api.restApi.restApiId);
     this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage, routes });
     this.observability = new Observability(this, 'Observability', {
       config,

@@ -119,6 +119,11 @@ export const ConfigSchema = z.object({
    * emulator from its keys at start.
    */
   API_KEYS_TABLE: z.string().default('api-keys'),
+  /**
+   * The REST API the key-sync function mirrors keys for: of a key's usage plans, the one
+   * attached to this API counts (a key may be in one plan per API stage). Unset: first by name.
+   */
+  REST_API_ID: z.string().min(1).max(64).optional(),
   /** Per-key usage counters (layers/predictions/usage.ts). */
   USAGE_TABLE: z.string().default('usage'),
   /** Characters of input one key may send to translate and detect per UTC day; 0 = not metered. */
