@@ -29,8 +29,9 @@ export interface LocalApiOptions {
   port: number;
   host: string;
   /**
-   * Accepted keys; `key:rate:burst` gives a key its own throttle and `key:rate:burst:quota`
-   * also a quota of requests per UTC day (its usage-plan tier).
+   * Accepted keys; `key:rate:burst` gives a key its own throttle, `key:rate:burst:quota`
+   * also a quota of requests per UTC day (its usage-plan tier), and `key:rate:burst:quota:plan`
+   * (quota may be empty) the plan's name, which fair use's per-plan allowances look up.
    */
   apiKeys: string[];
   /** Usage-plan throttle per key (token bucket). */
@@ -89,15 +90,19 @@ interface Plan {
   burst: number;
   /** Requests per UTC day; undefined = no quota. */
   quota?: number;
+  /** The plan's name (API Gateway's usage plan name); undefined = none given. */
+  name?: string;
 }
 
-/** Each `key[:rate:burst[:quota]]` entry's plan, with the default throttle where it names none. */
+/** Each `key[:rate:burst[:quota[:plan]]]` entry's plan, with the default throttle where it names none. */
 const plansOf = (apiKeys: readonly string[], rate: number, burst: number): Map<string, Plan> =>
   new Map<string, Plan>(
     apiKeys.map((entry) => {
-      const [key, r, b, quota] = entry.split(':');
-      const plan = { rate: Number(r ?? rate), burst: Number(b ?? burst) };
-      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
+      const [key, r, b, quota, name] = entry.split(':');
+      const plan: Plan = { rate: Number(r ?? rate), burst: Number(b ?? burst) };
+      if (quota) plan.quota = Number(quota);
+      if (name) plan.name = name;
+      return [key!, plan] as const;
     }),
   );
 
@@ -312,7 +317,10 @@ export const startLocalApi = async (
         headers,
         query: url.searchParams,
         body: body.length ? body.toString('utf8') : null,
-        apiKeyId: matched.route.apiKeyRequired && apiKey ? apiKeyIdOf(apiKey) : undefined,
+        // What the AWS authorizer answers for a keyed route: the key's id, and its plan's name in the context.
+        ...(matched.route.apiKeyRequired && apiKey
+          ? { apiKeyId: apiKeyIdOf(apiKey), plan: plans.get(apiKey)?.name }
+          : {}),
         sourceIp: req.socket.remoteAddress,
         // One id per request, as API Gateway's: the function's correlation id is the one a 502 quotes.
         requestId: gatewayRequestId,

@@ -60,6 +60,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   event,
   context,
   records,
+  meter,
 }): Promise<ApiResult> => {
   const loaded = await loadModel(params.model);
   const job = generateJob(loaded.value, body);
@@ -68,6 +69,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   const logged = { kind: 'generate' as const, prompts: [job.prompt] };
   if (!body.stream) {
     const result = await loaded.value.generate(job.prompt, options);
+    await meter.settle(result.completionTokens);
     await recordGeneration(records, logged, loaded, [result]);
     return json({ generated_text: text(result.choices[0]?.text ?? '') });
   }
@@ -103,6 +105,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
           promptTokens: loaded.value.countTokens(job.prompt),
           completionTokens: index,
         };
+        await meter.settle(index);
         await recordGeneration(records, logged, loaded, [], unfinished);
         throw error;
       } finally {
