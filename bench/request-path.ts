@@ -176,6 +176,11 @@ type Cap = keyof typeof CAPS;
 /** Tokens an answer generated, where it says (completions' usage); undefined elsewhere. */
 const tokensOf = (cap: Cap, json: Record<string, unknown>): number | undefined =>
   cap === 'completions' ? (json.usage as { completion_tokens?: number } | undefined)?.completion_tokens : undefined;
+const push = (to: Record<string, number[]>, name: string, value: number): void => {
+  const list = to[name] ?? [];
+  list.push(value);
+  to[name] = list;
+};
 const mean = (xs: number[] | undefined): number | null =>
   xs?.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 2) : null;
 
@@ -235,8 +240,8 @@ try {
       if (arm.bare) {
         const started = performance.now();
         const tokens = await bare[arm.cap](input);
-        (series[arm.name] ??= []).push(performance.now() - started);
-        (bareTokens[arm.cap] ??= []).push(tokens);
+        push(series, arm.name, performance.now() - started);
+        push(bareTokens, arm.cap, tokens);
         continue;
       }
       delayMs = arm.delayed ? DELAY_MS : 0;
@@ -245,12 +250,10 @@ try {
       delayMs = 0;
       // In AWS the ingester is another function: its work must not land in the next request's time.
       await stack.records.settled();
-      const samples = series[arm.name] ?? [];
-      samples.push(ms);
-      series[arm.name] = samples;
+      push(series, arm.name, ms);
       requestIds.push(requestId);
       const tokens = tokensOf(arm.cap, json);
-      if (tokens !== undefined) (apiTokens[arm.cap] ??= []).push(tokens);
+      if (tokens !== undefined) push(apiTokens, arm.cap, tokens);
     }
   }
   await stack.records.settled();
