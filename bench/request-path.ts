@@ -1,7 +1,8 @@
 /**
  * The request path's own cost (issue 21), measured side by side in one run on the local
  * API (`npm start`'s stack, the functions in the emulator's process, the tiny test
- * fixtures: lid176 for detect, tiny-distilbert-sentiment for predict):
+ * fixtures: lid176 for detect, tiny-distilbert-sentiment for predict, tiny-nllb for
+ * translate, tiny-gpt2 for completions; one ONNX intra-op thread):
  *
  * - pathOverRoutingMs: a capability's client-visible p50 minus `GET /health`'s on the same
  *   emulator, keep-alive connection and HTTP hop, requests interleaved round by round
@@ -12,15 +13,18 @@
  *   away; a control arm (no delay, another name) gives the noise floor of that difference
  *   (raw.controlMinusP50Ms). The shared result-cache tier is off here (RESULT_CACHE_SHARED=never): its read is
  *   on the path by design and is not the record write;
+ * - warmP50OverBare: the capability's client-visible p50 over the p50 of the same model
+ *   work bare in this process (bench/request-path/bare.ts: same bundle, session options,
+ *   threads and input, no server), a fifth arm of each capability's rounds;
  * - recordsLost: records of the answered requests missing from the table once the
  *   ingestion has settled.
  *
  * Locally the ingester runs in the emulator's process; each timed request waits (untimed)
  * for the previous records to be ingested, as in AWS where the ingester is another function.
  *
- * Warm/bare, cold/bare and CPU per request against the plain pipeline() server are
- * measured by bench/capabilities.ts and bench/load.ts; their fields here stay null until
- * this script measures them in the same run (see docs/prediction-log.md).
+ * Cold/bare and CPU per request against the plain pipeline() server stay null here until
+ * this script measures them in the same run (see docs/prediction-log.md). Where the path's
+ * time goes: bench/request-path/profile.ts.
  *
  *   npx tsx bench/request-path.ts                 # 400 rounds, writes bench/results/request-path.json
  *   npx tsx bench/request-path.ts --rounds 60 --validation
