@@ -38,14 +38,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadLocalConfig } from '#local/config.ts';
-import { startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
 import { machineInfo, median, ROOT, round } from './lib.ts';
 import { type BareInputs, loadBare } from './request-path/bare.ts';
+import { MODELS_ROOT, startBenchStack } from './request-path/stack.ts';
 
 const RESULTS = path.join(ROOT, 'bench/results/request-path.json');
-const MODELS_ROOT = path.join(ROOT, 'test/fixtures/models');
 const KEY = 'bench-key';
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 5);
 /** The whole run stops after this, whatever the rounds: the lead's `npm run bench` stays bounded. */
@@ -88,36 +86,12 @@ const delayProxy = async (target: string, delay: () => number) => {
 let delayMs = 0;
 let proxy: Awaited<ReturnType<typeof delayProxy>> | undefined;
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
-const stack = await startLocalStack(
-  loadLocalConfig({
-    PORT: '0',
-    LOCAL_API_KEY: `${KEY}:100000:100000`,
-    LOCAL_DATA_DIR: 'memory',
-    LOCAL_EMF_ECHO: 'false',
-  }),
-  {
-    ...process.env,
-    LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    RESULT_CACHE_SHARED: 'never',
-    MODELS_DIR: MODELS_ROOT,
-    // One intra-op thread, as detect (1,024 MB) and predict (2,048 MB) get in AWS (one vCPU,
-    // `lambdaVcpus`), for the functions and bare inference alike. With the machine's two
-    // cores, the intra-op pools of the eight sessions in this process spin against each
-    // other on a loaded host: bare predict measured 9.5 ms there against 0.3 ms.
-    ONNX_THREADS: process.env.ONNX_THREADS ?? '1',
-    DEFAULT_DETECT_MODEL: 'lid176',
-    DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
-    DEFAULT_TRANSLATE_MODEL: 'tiny-nllb',
-    DEFAULT_COMPLETIONS_MODEL: 'tiny-gpt2',
+const stack = await startBenchStack(KEY, {
+  databaseEndpoint: async (endpoint) => {
+    proxy = await delayProxy(endpoint, () => delayMs);
+    return proxy.endpoint;
   },
-  {
-    databaseEndpoint: async (endpoint) => {
-      proxy = await delayProxy(endpoint, () => delayMs);
-      return proxy.endpoint;
-    },
-  },
-);
+});
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
   new Promise<{ ms: number; json: Record<string, unknown>; requestId: string }>((resolve, reject) => {

@@ -20,9 +20,8 @@ import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadLocalConfig } from '#local/config.ts';
-import { startLocalStack } from '#local/stack.ts';
 import { ROOT, WORK } from '../lib.ts';
+import { startBenchStack } from './stack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -110,23 +109,7 @@ const summarise = (file: string, capability: string | undefined, top: number): v
 
 const drive = async (requests: number): Promise<void> => {
   const key = 'profile-key';
-  const stack = await startLocalStack(
-    loadLocalConfig({
-      PORT: '0',
-      LOCAL_API_KEY: `${key}:100000:100000`,
-      LOCAL_DATA_DIR: 'memory',
-      LOCAL_EMF_ECHO: 'false',
-    }),
-    {
-      ...process.env,
-      LOG_LEVEL: 'WARN',
-      RESULT_CACHE_SHARED: 'never',
-      MODELS_DIR: path.join(ROOT, 'test/fixtures/models'),
-      DEFAULT_DETECT_MODEL: 'lid176',
-      DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
-      ONNX_THREADS: process.env.ONNX_THREADS ?? '1',
-    },
-  );
+  const stack = await startBenchStack(key);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const post = (p: string, text: string) =>
     new Promise<void>((resolve, reject) => {
