@@ -81,9 +81,19 @@ const decodePathPart = (raw: string): string => {
 export const localKeys = (apiKeys: readonly string[], rate: number, burst: number): Map<string, KnownKey> =>
   new Map([...plansOf(apiKeys, rate, burst)].map(([key, plan]) => [key, { id: apiKeyIdOf(key), enabled: true, plan }]));
 
+/** Key ids once hashed: the emulator's gateway does not hash the key on every request. */
+const keyIds = new Map<string, string>();
+
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
-export const apiKeyIdOf = (key: string): string =>
-  `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+export const apiKeyIdOf = (key: string): string => {
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+    // Only the configured keys reach here (a request's key is checked against them first).
+    keyIds.set(key, id);
+  }
+  return id;
+};
 
 interface Plan {
   rate: number;
