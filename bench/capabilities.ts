@@ -18,18 +18,26 @@
  * weights: speed is real, outputs are not) and the real lid.176 for detect.
  */
 
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { proxyEvent } from '#local/events.ts';
 import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { buildOptimizedGraphs } from '#runtime/optimized-graphs.ts';
+import {
+  CAPABILITIES,
+  type Capability,
+  CHILD_ENTRY,
+  type ChildLine,
+  eventFor,
+  functionEnv,
+  registryFor,
+  runCold,
+} from './capability-cases.ts';
 import { requireBenchInputs } from './inputs.ts';
 import {
-  benchRegistry,
   buildFunctions,
   bundleColdEntry,
   corpusSentences,
@@ -38,78 +46,12 @@ import {
   median,
   ROOT,
   round,
-  runChild,
   WORK,
 } from './lib.ts';
 
 requireBenchInputs(['capabilities']);
 
 const RESULTS = path.join(ROOT, 'bench/results/capabilities.json');
-
-interface Capability {
-  fn: 'predict' | 'detect' | 'translate' | 'completions';
-  model: string;
-  /** Bench model to decompress, or a fixture folder already in the layout. */
-  source: { bench: string; task: Parameters<typeof benchRegistry>[1] } | { fixture: string };
-  env: Record<string, string>;
-  path: string;
-  body: (text: string) => Record<string, unknown>;
-  batch: { path: string; size: number; body: (texts: string[]) => Record<string, unknown> };
-  /** What one item of the batch is, for items per second. */
-  items: 'texts' | 'tokens';
-}
-
-const CAPABILITIES: Capability[] = [
-  {
-    fn: 'predict',
-    model: 'distilbert-base-uncased-shape',
-    source: { bench: 'distilbert-base-uncased-shape', task: 'text-classification' },
-    env: { DEFAULT_PREDICT_MODEL: 'distilbert-base-uncased-shape' },
-    path: '/v1/predict',
-    body: (text) => ({ text }),
-    batch: { path: '/v1/predict/batch', size: 32, body: (texts) => ({ texts }) },
-    items: 'texts',
-  },
-  {
-    fn: 'detect',
-    model: 'lid176',
-    source: { fixture: 'lid176' },
-    env: { DEFAULT_DETECT_MODEL: 'lid176' },
-    path: '/v1/detect',
-    body: (text) => ({ text }),
-    batch: { path: '/v1/detect', size: 64, body: (texts) => ({ texts }) },
-    items: 'texts',
-  },
-  {
-    fn: 'translate',
-    model: 'opus-mt-en-de-shape',
-    source: { bench: 'opus-mt-en-de-shape', task: 'translation' },
-    env: { DEFAULT_TRANSLATE_MODEL: 'opus-mt-en-de-shape' },
-    path: '/v1/translate',
-    // The weights are random: without a bound every output runs to the default length cap.
-    body: (text) => ({ text, source_language: 'eng_Latn', target_language: 'deu_Latn', max_new_tokens: 24 }),
-    batch: {
-      path: '/v1/translate',
-      size: 8,
-      body: (texts) => ({ texts, source_language: 'eng_Latn', target_language: 'deu_Latn', max_new_tokens: 24 }),
-    },
-    items: 'texts',
-  },
-  {
-    fn: 'completions',
-    model: 'distilgpt2-shape',
-    source: { bench: 'distilgpt2-shape', task: 'text-generation' },
-    env: { DEFAULT_COMPLETIONS_MODEL: 'distilgpt2-shape' },
-    path: '/v1/completions',
-    body: (text) => ({ model: 'distilgpt2-shape', prompt: text, max_tokens: 32, temperature: 0 }),
-    batch: {
-      path: '/v1/completions',
-      size: 4,
-      body: (texts) => ({ model: 'distilgpt2-shape', prompt: texts, max_tokens: 32, temperature: 0 }),
-    },
-    items: 'tokens',
-  },
-];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -128,98 +70,6 @@ if (unknown.length) {
   process.exit(2);
 }
 const chosen = CAPABILITIES.filter((c) => positionals.length === 0 || positionals.includes(c.fn));
-
-/**
- * The child: plain Node running a bundle of this entry (as the image runs bundles). It
- * imports the handler (Lambda's init), answers the first event, then the warm and batch
- * events one at a time, and prints one JSON line. Its clock starts with the process.
- */
-const CHILD_ENTRY = `
-import '#local/lambda-shim.ts';
-import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
-import { lambdaContext } from '#local/events.ts';
-import { STREAMING } from '#local/lambda-shim.ts';
-const [handlerFile, eventsFile] = process.argv.slice(2);
-const { handler } = await import(pathToFileURL(handlerFile).href);
-const importedMs = performance.now();
-const events = JSON.parse(readFileSync(eventsFile, 'utf8'));
-const invoke = async (event) => {
-  const started = performance.now();
-  let status = 0;
-  let body = '';
-  if (handler[STREAMING]) {
-    const chunks = [];
-    const stream = new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } });
-    stream.setMetadata = (m) => { status = m.statusCode ?? 200; };
-    await handler(event, stream, lambdaContext('bench', 28000));
-    body = Buffer.concat(chunks).toString('utf8');
-  } else {
-    const r = await handler(event, lambdaContext('bench', 28000));
-    status = r.statusCode;
-    body = r.body;
-  }
-  const ms = performance.now() - started;
-  if (status !== 200) throw new Error('status ' + status + ': ' + body.slice(0, 300));
-  const usage = JSON.parse(body).usage;
-  return { ms, tokens: usage ? usage.completion_tokens : undefined };
-};
-const first = await invoke(events.cold);
-const firstAnswerMs = performance.now();
-process.stdout.write('FIRST_ANSWER\\n');
-const warm = [];
-for (const e of events.warm) warm.push(await invoke(e));
-const batch = [];
-for (const e of events.batch) batch.push(await invoke(e));
-console.log(JSON.stringify({ bench: true, importedMs, firstInvokeMs: first.ms, firstAnswerMs, warm, batch }));
-process.exit(0);
-`;
-
-interface ChildLine {
-  importedMs: number;
-  firstInvokeMs: number;
-  firstAnswerMs: number;
-  warm: Array<{ ms: number; tokens?: number }>;
-  batch: Array<{ ms: number; tokens?: number }>;
-}
-
-const eventFor = (p: string, body: unknown) =>
-  proxyEvent({
-    method: 'POST',
-    resource: p,
-    path: p,
-    pathParameters: null,
-    headers: { 'content-type': 'application/json' },
-    query: new URLSearchParams(),
-    body: JSON.stringify(body),
-    apiKeyId: 'bench',
-  });
-
-/** Runs one child; `wallMs` is spawn to its first answer (process creation, init, model load, inference), as a caller waits for it. */
-const runCold = async (
-  child: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<ChildLine & { wallMs: number }> => {
-  const { wallMs, line } = await runChild(process.execPath, ['--enable-source-maps', child, ...args], {
-    env,
-    until: 'FIRST_ANSWER',
-  });
-  return { ...(line as unknown as ChildLine), wallMs };
-};
-
-const registryFor = async (c: Capability): Promise<string> => {
-  const root = path.join(WORK, 'registry');
-  if ('bench' in c.source) return benchRegistry(c.source.bench, c.source.task);
-  await mkdir(root, { recursive: true });
-  await symlink(path.join(ROOT, 'test/fixtures/models', c.source.fixture), path.join(root, c.source.fixture)).catch(
-    (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    },
-  );
-  return root;
-};
 
 const measure = async (c: Capability, child: string, dynamoEndpoint: string, sentences: string[]) => {
   const registry = await registryFor(c);
@@ -244,17 +94,8 @@ const measure = async (c: Capability, child: string, dynamoEndpoint: string, sen
       ),
     }),
   );
-  const envOf = (optimized: boolean): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-    MODELS_DIR: registry,
-    MODEL_CACHE_DIR: cache,
-    DYNAMODB_ENDPOINT: dynamoEndpoint,
-    ONNX_OPTIMIZED_CACHE: String(optimized),
-    ...c.env,
-  });
+  const envOf = (optimized: boolean): NodeJS.ProcessEnv =>
+    functionEnv(c, { registry, cache, dynamo: dynamoEndpoint }, { ONNX_OPTIMIZED_CACHE: String(optimized) });
   // The first run fills the cache folder from the registry (a fetch from S3 in AWS): not a
   // measured run. Then the optimised graphs are built as the warm step builds them.
   const bundle = path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`);

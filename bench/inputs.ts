@@ -19,6 +19,11 @@ export const BENCH_INPUTS: Record<string, { models: string[]; corpus: boolean }>
   detect: { models: [], corpus: true },
   translate: { models: ['opus-mt-en-de-shape'], corpus: false },
   generate: { models: ['distilgpt2-shape'], corpus: false },
+  // Its cold-start and CPU parts (bench/request-path/) run the capabilities' bench models and the load test.
+  'request-path': {
+    models: ['distilbert-base-uncased-shape', 'opus-mt-en-de-shape', 'distilgpt2-shape'],
+    corpus: true,
+  },
 };
 
 const hasGraphs = (model: string): boolean => {

@@ -19,42 +19,46 @@
  * texts: the CPU no per-request path can go below, hence the highest ratio possible.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { loadLocalConfig } from '#local/config.ts';
 import type { InstanceStats } from '#local/instances.ts';
-import { onnxThreadsPerInstance, startLocalStack } from '#local/stack.ts';
+import { onnxThreadsPerInstance } from '#local/stack.ts';
 import { requireBenchInputs } from './inputs.ts';
 import {
   benchRegistry,
   buildFunctions,
   corpusSentences,
-  cpuMsOf,
   distribution,
   machineInfo,
-  ownCpuMs,
   ROOT,
   round,
   runChild,
   WORK,
 } from './lib.ts';
+import {
+  type ClientResult,
+  LOAD_KEY,
+  load,
+  merge,
+  startBaseline,
+  startOurs,
+  type Track,
+  TSX,
+  window,
+} from './load-lib.ts';
 
 requireBenchInputs(['load']);
 
 const MODEL = 'distilbert-base-uncased-shape';
 const RESULTS = path.join(ROOT, 'bench/results/load.json');
-const KEY = 'bench-key';
 /** What our source material's sentiment API reports serving (requests per second). */
 const SOURCE_MATERIAL_RPS = 36;
 const TARGET_VS_BASELINE = 1.3;
 const TARGET_VS_SOURCE = 2;
 /** p95 at most this many times the fair share (connections / throughput): nobody starves. */
 const TARGET_P95_VS_FAIR_SHARE = 1.25;
-const TSX = ['--import', import.meta.resolve('tsx')];
 
 const { values } = parseArgs({
   options: {
@@ -80,26 +84,6 @@ const INSTANCES = Number(values.instances);
 const WARM_SECONDS = Number(values['warm-seconds']);
 const ROUNDS = Number(values.rounds);
 const round1 = (x: number) => round(x, 1);
-
-interface ClientResult {
-  requests: number;
-  seconds: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  wrongBodies: number;
-  statuses: Record<string, number>;
-  latenciesMs: number[];
-  textsUsed: number;
-}
-
-/** Runs the load generator in its own process and returns what it measured. */
-const load = async (url: string, seconds: number, texts: string[], key?: string): Promise<ClientResult> => {
-  const job = path.join(WORK, 'load-job.json');
-  await writeFile(job, JSON.stringify({ url, key, connections: CONNECTIONS, seconds, texts }));
-  const { line } = await runChild(process.execPath, [...TSX, path.join(ROOT, 'bench/load-client.ts'), job]);
-  return line as unknown as ClientResult;
-};
 
 /** The figures of one measured window. */
 const summarize = (r: ClientResult, cpuMs: number) => {
@@ -128,43 +112,6 @@ const summarize = (r: ClientResult, cpuMs: number) => {
   };
 };
 
-/** Waits for a child's first stdout line that parses as JSON. */
-const firstJsonLine = (child: ChildProcess): Promise<Record<string, string>> =>
-  new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{')) resolve(JSON.parse(line) as Record<string, string>);
-    });
-  });
-
-interface Server {
-  url: string;
-  key?: string;
-  /** CPU time of every process of the server so far, in ms. */
-  cpuMs: () => Promise<number>;
-  /** The part of it spent in this process (ours: the API Gateway emulator and dynalite). */
-  emulatorCpuMs?: () => number;
-  /** Waits for the requests a stopped client left in flight. */
-  drained: () => Promise<void>;
-  close: () => Promise<void>;
-}
-
-const startBaseline = async (): Promise<Server> => {
-  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/baseline-server.ts'), WORK, MODEL], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const { url } = await firstJsonLine(child);
-  return {
-    url: url!,
-    cpuMs: () => cpuMsOf([child.pid!]),
-    // One process answering in arrival order: what is in flight is done within a second.
-    drained: () => new Promise((resolve) => setTimeout(resolve, 1000)),
-    close: async () => {
-      child.kill();
-    },
-  };
-};
-
 interface Floor {
   oneThread: { cpuMs: number; wallMs: number };
   pipelineDefault: { cpuMs: number; wallMs: number };
@@ -184,83 +131,6 @@ const inferenceFloor = async (texts: string[]): Promise<Floor> => {
   return line as unknown as Floor;
 };
 
-const startOurs = async (registry: string) => {
-  const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'hfserve-load-cache-'));
-  const stack = await startLocalStack(
-    loadLocalConfig({
-      PORT: '0',
-      LOCAL_API_KEY: `${KEY}:100000:100000`,
-      LOCAL_DATA_DIR: 'memory',
-      LOCAL_FUNCTION_CONCURRENCY: String(INSTANCES),
-      LOCAL_FUNCTION_CODE: 'dist',
-      LOCAL_EMF_ECHO: 'false',
-    }),
-    {
-      ...process.env,
-      MODELS_DIR: registry,
-      MODEL_CACHE_DIR: cacheDir,
-      DEFAULT_PREDICT_MODEL: MODEL,
-      LOG_LEVEL: 'INFO',
-    },
-    { instanceOutput: 'ignore' },
-  );
-  const pool = () => stack.pools.get('predict');
-  const server: Server = {
-    url: `${stack.url}/v1/predict`,
-    key: KEY,
-    // This process runs the emulator and dynalite (and is otherwise idle while a client runs).
-    cpuMs: async () => ownCpuMs() + (await cpuMsOf(pool()?.pids() ?? [])),
-    emulatorCpuMs: ownCpuMs,
-    drained: async () => pool()?.drained(),
-    close: async () => {
-      await stack.close();
-      await rm(cacheDir, { recursive: true, force: true });
-    },
-  };
-  return { server, pool };
-};
-
-/** Several measured windows of one server as one: requests, latencies and errors add up. */
-const merge = (parts: ClientResult[]): ClientResult => {
-  const sum = (k: 'requests' | 'seconds' | 'errors' | 'timeouts' | 'non2xx' | 'wrongBodies' | 'textsUsed') =>
-    parts.reduce((n, p) => n + p[k], 0);
-  return {
-    requests: sum('requests'),
-    seconds: sum('seconds'),
-    errors: sum('errors'),
-    timeouts: sum('timeouts'),
-    non2xx: sum('non2xx'),
-    wrongBodies: sum('wrongBodies'),
-    statuses: parts.reduce<Record<string, number>>((all, p) => {
-      for (const [k, v] of Object.entries(p.statuses)) all[k] = (all[k] ?? 0) + v;
-      return all;
-    }, {}),
-    latenciesMs: parts.flatMap((p) => p.latenciesMs),
-    textsUsed: sum('textsUsed'),
-  };
-};
-
-/** One server's measured windows so far, and the texts it has not been sent yet. */
-interface Track {
-  server: Server;
-  windows: ClientResult[];
-  cpuMs: number;
-  emulatorCpuMs: number;
-  next: number;
-}
-
-const window = async (t: Track, texts: string[], seconds: number): Promise<number> => {
-  const before = await t.server.cpuMs();
-  const emulatorBefore = t.server.emulatorCpuMs?.() ?? 0;
-  const result = await load(t.server.url, seconds, texts.slice(t.next), t.server.key);
-  t.cpuMs += (await t.server.cpuMs()) - before;
-  t.emulatorCpuMs += (t.server.emulatorCpuMs?.() ?? 0) - emulatorBefore;
-  await t.server.drained();
-  t.next += result.textsUsed;
-  t.windows.push(result);
-  return result.requests / result.seconds;
-};
-
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
 buildFunctions();
 const registry = await benchRegistry(MODEL, 'text-classification');
@@ -272,8 +142,8 @@ const texts = sentences.slice(0, -2000);
 console.log('inference floor: the forward pass alone, one quiet process');
 const floor = await inferenceFloor(texts.slice(0, 1000));
 
-const baselineServer = await startBaseline();
-const ours = await startOurs(registry);
+const baselineServer = await startBaseline(MODEL);
+const ours = await startOurs(registry, MODEL, INSTANCES);
 const tracks: Record<'baseline' | 'ours', Track> = {
   baseline: { server: baselineServer, windows: [], cpuMs: 0, emulatorCpuMs: 0, next: 0 },
   ours: { server: ours.server, windows: [], cpuMs: 0, emulatorCpuMs: 0, next: 0 },
@@ -282,15 +152,15 @@ let statsBefore: InstanceStats | undefined;
 let poolStats: InstanceStats | undefined;
 try {
   console.log(`warm-up: ${WARM_SECONDS} s each`);
-  await load(baselineServer.url, WARM_SECONDS, warmTexts);
-  await load(ours.server.url, WARM_SECONDS, warmTexts, KEY);
+  await load(baselineServer.url, WARM_SECONDS, warmTexts, CONNECTIONS);
+  await load(ours.server.url, WARM_SECONDS, warmTexts, CONNECTIONS, LOAD_KEY);
   const pool = ours.pool()!;
   statsBefore = { ...pool.stats };
   // Interleaved windows (A B B A ...): a change in the shared machine's load falls on both.
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const);
     for (const name of order) {
-      const rps = await window(tracks[name], texts, SECONDS / ROUNDS);
+      const rps = await window(tracks[name], texts, SECONDS / ROUNDS, CONNECTIONS);
       console.log(`  round ${round + 1} ${name}: ${round1(rps)} req/s`);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The request path's own cost (issue 21), measured side by side in one run on the local
  * API (`npm start`'s stack, the functions in the emulator's process, the tiny test
- * fixtures: lid176 for detect, tiny-distilbert-sentiment for predict):
+ * fixtures: lid176 for detect, tiny-distilbert-sentiment for predict, tiny-nllb for
+ * translate, tiny-gpt2 for completions; one ONNX intra-op thread):
  *
  * - pathOverRoutingMs: a capability's client-visible p50 minus `GET /health`'s on the same
  *   emulator, keep-alive connection and HTTP hop, requests interleaved round by round
@@ -12,15 +13,19 @@
  *   away; a control arm (no delay, another name) gives the noise floor of that difference
  *   (raw.controlMinusP50Ms). The shared result-cache tier is off here (RESULT_CACHE_SHARED=never): its read is
  *   on the path by design and is not the record write;
+ * - warmP50OverBare: the capability's client-visible p50 over the p50 of the same model
+ *   work bare in this process (bench/request-path/bare.ts: same bundle, session options,
+ *   threads and input, no server), a fifth arm of each capability's rounds;
  * - recordsLost: records of the answered requests missing from the table once the
  *   ingestion has settled.
  *
  * Locally the ingester runs in the emulator's process; each timed request waits (untimed)
  * for the previous records to be ingested, as in AWS where the ingester is another function.
  *
- * Warm/bare, cold/bare and CPU per request against the plain pipeline() server are
- * measured by bench/capabilities.ts and bench/load.ts; their fields here stay null until
- * this script measures them in the same run (see docs/prediction-log.md).
+ * In the same run, bench/request-path/cold.ts measures each capability's cold start over a
+ * bare process (coldOverBareMs, its decomposition, dollars per million, peak RSS) and
+ * bench/request-path/cpu.ts predict's CPU per request over the plain pipeline() server
+ * (cpuPerRequestOverBaseline). Where the path's time goes: bench/request-path/profile.ts.
  *
  *   npx tsx bench/request-path.ts                 # 400 rounds, writes bench/results/request-path.json
  *   npx tsx bench/request-path.ts --rounds 60 --validation
@@ -34,10 +39,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadLocalConfig } from '#local/config.ts';
-import { startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
-import { machineInfo, median, ROOT, round } from './lib.ts';
+import { requireBenchInputs } from './inputs.ts';
+import { buildFunctions, machineInfo, median, ROOT, round } from './lib.ts';
+import { type BareInputs, loadBare } from './request-path/bare.ts';
+import { coldFields, measureColdStarts } from './request-path/cold.ts';
+import { cpuFields, measureCpuPerRequest } from './request-path/cpu.ts';
+import { MODELS_ROOT, startBenchStack } from './request-path/stack.ts';
 
 const RESULTS = path.join(ROOT, 'bench/results/request-path.json');
 const KEY = 'bench-key';
@@ -79,34 +87,21 @@ const delayProxy = async (target: string, delay: () => number) => {
   };
 };
 
+// The cold and CPU parts run the bench models and the function bundles, as the image does.
+requireBenchInputs(['request-path']);
+buildFunctions();
 let delayMs = 0;
 let proxy: Awaited<ReturnType<typeof delayProxy>> | undefined;
 const loadAtStart = os.loadavg().map((l) => round(l, 2));
-const stack = await startLocalStack(
-  loadLocalConfig({
-    PORT: '0',
-    LOCAL_API_KEY: `${KEY}:100000:100000`,
-    LOCAL_DATA_DIR: 'memory',
-    LOCAL_EMF_ECHO: 'false',
-  }),
-  {
-    ...process.env,
-    LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    RESULT_CACHE_SHARED: 'never',
-    DEFAULT_DETECT_MODEL: 'lid176',
-    DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
+const stack = await startBenchStack(KEY, {
+  databaseEndpoint: async (endpoint) => {
+    proxy = await delayProxy(endpoint, () => delayMs);
+    return proxy.endpoint;
   },
-  {
-    databaseEndpoint: async (endpoint) => {
-      proxy = await delayProxy(endpoint, () => delayMs);
-      return proxy.endpoint;
-    },
-  },
-);
+});
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
-  new Promise<{ ms: number; json: Record<string, unknown> }>((resolve, reject) => {
+  new Promise<{ ms: number; json: Record<string, unknown>; requestId: string }>((resolve, reject) => {
     const payload = body ? JSON.stringify(body) : undefined;
     const started = performance.now();
     const req = http.request(
@@ -126,7 +121,7 @@ const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
           const ms = performance.now() - started;
           const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
           if (res.statusCode !== 200) reject(new Error(`${method} ${p}: ${res.statusCode} ${JSON.stringify(json)}`));
-          else resolve({ ms, json });
+          else resolve({ ms, json, requestId: String(res.headers['x-request-id']) });
         });
       },
     );
@@ -134,20 +129,67 @@ const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
     req.end(payload);
   });
 
+/** The same inputs for the API requests and for bare inference (distinct texts: no result-cache hit). */
+const INPUTS: BareInputs = {
+  detect: (i) => ({ text: `Bonjour tout le monde, message numéro ${i}.` }),
+  predict: (i) => ({ text: `What a lovely day, message number ${i}.` }),
+  translate: (i) => ({
+    text: `The weather is nice today, message ${i}.`,
+    source: 'eng_Latn',
+    target: 'fra_Latn',
+    maxNewTokens: 20,
+  }),
+  completions: (i) => ({ prompt: `Once upon a time, story number ${i},`, maxTokens: 16 }),
+};
 const CAPS = {
-  detect: (i: number) => ({ path: '/v1/detect', body: { text: `Bonjour tout le monde, message numéro ${i}.` } }),
-  predict: (i: number) => ({ path: '/v1/predict', body: { text: `What a lovely day, message number ${i}.` } }),
+  detect: (i: number) => ({ path: '/v1/detect', body: INPUTS.detect(i) }),
+  predict: (i: number) => ({ path: '/v1/predict', body: INPUTS.predict(i) }),
+  translate: (i: number) => {
+    const { text, source, target, maxNewTokens } = INPUTS.translate(i);
+    return {
+      path: '/v1/translate',
+      body: { text, source_language: source, target_language: target, max_new_tokens: maxNewTokens },
+    };
+  },
+  completions: (i: number) => {
+    const { prompt, maxTokens } = INPUTS.completions(i);
+    return { path: '/v1/completions', body: { model: 'tiny-gpt2', prompt, max_tokens: maxTokens, temperature: 0 } };
+  },
 } as const;
 type Cap = keyof typeof CAPS;
+
+/** Tokens an answer generated, where it says (completions' usage); undefined elsewhere. */
+const tokensOf = (cap: Cap, json: Record<string, unknown>): number | undefined =>
+  cap === 'completions' ? (json.usage as { completion_tokens?: number } | undefined)?.completion_tokens : undefined;
+const push = (to: Record<string, number[]>, name: string, value: number): void => {
+  const list = to[name] ?? [];
+  list.push(value);
+  to[name] = list;
+};
+const mean = (xs: number[] | undefined): number | null =>
+  xs?.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 2) : null;
 
 let ok = false;
 try {
   const series: Record<string, number[]> = { health: [] };
   const requestIds: string[] = [];
+  // After the stack: its configuration (threads, session options) is the one bare inference reads.
+  const bare = await loadBare(
+    {
+      detect: path.join(MODELS_ROOT, 'lid176/1'),
+      predict: path.join(MODELS_ROOT, 'tiny-distilbert-sentiment/1'),
+      translate: path.join(MODELS_ROOT, 'tiny-nllb/1'),
+      completions: path.join(MODELS_ROOT, 'tiny-gpt2/1'),
+    },
+    INPUTS,
+  );
   // Warm-up: models loaded, code paths compiled.
   for (let i = 0; i < 30; i++) {
     await call('GET', '/health');
-    for (const cap of Object.keys(CAPS) as Cap[]) await call('POST', CAPS[cap](-i - 1).path, CAPS[cap](-i - 1).body);
+    for (const cap of Object.keys(CAPS) as Cap[]) {
+      await call('POST', CAPS[cap](-i - 1).path, CAPS[cap](-i - 1).body);
+      await bare[cap](-i - 1);
+    }
   }
   const deadline = Date.now() + MAX_RUN_MS;
   let rounds = 0;
@@ -160,14 +202,18 @@ try {
   };
   // A control arm per capability (no delay either, under another name): how far two
   // identical arms' p50s drift apart on this machine, the noise floor of the difference.
-  const arms: Array<{ cap?: Cap; delayed: boolean; name: string }> = [
+  // A bare arm per capability: the same input's model work in this process, no server.
+  const arms: Array<{ cap?: Cap; delayed: boolean; bare?: true; name: string }> = [
     { delayed: false, name: 'health' },
     ...(Object.keys(CAPS) as Cap[]).flatMap((cap) => [
       { cap, delayed: false, name: cap },
       { cap, delayed: true, name: `${cap}Delayed` },
       { cap, delayed: false, name: `${cap}Control` },
+      { cap, delayed: false, bare: true as const, name: `${cap}Bare` },
     ]),
   ];
+  const bareTokens: Record<string, number[]> = {};
+  const apiTokens: Record<string, number[]> = {};
   for (; rounds < ROUNDS && Date.now() < deadline; rounds++) {
     const order = arms.map((arm) => ({ arm, key: random() })).sort((a, b) => a.key - b.key);
     for (const [n, { arm }] of order.entries()) {
@@ -175,16 +221,24 @@ try {
         series.health!.push((await call('GET', '/health')).ms);
         continue;
       }
+      const input = rounds * arms.length + n;
+      if (arm.bare) {
+        const started = performance.now();
+        const tokens = await bare[arm.cap](input);
+        push(series, arm.name, performance.now() - started);
+        push(bareTokens, arm.cap, tokens);
+        continue;
+      }
       delayMs = arm.delayed ? DELAY_MS : 0;
-      const { path: p, body } = CAPS[arm.cap](rounds * arms.length + n);
-      const { ms, json } = await call('POST', p, body);
+      const { path: p, body } = CAPS[arm.cap](input);
+      const { ms, json, requestId } = await call('POST', p, body);
       delayMs = 0;
       // In AWS the ingester is another function: its work must not land in the next request's time.
       await stack.records.settled();
-      const samples = series[arm.name] ?? [];
-      samples.push(ms);
-      series[arm.name] = samples;
-      requestIds.push(String(json.requestId));
+      push(series, arm.name, ms);
+      requestIds.push(requestId);
+      const tokens = tokensOf(arm.cap, json);
+      if (tokens !== undefined) push(apiTokens, arm.cap, tokens);
     }
   }
   await stack.records.settled();
@@ -202,30 +256,31 @@ try {
     );
     if ((out.Items ?? []).length !== 1) lost += 1;
   }
+  // Cold start over a bare process (all four), then CPU per request against pipeline() (predict).
+  const cold = await measureColdStarts({ runs: 3 });
+  const cpu = await measureCpuPerRequest();
   const p50 = (name: string) => median(series[name] ?? []);
   const capability = (cap: Cap) => ({
     pathOverRoutingMs: round(p50(cap) - p50('health'), 3),
     recordWriteAddedMs: round(p50(`${cap}Delayed`) - p50(cap), 3),
-    warmP50OverBare: null,
+    warmP50OverBare: round(p50(cap) / p50(`${cap}Bare`), 3),
     coldOverBareMs: null,
     cpuPerRequestOverBaseline: null,
     raw: {
       healthP50Ms: round(p50('health'), 3),
       p50Ms: round(p50(cap), 3),
+      bareP50Ms: round(p50(`${cap}Bare`), 3),
+      bareTokensMean: mean(bareTokens[cap]),
+      apiTokensMean: mean(apiTokens[cap]),
       p50WithDynamoDelayMs: round(p50(`${cap}Delayed`), 3),
       controlP50Ms: round(p50(`${cap}Control`), 3),
       controlMinusP50Ms: round(p50(`${cap}Control`) - p50(cap), 3),
       dynamoDelayMs: DELAY_MS,
       samples: series[cap]?.length ?? 0,
     },
+    ...coldFields(cold[cap]),
+    ...(cap === 'predict' ? cpuFields(cpu) : {}),
   });
-  const notMeasured = {
-    pathOverRoutingMs: null,
-    recordWriteAddedMs: null,
-    warmP50OverBare: null,
-    coldOverBareMs: null,
-    cpuPerRequestOverBaseline: null,
-  };
   const result = {
     ...(values.validation
       ? { validation: `a short validation run (${rounds} rounds) on a shared machine: not the result` }
@@ -233,14 +288,14 @@ try {
     measuredAt: new Date().toISOString(),
     machine: { ...machineInfo(loadAtStart), cpuModel: os.cpus()[0]?.model },
     method:
-      'local API, functions in-process, tiny fixtures; one keep-alive connection; health, then per capability plain, +5ms and a plain control arm, in a shuffled order each round; p50',
+      'local API, functions in-process, tiny fixtures; one keep-alive connection; health, then per capability plain, +5ms, a plain control arm and bare inference in this process, in a shuffled order each round; p50',
     rounds,
+    onnxThreads: stack.config.ONNX_THREADS,
     capabilities: {
       detect: capability('detect'),
       predict: capability('predict'),
-      // Measured by bench/capabilities.ts and bench/load.ts, not yet in this run.
-      translate: notMeasured,
-      completions: notMeasured,
+      translate: capability('translate'),
+      completions: capability('completions'),
     },
     recordsLost: lost,
   };

@@ -1,13 +1,14 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { type ApiRoute, httpApi } from '#http/api.ts';
+import { planOf } from '#http/api-keys.ts';
 import { type ColdStart, coldStartClock } from '#http/cold-start.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
 import { logger } from '#observability/index.ts';
 import { type RequestRecords, requestRecords } from '#predictions/index.ts';
 import { reportAs } from '#predictions/model-state.ts';
-import { withFairUse } from '#predictions/usage.ts';
+import { UNMETERED, type UsageMeter, withFairUse } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { DeadlineExceededError, errorMessage } from '#runtime/errors.ts';
 import { authenticateBodyKey } from './body-key.ts';
@@ -34,6 +35,11 @@ export interface RouteRequest<S extends RouteSpec = RouteSpec> {
    * and stops. Streamed answers add the client leaving (sseStream's signal).
    */
   signal: AbortSignal;
+  /**
+   * Settles what a metered route really used (completions: the tokens generated), so the
+   * rest of what was reserved is refunded (`withFairUse`); a no-op on unmetered routes.
+   */
+  meter: UsageMeter;
 }
 
 /** The invocation's deadline signal, from the Lambda context (the emulator's locally). */
@@ -86,13 +92,14 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
         coldStart,
         records: () => requestRecords(capability.name, event.requestContext),
         signal: invocationSignal(context),
+        meter: UNMETERED,
       } as RouteRequest;
       // The route's own handler type is checked at the call site above; here every route is one RouteSpec.
-      const run = () => (handlers[name] as unknown as RouteHandlerOf<RouteSpec>)(request);
-      // Metered routes: the key's allowance and heavy-work slots, after validation (a 400 costs nothing).
-      return spec.usage
-        ? withFairUse(spec.usage, capability.name, event.requestContext.identity?.apiKeyId, request.body, run)
-        : run();
+      const run = (meter: UsageMeter) =>
+        (handlers[name] as unknown as RouteHandlerOf<RouteSpec>)({ ...request, meter });
+      // Metered routes: the key's plan's allowance and heavy-work slots, after validation (a 400 costs nothing).
+      const caller = { apiKeyId: event.requestContext.identity?.apiKeyId, plan: planOf(event.requestContext) };
+      return spec.usage ? withFairUse(spec.usage, capability.name, caller, request.body, run) : run(UNMETERED);
     },
   }));
   return httpApi(routes, { streaming: specs.some(([, spec]) => spec.streaming), coldStart });

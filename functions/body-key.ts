@@ -41,8 +41,9 @@ export const bodyOrHeaderKey = (headers: ApiEvent['headers'], body: unknown): st
  * Checks a body-keyed request's key as the authorizer would (401 none, 403 unknown, disabled or
  * in no usage plan), counts it against its plan's burst, rate and daily quota (429 past them,
  * `meterRequest`), and puts its id where a gateway-keyed request has it
- * (`requestContext.identity.apiKeyId`): records and fair use then see the same id whichever way
- * the key came, so one key never gets two allowances.
+ * (`requestContext.identity.apiKeyId`) and its plan's name where the authorizer puts it
+ * (`requestContext.authorizer.plan`): records and fair use then see the same id and plan whichever
+ * way the key came, so one key never gets two allowances.
  */
 export const authenticateBodyKey = async (event: ApiEvent, keys: KeySource = keySource()): Promise<string> => {
   const value = bodyOrHeaderKey(event.headers, event.body);
@@ -65,5 +66,11 @@ export const authenticateBodyKey = async (event: ApiEvent, keys: KeySource = key
   if (!known?.enabled || !known.plan) throw new AppError(403, 'forbidden', GATEWAY_RESPONSES.ACCESS_DENIED.message);
   await meterRequest(known.id, known.plan);
   event.requestContext.identity = { ...event.requestContext.identity, apiKeyId: known.id };
+  // Where the authorizer puts a header-keyed request's plan: fair use reads it there (planOf).
+  event.requestContext.authorizer = {
+    ...event.requestContext.authorizer,
+    apiKeyId: known.id,
+    ...(known.plan.name ? { plan: known.plan.name } : {}),
+  };
   return known.id;
 };

@@ -14,8 +14,9 @@ export const LocalConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /**
    * Comma-separated accepted API keys. A key may carry its own usage-plan tier as
-   * `key:rate:burst` (requests per second, burst) or `key:rate:burst:quota` (plus
-   * requests per UTC day), like keys on different plans in AWS.
+   * `key:rate:burst` (requests per second, burst), `key:rate:burst:quota` (plus
+   * requests per UTC day) or `key:rate:burst:quota:plan` (plus the plan's name, for the
+   * per-plan allowances of FAIR_USE_PLANS; quota may be empty), like keys on different plans in AWS.
    */
   LOCAL_API_KEY: z.string().min(1).default(DEFAULT_DEV_KEY),
   /** Usage-plan throttle per key: steady requests per second and burst. */

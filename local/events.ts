@@ -31,7 +31,11 @@ export interface ProxyEventInput {
   query: URLSearchParams;
   body: string | null;
   apiKeyId?: string;
+  /** The key's usage plan, as the authorizer's context carries it. */
+  plan?: string | undefined;
   sourceIp?: string;
+  /** API Gateway's request id (`$context.requestId`); a fresh one by default. */
+  requestId?: string;
 }
 
 /** An API Gateway REST proxy event, as API Gateway builds it for a Lambda proxy integration. */
@@ -57,11 +61,18 @@ export const proxyEvent = (input: ProxyEventInput): APIGatewayProxyEvent => {
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      authorizer: null,
+      // A keyed route's REQUEST authorizer context (functions/authorizer/): principal, key id, plan.
+      authorizer: input.apiKeyId
+        ? {
+            principalId: input.apiKeyId,
+            apiKeyId: input.apiKeyId,
+            ...(input.plan ? { plan: input.plan } : {}),
+          }
+        : null,
       httpMethod: input.method,
       path: `/local${input.path}`,
       protocol: 'HTTP/1.1',
-      requestId: randomUUID(),
+      requestId: input.requestId ?? randomUUID(),
       requestTimeEpoch: now,
       resourceId: 'local',
       resourcePath: input.resource,

@@ -1,10 +1,10 @@
 import './lambda-shim.ts';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { lambdaContext } from './events.ts';
-import type { InstanceMessage, InvokeMessage } from './instances.ts';
-import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import type { EmulatorMessage, InstanceMessage, InvokeMessage } from './instances.ts';
+import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
 import type { ProxyHandler, StreamingHandler } from './server.ts';
 
 /**
@@ -41,8 +41,17 @@ const ipcStream = (id: number): MetadataStream => {
   return stream;
 };
 
-const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> => {
-  const context = lambdaContext(functionName, timeoutMs);
+/** The response streams of the invocations running, by id: a client that leaves closes its own. */
+const streams = new Map<number, MetadataStream>();
+/** Invocations whose client left (their stream closed by the emulator's `abort`). */
+const aborted = new Set<number>();
+
+const invoke = async (message: InvokeMessage): Promise<void> => {
+  const context = lambdaContext(functionName, message.timeoutMs);
+  await inInvocation(context.awsRequestId, () => invokeIn(message, context));
+};
+
+const invokeIn = async ({ id, event }: InvokeMessage, context: Context): Promise<void> => {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const usage = () => {
@@ -52,18 +61,29 @@ const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> =>
   try {
     if ((handler as StreamingHandler)[STREAMING]) {
       const stream = ipcStream(id);
-      await (handler as StreamingHandler)(event as APIGatewayProxyEvent, stream, context);
-      if (!stream.writableFinished) await new Promise<void>((resolve) => stream.end(resolve));
+      streams.set(id, stream);
+      await (handler as StreamingHandler)(event as APIGatewayProxyEvent, stream, context).finally(() =>
+        streams.delete(id),
+      );
+      if (!stream.writableFinished && !stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve));
       send({ type: 'done', id, ...usage() });
     } else {
       const result = await (handler as ProxyHandler)(event as APIGatewayProxyEvent, context);
       send({ type: 'result', id, result, ...usage() });
     }
   } catch (error) {
+    // The client left and the stream was closed under the handler (its pipeline's premature
+    // close): the invocation ended there, as the emulator's in-process one does.
+    if (aborted.has(id)) {
+      send({ type: 'done', id, ...usage() });
+      return;
+    }
     // A function error: the handler let an exception escape (the Middy stack normally
     // turns every error into a response, so this is a bug in the function).
     console.error(`${functionName}: invocation failed`, error);
     send({ type: 'failed', id, message: (error as Error).message ?? String(error), ...usage() });
+  } finally {
+    aborted.delete(id);
   }
 };
 
@@ -71,6 +91,11 @@ const invoke = async ({ id, event, timeoutMs }: InvokeMessage): Promise<void> =>
 // exit normally, so that exit hooks run (e.g. --cpu-prof writes its profile).
 process.on('SIGTERM', () => process.exit(0));
 
-process.on('message', (message: InvokeMessage) => {
-  void invoke(message);
+process.on('message', (message: EmulatorMessage) => {
+  // The client left: the stream closes as Lambda's does, and the function's signal aborts.
+  const stream = message.type === 'abort' ? streams.get(message.id) : undefined;
+  if (stream) {
+    aborted.add(message.id);
+    stream.destroy();
+  } else if (message.type === 'invoke') void invoke(message);
 });

@@ -8,10 +8,19 @@ import type { ProxyHandler, StreamingHandler } from './server.ts';
 
 /** Emulator → instance: one invocation. */
 export interface InvokeMessage {
+  type: 'invoke';
   id: number;
   event: APIGatewayProxyEvent;
   timeoutMs: number;
 }
+
+/** Emulator → instance: the client of a streamed invocation went away; close its response stream. */
+export interface AbortMessage {
+  type: 'abort';
+  id: number;
+}
+
+export type EmulatorMessage = InvokeMessage | AbortMessage;
 
 interface Usage {
   /** The invocation's duration inside the instance (what Lambda bills, times memory). */
@@ -59,6 +68,8 @@ export interface InstanceStats {
   /** Sum over invocations of their duration and CPU time (see Usage). */
   durationMs: number;
   cpuMs: number;
+  /** Sum over invocations of their duration rounded up to the millisecond: Lambda's billed duration. */
+  billedMs: number;
   /** Time from spawn to the handler module imported, per instance started. */
   initMs: number[];
 }
@@ -136,7 +147,15 @@ class Instance {
  * const handler = pool.handler(false); // (event, context) => Promise<APIGatewayProxyResult>
  */
 export class InstancePool {
-  readonly stats: InstanceStats = { started: 0, invocations: 0, queued: 0, durationMs: 0, cpuMs: 0, initMs: [] };
+  readonly stats: InstanceStats = {
+    started: 0,
+    invocations: 0,
+    queued: 0,
+    durationMs: 0,
+    cpuMs: 0,
+    billedMs: 0,
+    initMs: [],
+  };
   private readonly instances = new Set<Instance>();
   private readonly idle: Instance[] = [];
   private readonly waiting: Array<{ resolve: (instance: Instance) => void; reject: (error: Error) => void }> = [];
@@ -187,10 +206,14 @@ export class InstancePool {
    * promise settles on its last one (`result`, `done` or `failed`), on the instance's
    * death, or at the function timeout (which kills the instance, as Lambda does).
    */
-  private async invoke(event: APIGatewayProxyEvent, onMessage: (message: InstanceMessage) => void): Promise<void> {
+  private async invoke(
+    event: APIGatewayProxyEvent,
+    onMessage: (message: InstanceMessage) => void,
+    gone?: AbortSignal,
+  ): Promise<void> {
     this.active += 1;
     try {
-      await this.invokeOnInstance(await this.acquire(), event, onMessage);
+      await this.invokeOnInstance(await this.acquire(), event, onMessage, gone);
     } finally {
       this.active -= 1;
       if (this.active === 0) for (const resolve of this.onDrained.splice(0)) resolve();
@@ -201,6 +224,7 @@ export class InstancePool {
     instance: Instance,
     event: APIGatewayProxyEvent,
     onMessage: (message: InstanceMessage) => void,
+    gone?: AbortSignal,
   ): Promise<void> {
     try {
       await instance.ready.catch((error: unknown) => {
@@ -228,13 +252,22 @@ export class InstancePool {
             if (message.type === 'result' || message.type === 'done' || message.type === 'failed') {
               this.stats.durationMs += message.durationMs;
               this.stats.cpuMs += message.cpuMs;
+              this.stats.billedMs += Math.ceil(message.durationMs);
             }
             onMessage(message);
             if (message.type === 'failed') settle(new FunctionError(`${this.options.fn}: ${message.message}`));
             else if (message.type === 'result' || message.type === 'done') settle();
           },
         };
-        instance.child.send({ id, event, timeoutMs: this.options.timeoutMs } satisfies InvokeMessage);
+        instance.child.send({ type: 'invoke', id, event, timeoutMs: this.options.timeoutMs } satisfies InvokeMessage);
+        // The client left: the instance closes the invocation's response stream, as Lambda's
+        // does, so the function's signal aborts there (an in-process function sees it itself).
+        const abort = () => {
+          if (instance.current?.id === id && !instance.dead)
+            instance.child.send({ type: 'abort', id } satisfies AbortMessage);
+        };
+        if (gone?.aborted) abort();
+        else gone?.addEventListener('abort', abort, { once: true });
       });
     } finally {
       this.release(instance);
@@ -254,12 +287,22 @@ export class InstancePool {
       };
     }
     const streamed = async (event: APIGatewayProxyEvent, stream: MetadataStream, _context: Context) => {
-      await this.invoke(event, (message) => {
-        if (message.type === 'head') stream.setMetadata?.(message.metadata);
-        else if (message.type === 'chunk') stream.write(Buffer.from(message.data));
-        else if (message.type === 'end') stream.end();
+      // The emulator destroys the stream when the client goes away before its end.
+      const gone = new AbortController();
+      stream.once('close', () => {
+        if (!stream.writableFinished) gone.abort();
       });
-      if (!stream.writableEnded) stream.end();
+      await this.invoke(
+        event,
+        (message) => {
+          if (stream.destroyed) return;
+          if (message.type === 'head') stream.setMetadata?.(message.metadata);
+          else if (message.type === 'chunk') stream.write(Buffer.from(message.data));
+          else if (message.type === 'end') stream.end();
+        },
+        gone.signal,
+      );
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
     };
     return Object.assign(streamed, { [STREAMING]: true as const });
   }

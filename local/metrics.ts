@@ -52,6 +52,8 @@ export interface Sample {
 const LOCAL_API = { ApiName: 'local', Stage: 'local' };
 const DEFAULT_CAPACITY = 100_000;
 const MAX_BUCKETS = 720;
+/** EMF lines kept unparsed at most (`MetricsCollector.addLine`). */
+const MAX_PENDING_LINES = 1000;
 
 /** CloudWatch's statistics over raw values (percentiles by nearest rank). */
 export const statisticOf = (values: readonly number[], statistic: Statistic): number | null => {
@@ -91,6 +93,8 @@ const groupKey = (source: MetricRef['source'], fn?: string, route?: RouteRef): s
 /** The in-memory metric store (bounded: the oldest samples go first). */
 export class MetricsCollector {
   private samples: Sample[] = [];
+  /** EMF lines taken and not yet parsed (`addLine`). */
+  private pending: Array<{ line: string; fn: Capability | undefined }> = [];
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
   add(...samples: Sample[]): void {
@@ -100,21 +104,36 @@ export class MetricsCollector {
     if (this.samples.length > this.capacity * 1.1) this.samples = this.samples.slice(-this.capacity);
   }
 
-  /** Takes one stdout line if it is an EMF document; true when it was. */
+  /**
+   * Takes one stdout line if it looks like an EMF document (a JSON object naming
+   * `CloudWatchMetrics`); true when it does. The line is parsed when the samples are next
+   * read, not here: this runs inside the function's `write`, on the request's path, where
+   * in AWS a log line costs the function one write and CloudWatch parses it later. A line
+   * that then turns out not to be EMF is dropped.
+   */
   addLine(line: string, fn?: Capability): boolean {
-    if (!line.includes('"CloudWatchMetrics"')) return false;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      return false;
-    }
-    if (!isEmf(doc)) return false;
-    this.add(...samplesOfEmf(doc, fn));
+    if (!line.startsWith('{') || !line.includes('"CloudWatchMetrics"')) return false;
+    this.pending.push({ line, fn });
+    if (this.pending.length >= MAX_PENDING_LINES) this.parsePending();
     return true;
   }
 
+  private parsePending(): void {
+    const lines = this.pending;
+    this.pending = [];
+    for (const { line, fn } of lines) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (isEmf(doc)) this.add(...samplesOfEmf(doc, fn));
+    }
+  }
+
   get size(): number {
+    this.parsePending();
     return this.samples.length;
   }
 
@@ -133,6 +152,7 @@ export class MetricsCollector {
     to: number;
   }): MetricsView {
     // A long window at a short period gets a longer period: at most MAX_BUCKETS points a line.
+    this.parsePending();
     const periodSeconds = Math.max(q.periodSeconds, Math.ceil((q.to - q.from) / 1000 / MAX_BUCKETS));
     const periodMs = periodSeconds * 1000;
     const first = Math.floor(q.from / periodMs) * periodMs;

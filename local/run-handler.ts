@@ -1,7 +1,7 @@
 import './lambda-shim.ts';
 import { Writable } from 'node:stream';
 import { lambdaContext } from './events.ts';
-import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
 import type { ProxyHandler, StreamingHandler } from './server.ts';
 
 /** What one invocation answered: an API result (a stream collected into one), or a direct function's value. */
@@ -27,6 +27,14 @@ export const runHandler = async (
   timeoutMs = 28_000,
 ): Promise<HandlerResult> => {
   const context = lambdaContext(`local-${name}`, timeoutMs);
+  return inInvocation(context.awsRequestId, () => invokeOnce(handler, event, context));
+};
+
+const invokeOnce = async (
+  handler: Parameters<typeof runHandler>[0],
+  event: unknown,
+  context: ReturnType<typeof lambdaContext>,
+): Promise<HandlerResult> => {
   if (!(handler as StreamingHandler)[STREAMING]) {
     return (await (handler as (e: unknown, c: unknown) => Promise<unknown>)(event, context)) as HandlerResult;
   }

@@ -17,7 +17,7 @@ import { apiKeyOf } from '#http/api-keys.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
 import type { KnownKey } from '#http/key-source.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
-import { type MetadataStream, STREAMING } from './lambda-shim.ts';
+import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
 
 /** What a capability's module exports: a buffered handler, or a response-streaming one. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -29,8 +29,9 @@ export interface LocalApiOptions {
   port: number;
   host: string;
   /**
-   * Accepted keys; `key:rate:burst` gives a key its own throttle and `key:rate:burst:quota`
-   * also a quota of requests per UTC day (its usage-plan tier).
+   * Accepted keys; `key:rate:burst` gives a key its own throttle, `key:rate:burst:quota`
+   * also a quota of requests per UTC day (its usage-plan tier), and `key:rate:burst:quota:plan`
+   * (quota may be empty) the plan's name, which fair use's per-plan allowances look up.
    */
   apiKeys: string[];
   /** Usage-plan throttle per key (token bucket). */
@@ -80,24 +81,38 @@ const decodePathPart = (raw: string): string => {
 export const localKeys = (apiKeys: readonly string[], rate: number, burst: number): Map<string, KnownKey> =>
   new Map([...plansOf(apiKeys, rate, burst)].map(([key, plan]) => [key, { id: apiKeyIdOf(key), enabled: true, plan }]));
 
+/** Key ids once hashed: the emulator's gateway does not hash the key on every request. */
+const keyIds = new Map<string, string>();
+
 /** The key's id as API Gateway would report it (`requestContext.identity.apiKeyId`): never the key itself. */
-export const apiKeyIdOf = (key: string): string =>
-  `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+export const apiKeyIdOf = (key: string): string => {
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = `local-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+    // Only the configured keys reach here (a request's key is checked against them first).
+    keyIds.set(key, id);
+  }
+  return id;
+};
 
 interface Plan {
   rate: number;
   burst: number;
   /** Requests per UTC day; undefined = no quota. */
   quota?: number;
+  /** The plan's name (API Gateway's usage plan name); undefined = none given. */
+  name?: string;
 }
 
-/** Each `key[:rate:burst[:quota]]` entry's plan, with the default throttle where it names none. */
+/** Each `key[:rate:burst[:quota[:plan]]]` entry's plan, with the default throttle where it names none. */
 const plansOf = (apiKeys: readonly string[], rate: number, burst: number): Map<string, Plan> =>
   new Map<string, Plan>(
     apiKeys.map((entry) => {
-      const [key, r, b, quota] = entry.split(':');
-      const plan = { rate: Number(r ?? rate), burst: Number(b ?? burst) };
-      return [key!, quota === undefined ? plan : { ...plan, quota: Number(quota) }] as const;
+      const [key, r, b, quota, name] = entry.split(':');
+      const plan: Plan = { rate: Number(r ?? rate), burst: Number(b ?? burst) };
+      if (quota) plan.quota = Number(quota);
+      if (name) plan.name = name;
+      return [key!, plan] as const;
     }),
   );
 
@@ -312,8 +327,13 @@ export const startLocalApi = async (
         headers,
         query: url.searchParams,
         body: body.length ? body.toString('utf8') : null,
-        apiKeyId: matched.route.apiKeyRequired && apiKey ? apiKeyIdOf(apiKey) : undefined,
+        // What the AWS authorizer answers for a keyed route: the key's id, and its plan's name in the context.
+        ...(matched.route.apiKeyRequired && apiKey
+          ? { apiKeyId: apiKeyIdOf(apiKey), plan: plans.get(apiKey)?.name }
+          : {}),
         sourceIp: req.socket.remoteAddress,
+        // One id per request, as API Gateway's: the function's correlation id is the one a 502 quotes.
+        requestId: gatewayRequestId,
       });
       let handler = handlers.get(matched.route.fn);
       if (!handler) {
@@ -322,11 +342,14 @@ export const startLocalApi = async (
       }
       const fn = await handler;
       const context = lambdaContext(`local-${matched.route.fn}`, options.timeoutMs);
-      if ((fn as StreamingHandler)[STREAMING]) {
-        await (fn as StreamingHandler)(event, responseStreamFor(res), context);
-      } else {
-        writeResult(res, await (fn as ProxyHandler)(event, context));
-      }
+      // Each invocation in its own logger context: in one process, others run at the same time.
+      await inInvocation(context.awsRequestId, async () => {
+        if ((fn as StreamingHandler)[STREAMING]) {
+          await (fn as StreamingHandler)(event, responseStreamFor(res), context);
+        } else {
+          writeResult(res, await (fn as ProxyHandler)(event, context));
+        }
+      });
     } catch (error) {
       // The client left mid-stream: nobody to answer (the function has seen its stream close).
       if (res.closed && !res.writableFinished) return;

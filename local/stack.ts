@@ -149,6 +149,8 @@ export const startLocalStack = async (
   }
   const db = await startDynalite(local.LOCAL_DATA_DIR, local.HOST);
   const endpoint = options.databaseEndpoint ? await options.databaseEndpoint(db.endpoint) : db.endpoint;
+  // The functions share this machine's cores (one process, or instance processes): no busy-waiting ONNX threads.
+  env = { ONNX_SPINNING: 'false', ...env };
   const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: endpoint });
   // The handlers read the configuration when first imported, which happens after this.
   setConfig(config);

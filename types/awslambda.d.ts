@@ -18,6 +18,17 @@ declare global {
           handler: (event: E, responseStream: Writable, context: C) => Promise<void>,
         ) => (event: E, responseStream: Writable, context: C) => Promise<void>;
         HttpResponseStream: { from: (stream: Writable, metadata: AwsLambdaResponseMetadata) => Writable };
+        /**
+         * The runtime's per-invocation store (`@aws/lambda-invoke-store`): Powertools keeps its
+         * logger keys and metrics in it when `AWS_LAMBDA_MAX_CONCURRENCY` is set.
+         */
+        InvokeStore?: {
+          hasContext: () => boolean;
+          get: (key: symbol | string) => unknown;
+          set: (key: symbol | string, value: unknown) => void;
+          getRequestId: () => string;
+          getXRayTraceId: () => string | undefined;
+        };
       }
     | undefined;
 }

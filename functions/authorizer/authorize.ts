@@ -8,6 +8,14 @@ import type { KeySource } from '#http/key-source.ts';
  */
 export const UNAUTHORIZED = 'Unauthorized';
 
+/**
+ * The REST API a method ARN belongs to: `arn:aws:execute-api:<region>:<account>:<api>/<stage>/…`.
+ *
+ * @example
+ * apiIdOf('arn:aws:execute-api:us-east-1:123456789012:abc123/dev/POST/v1/detect'); // => 'abc123'
+ */
+export const apiIdOf = (methodArn: string): string | undefined => methodArn.split(':')[5]?.split('/')[0] || undefined;
+
 /** Every method of the stage the request came to: `arn:…:<api>/<stage>/*`. */
 const stageArn = (methodArn: string): string => {
   const [apiArn, stage] = methodArn.split('/');
@@ -26,7 +34,8 @@ const policy = (effect: 'Allow' | 'Deny', resource: string) => ({
  * - a key that is not an enabled API Gateway key → Deny (403, ACCESS_DENIED);
  * - an enabled key → Allow with `usageIdentifierKey` = the key, so the usage plans meter
  *   and throttle it as if it had come in `x-api-key` (the REST API's `apiKeySource` is
- *   AUTHORIZER), and the key's id as principal and context.
+ *   AUTHORIZER), and the key's id as principal and context, with the name of its usage
+ *   plan (`plan`, when the listing knows it) for the functions' per-plan allowances.
  *
  * The stack sets the authorizer's result cache to 0 s: API Gateway caches a REQUEST
  * authorizer's decision by its identity sources and refuses (401) a request missing any of
@@ -47,6 +56,6 @@ export const authorize = async (
     principalId: known.id,
     policyDocument: policy('Allow', stageArn(event.methodArn)),
     usageIdentifierKey: value,
-    context: { apiKeyId: known.id },
+    context: { apiKeyId: known.id, ...(known.plan?.name ? { plan: known.plan.name } : {}) },
   };
 };

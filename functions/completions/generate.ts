@@ -61,6 +61,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   event,
   context,
   records,
+  meter,
 }): Promise<ApiResult> => {
   // A Hugging Face id (`org%2Fname` in the path) the registry does not hold yet answers 202 while it is imported.
   const target = await hubModel(params.model, 'text-generation');
@@ -72,6 +73,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
   const logged = { kind: 'generate' as const, prompts: [job.prompt] };
   if (!body.stream) {
     const result = await loaded.value.generate(job.prompt, options);
+    await meter.settle(result.completionTokens);
     await recordGeneration(records, logged, loaded, [result]);
     return json({ generated_text: text(result.choices[0]?.text ?? '') });
   }
@@ -107,6 +109,7 @@ export const generateRoute: RouteHandlerOf<typeof completions.routes.generate> =
           promptTokens: loaded.value.countTokens(job.prompt),
           completionTokens: index,
         };
+        await meter.settle(index);
         await recordGeneration(records, logged, loaded, [], unfinished);
         throw error;
       } finally {

@@ -59,6 +59,10 @@ export const loadModel = async (ref: string): Promise<LoadedModel<Generator>> =>
 export const deadlineOf = (context: RouteRequest['context']): number =>
   Date.now() + context.getRemainingTimeInMillis() - config().DEADLINE_MARGIN_MS * 2;
 
+/** Tokens generated over a request's prompts: what it is charged in the end. */
+export const completionTokens = (results: readonly GenerationResult[]): number =>
+  results.reduce((n, r) => n + r.completionTokens, 0);
+
 /** What the records of a generation that did not finish say: how far it got, and why it stopped. */
 interface Unfinished {
   outcome: Outcome;
@@ -73,7 +77,7 @@ export const recordGeneration = async (
   results: GenerationResult[],
   unfinished?: Unfinished,
 ) => {
-  const completion = results.reduce((n, r) => n + r.completionTokens, 0);
+  const completion = completionTokens(results);
   const duration = results.reduce((n, r) => n + r.durationMs, 0);
   // The model's time for the request, as every other capability reports it (its dashboard series).
   if (duration > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, duration);
@@ -124,7 +128,7 @@ export const recordGeneration = async (
  * `stream`) Server-Sent Events chunk by chunk as tokens are generated.
  */
 export const serve = async (
-  { event, context, records }: Pick<RouteRequest, 'event' | 'context' | 'records'>,
+  { event, context, records, meter }: Pick<RouteRequest, 'event' | 'context' | 'records' | 'meter'>,
   job: GenerationJob,
 ): Promise<ApiResult> => {
   // A Hugging Face id the registry does not hold yet answers 202 while it is imported.
@@ -140,7 +144,7 @@ export const serve = async (
   const totals = (results: GenerationResult[]) =>
     usage(
       results.reduce((s, r) => s + r.promptTokens, 0),
-      results.reduce((s, r) => s + r.completionTokens, 0),
+      completionTokens(results),
     );
   const choiceOf = (p: number, c: GenerationResult['choices'][number]) =>
     job.kind === 'chat'
@@ -157,6 +161,8 @@ export const serve = async (
   if (!job.stream) {
     const results: GenerationResult[] = [];
     for (let p = 0; p < job.prompts.length; p++) results.push(await job.run(loaded.value, options, undefined, p));
+    // What was reserved and not generated (an early stop, an end-of-sequence) goes back to the key.
+    await meter.settle(completionTokens(results));
     await recordGeneration(records, job, loaded, results);
     const choices = results.flatMap((r, p) => r.choices.map((c) => choiceOf(p, c)));
     return json({ id, object, created, model, system_fingerprint: null, choices, usage: totals(results) });
@@ -203,9 +209,12 @@ export const serve = async (
     } catch (error) {
       const outcome = outcomeOf(error, streamed.signal);
       const promptTokens = loaded.value.countTokens(job.prompts[results.length] ?? '');
+      // A cut stream (client gone, deadline) is charged what it generated, the cut prompt's tokens included.
+      await meter.settle(completionTokens(results) + sent);
       await recordGeneration(records, job, loaded, results, { outcome, promptTokens, completionTokens: sent });
       throw error;
     }
+    await meter.settle(completionTokens(results));
     await recordGeneration(records, job, loaded, results);
     if (job.includeUsage) send(chunk([], { usage: totals(results) }));
 

@@ -10,7 +10,8 @@ import { config } from '#runtime/config.ts';
 
 /**
  * The key-sync function (`infra/lib/constructs/key-sync.ts`), run by an EventBridge schedule:
- * lists API Gateway's keys and usage plans (outside the VPC, like the authorizer) and makes the
+ * lists API Gateway's keys and the usage plans of this stack's API (`REST_API_ID`; outside the
+ * VPC, like the authorizer) and makes the
  * DynamoDB mirror that the body-keyed routes' functions check keys against equal to them
  * (`syncKeyMirror`: new keys put, changed ones rewritten, removed ones deleted). A failed
  * listing throws before anything is written: the mirror keeps the last good sync.
@@ -19,7 +20,9 @@ const apiGateway = new APIGatewayClient({});
 const table = makeDocumentClient(config());
 
 const sync = async () => {
-  const result = await syncKeyMirror(table, config().API_KEYS_TABLE, await listApiGatewayKeysWithPlans(apiGateway));
+  const { API_KEYS_TABLE, REST_API_ID } = config();
+  const keys = await listApiGatewayKeysWithPlans(apiGateway, REST_API_ID === undefined ? {} : { apiId: REST_API_ID });
+  const result = await syncKeyMirror(table, API_KEYS_TABLE, keys);
   logger.info('API keys mirrored', { ...result });
   return result;
 };

@@ -9,7 +9,10 @@ export const classifyOrEnsemble = (
   records: () => RequestRecords,
   texts: string[],
   body: { model?: string | undefined; ensemble?: EnsembleSpec | undefined; cache?: boolean | undefined },
-) =>
-  body.ensemble
-    ? ensembleAndLog(records, texts, body.ensemble, { useCache: body.cache !== false })
-    : classifyAndLog(records, texts, body.model ?? config().DEFAULT_PREDICT_MODEL, { useCache: body.cache !== false });
+  signal?: AbortSignal,
+) => {
+  const options = { useCache: body.cache !== false, signal };
+  return body.ensemble
+    ? ensembleAndLog(records, texts, body.ensemble, options)
+    : classifyAndLog(records, texts, body.model ?? config().DEFAULT_PREDICT_MODEL, options);
+};

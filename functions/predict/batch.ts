@@ -4,5 +4,5 @@ import { classifyOrEnsemble } from './answer.ts';
 import type { predict } from './routes.ts';
 
 /** `POST /v1/predict/batch`: several texts, answers in input order. */
-export const batchRoute: RouteHandlerOf<typeof predict.routes.batch> = async ({ body, records }) =>
-  json(await classifyOrEnsemble(records, body.texts, body));
+export const batchRoute: RouteHandlerOf<typeof predict.routes.batch> = async ({ body, records, signal }) =>
+  json(await classifyOrEnsemble(records, body.texts, body, signal));

@@ -1,6 +1,6 @@
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCache } from '#predictions/cache.ts';
-import { type AnswerFields, predictionLog, type RequestRecords } from '#predictions/index.ts';
+import { type AnswerFields, logAbandoned, predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
@@ -77,10 +77,15 @@ export const classifyAndLog = async (
   records: () => RequestRecords,
   texts: string[],
   ref: string,
-  { useCache = true }: { useCache?: boolean } = {},
+  { useCache = true, signal }: { useCache?: boolean; signal?: AbortSignal } = {},
 ) => {
   const log = records();
-  const out = await classifyTexts(ref, texts, { tenant: log.tenant, useCache });
+  const out = await classifyTexts(ref, texts, { tenant: log.tenant, useCache, signal }).catch((error: unknown) => {
+    // Stopped between mini-batches (the deadline, the client gone): the records say how it ended.
+    const { name, selector } = parseModelRef(ref);
+    logAbandoned(log, texts, { model: name, version: selector ?? '' }, error, signal);
+    throw error;
+  });
   predictionLog().write(texts.map((text, i) => log.record(text, i, answerOf(out, i))));
   return { results: out.results.map(publicResult), model: servedModel(out.model, ref), requestId: log.requestId };
 };

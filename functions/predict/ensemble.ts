@@ -1,4 +1,4 @@
-import { predictionLog, type RequestRecords } from '#predictions/index.ts';
+import { logAbandoned, predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { predictEnsemble } from '#tasks/classification/ensemble.ts';
 import { answerOf, classifyTexts, publicResult } from './classify.ts';
@@ -13,12 +13,20 @@ export const ensembleAndLog = async (
   records: () => RequestRecords,
   texts: string[],
   spec: EnsembleSpec,
-  { useCache = true }: { useCache?: boolean } = {},
+  { useCache = true, signal }: { useCache?: boolean; signal?: AbortSignal } = {},
 ) => {
   const log = records();
-  const out = await predictEnsemble(modelRuntime(), spec, texts, (ref, resolved) =>
-    classifyTexts(ref, texts, { resolved, tenant: log.tenant, useCache }),
-  );
+  const out = await predictEnsemble(
+    modelRuntime(),
+    spec,
+    texts,
+    (ref, resolved) => classifyTexts(ref, texts, { resolved, tenant: log.tenant, useCache, signal }),
+    signal,
+  ).catch((error: unknown) => {
+    // Stopped between members or mini-batches: one record per text says how the ensemble ended.
+    logAbandoned(log, texts, { model: 'ensemble', version: spec.members.join('+') }, error, signal);
+    throw error;
+  });
   const answered = out.members.flatMap((m) => ('out' in m ? [m] : []));
   const version = answered.map((m) => `${m.out.model.name}@${m.out.model.version}`).join('+');
   predictionLog().write([

@@ -1,6 +1,6 @@
 import { countEach, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { resultCacheOf } from '#predictions/cache.ts';
-import { outcomeOf, predictionLog, type RequestRecords } from '#predictions/index.ts';
+import { logAbandoned, predictionLog, type RequestRecords } from '#predictions/index.ts';
 import { config } from '#runtime/config.ts';
 import { parseModelRef } from '#runtime/registry.ts';
 import { resultCacheKey, throughCache } from '#runtime/result-cache.ts';
@@ -80,15 +80,8 @@ export const translateAndLog = async (
   const log = records();
   const out = await translateCached(req, log.tenant).catch((error: unknown) => {
     // Out of time or abandoned mid-work: the records say so (nothing was delivered), then the error goes on.
-    if (req.signal?.aborted) {
-      const outcome = outcomeOf(error, req.signal);
-      const { name, selector } = parseModelRef(req.model ?? config().DEFAULT_TRANSLATE_MODEL);
-      predictionLog().write(
-        req.texts.map((text, index) =>
-          log.record(text, index, { model: name, version: selector ?? '', latencyMs: 0, output: {}, outcome }),
-        ),
-      );
-    }
+    const { name, selector } = parseModelRef(req.model ?? config().DEFAULT_TRANSLATE_MODEL);
+    logAbandoned(log, req.texts, { model: name, version: selector ?? '' }, error, req.signal);
     throw error;
   });
   if (out.inferenceMs > 0) metrics.addMetric(MetricName.InferenceMs, MetricUnit.Milliseconds, out.inferenceMs);

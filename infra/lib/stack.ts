@@ -12,7 +12,7 @@ import { Observability } from './constructs/observability.ts';
 import { PredictionLog } from './constructs/prediction-log.ts';
 import { RecordIngestion } from './constructs/record-ingestion.ts';
 import { Waf } from './constructs/waf.ts';
-import { checkReservedConcurrency, type StageConfig } from './stages.ts';
+import { checkReservedConcurrency, fairUsePlans, type StageConfig } from './stages.ts';
 
 export interface InferenceStackProps extends StackProps {
   readonly config: StageConfig;
@@ -69,6 +69,8 @@ export class InferenceStack extends Stack {
         fn.setEnv({
           CHARACTERS_PER_DAY: String(config.fairUse.charactersPerDay),
           TOKENS_PER_DAY: String(config.fairUse.tokensPerDay),
+          // Tiers with allowances of their own, by usage plan name (the authorizer's context names the key's).
+          FAIR_USE_PLANS: JSON.stringify(fairUsePlans(config)),
           HEAVY_IN_FLIGHT_PER_KEY: String(config.fairUse.heavyInFlightPerKey),
         });
       }
@@ -107,6 +109,8 @@ export class InferenceStack extends Stack {
       functions: this.functions,
       authorizer: this.keyAuthorizer.function,
     });
+    // A key in plans of several APIs (stages sharing an account): the sync mirrors this API's plan.
+    this.keySync.function.addEnvironment('REST_API_ID', this.api.restApi.restApiId);
     this.waf = new Waf(this, 'Waf', { config, stage: this.api.restApi.deploymentStage, routes });
     this.observability = new Observability(this, 'Observability', {
       config,

@@ -31,6 +31,13 @@ export interface UsagePlanTier {
   readonly rateLimit: number;
   readonly burstLimit: number;
   readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  /**
+   * This tier's own fair-use allowances per key and UTC day (0 = not metered); a unit left out
+   * gets the stage's `fairUse` number. The functions learn a key's plan from the authorizer's
+   * context (header keys) or the key mirror (body keys): see docs/keys.md.
+   */
+  readonly charactersPerDay?: number;
+  readonly tokensPerDay?: number;
 }
 
 export interface StageConfig {
@@ -87,8 +94,9 @@ export interface StageConfig {
   /**
    * Per key, beyond the usage plans' request counts (layers/predictions/usage.ts): input
    * characters to translate and detect and completion tokens per UTC day (0 = not metered),
-   * and heavy requests in flight per key on one instance. One allowance for every key of
-   * the stage: the functions do not know a key's plan.
+   * and heavy requests in flight per key on one instance. The character and token numbers are
+   * the default of every key: a usage plan tier may set its own (`UsagePlanTier`), and a key
+   * whose plan is unknown gets these.
    */
   readonly fairUse: {
     readonly charactersPerDay: number;
@@ -148,7 +156,15 @@ const dev: StageConfig = {
   },
   defaultFunction: buffered(2048),
   usagePlans: [
-    { name: 'free', rateLimit: 2, burstLimit: 5, quota: { limit: 1_000, period: 'DAY' } },
+    // free: a tenth of the stage's fair-use allowances; pro: the stage's.
+    {
+      name: 'free',
+      rateLimit: 2,
+      burstLimit: 5,
+      quota: { limit: 1_000, period: 'DAY' },
+      charactersPerDay: 200_000,
+      tokensPerDay: 50_000,
+    },
     { name: 'pro', rateLimit: 20, burstLimit: 40, quota: { limit: 100_000, period: 'DAY' } },
   ],
   waf: { clientsPerIp: 4 },
@@ -201,7 +217,14 @@ const prod: StageConfig = {
   },
   defaultFunction: buffered(2048, { reservedConcurrency: 20 }),
   usagePlans: [
-    { name: 'free', rateLimit: 5, burstLimit: 10, quota: { limit: 10_000, period: 'MONTH' } },
+    {
+      name: 'free',
+      rateLimit: 5,
+      burstLimit: 10,
+      quota: { limit: 10_000, period: 'MONTH' },
+      charactersPerDay: 200_000,
+      tokensPerDay: 50_000,
+    },
     { name: 'pro', rateLimit: 50, burstLimit: 100, quota: { limit: 5_000_000, period: 'MONTH' } },
   ],
   logRetentionDays: 90,
@@ -242,6 +265,37 @@ export const wafRateLimits = (config: StageConfig): { perKey: number; perIp: num
 };
 
 /**
+ * A tier's usage plan name as API Gateway knows it (and the authorizer and key mirror report it).
+ *
+ * @example
+ * usagePlanName(stageConfig('dev'), stageConfig('dev').usagePlans[0]!); // => 'hf-serve-dev-free'
+ */
+export const usagePlanName = (config: StageConfig, tier: UsagePlanTier): string =>
+  `${config.serviceName}-${config.stage}-${tier.name}`;
+
+/**
+ * The functions' `FAIR_USE_PLANS`: each tier that sets its own allowances, by its usage plan's
+ * name, with only the units it sets (the others fall back to the stage's `fairUse`).
+ *
+ * @example
+ * fairUsePlans(stageConfig('dev')); // => { 'hf-serve-dev-free': { charactersPerDay: 200000, tokensPerDay: 50000 } }
+ */
+export const fairUsePlans = (
+  config: StageConfig,
+): Record<string, { charactersPerDay?: number; tokensPerDay?: number }> =>
+  Object.fromEntries(
+    config.usagePlans
+      .filter((t) => t.charactersPerDay !== undefined || t.tokensPerDay !== undefined)
+      .map((t) => [
+        usagePlanName(config, t),
+        {
+          ...(t.charactersPerDay === undefined ? {} : { charactersPerDay: t.charactersPerDay }),
+          ...(t.tokensPerDay === undefined ? {} : { tokensPerDay: t.tokensPerDay }),
+        },
+      ]),
+  );
+
+/**
  * A function's settings in a stage: its own, or the stage's default for a capability not sized yet.
  *
  * @example
@@ -274,6 +328,15 @@ export const stageConfig = (
     throw new Error(
       `limits allow ${body}-byte bodies, over API Gateway's ${API_GATEWAY_MAX_PAYLOAD_BYTES}: lower maxBatchSize or maxTextChars in stage ${stage}.`,
     );
+  }
+  for (const tier of config.usagePlans) {
+    for (const n of [tier.charactersPerDay, tier.tokensPerDay]) {
+      if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 1e12)) {
+        throw new Error(
+          `usage plan ${tier.name}: charactersPerDay and tokensPerDay must be whole numbers from 0 to 1e12 (0 = not metered) in stage ${stage}.`,
+        );
+      }
+    }
   }
   for (const [fn, s] of [...Object.entries(config.functions), ['defaultFunction', config.defaultFunction] as const]) {
     if (

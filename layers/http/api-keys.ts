@@ -29,3 +29,18 @@ export const apiKeyOf = (
   if (direct) return direct;
   return BEARER.exec(lower.authorization ?? '')?.[1];
 };
+
+/**
+ * The name of the usage plan the caller's key is in, where the gateway put it: the REQUEST
+ * authorizer's context (`requestContext.authorizer.plan`, functions/authorizer/), which the
+ * body-key step (functions/body-key.ts) and the emulator fill the same way. Undefined when
+ * unknown: fair use then applies the stage's default allowances.
+ *
+ * @example
+ * planOf({ authorizer: { apiKeyId: 'abc', plan: 'hf-serve-dev-pro' } }); // => 'hf-serve-dev-pro'
+ * planOf({ authorizer: null }); // => undefined
+ */
+export const planOf = (requestContext: { authorizer?: Record<string, unknown> | null }): string | undefined => {
+  const plan = requestContext.authorizer?.plan;
+  return typeof plan === 'string' && plan ? plan : undefined;
+};

@@ -30,6 +30,8 @@ const MirroredKey = z.object({
   rate: z.number().optional(),
   burst: z.number().optional(),
   quota: z.number().optional(),
+  /** The usage plan's name (fair use's per-plan allowances), when the listing knows it. */
+  plan: z.string().optional(),
 });
 type MirroredKey = z.infer<typeof MirroredKey>;
 
@@ -42,6 +44,7 @@ const toItem = (hash: string, key: KnownKey, plan: NonNullable<KnownKey['plan']>
   if (rate !== undefined) item.rate = rate;
   if (burst !== undefined) item.burst = burst;
   if (plan.quota !== undefined) item.quota = plan.quota;
+  if (plan.name !== undefined) item.plan = plan.name;
   return item;
 };
 
@@ -52,18 +55,24 @@ const fromItem = (item: MirroredKey): KnownKey => ({
     rate: item.rate ?? Number.POSITIVE_INFINITY,
     burst: item.burst ?? Number.POSITIVE_INFINITY,
     ...(item.quota === undefined ? {} : { quota: item.quota }),
+    ...(item.plan === undefined ? {} : { name: item.plan }),
   },
 });
 
-/** Same key id, flag and numbers (attribute order aside). */
+/** Same key id, flag, plan and numbers (attribute order aside). */
 const sameItem = (a: MirroredKey, b: MirroredKey): boolean =>
-  a.id === b.id && a.enabled === b.enabled && a.rate === b.rate && a.burst === b.burst && a.quota === b.quota;
+  a.id === b.id &&
+  a.enabled === b.enabled &&
+  a.rate === b.rate &&
+  a.burst === b.burst &&
+  a.quota === b.quota &&
+  a.plan === b.plan;
 
 /** What one sync changed, by count: what the key-sync function logs. */
 export interface KeySyncResult {
   /** Keys in a plan that the mirror did not have. */
   added: number;
-  /** Mirrored keys whose id, enabled flag or plan numbers changed (a key disabled since the last sync is one). */
+  /** Mirrored keys whose id, enabled flag, plan or plan numbers changed (a key disabled since the last sync is one). */
   changed: number;
   /** Mirrored keys that are no longer in the source or in any plan: deleted. */
   removed: number;
@@ -76,7 +85,7 @@ const WRITE_CONCURRENCY = 16;
 /**
  * Makes the mirror table equal to `keys` (a full listing, by value: `listApiGatewayKeysWithPlans`
  * in AWS, the emulator's keys locally): every key that is in a usage plan is put (enabled or
- * not, with its plan's numbers) where new or different, and every mirrored key that is no
+ * not, with its plan's name and numbers) where new or different, and every mirrored key that is no
  * longer listed or no longer in a plan is deleted. A diff against a Scan of the table, so a
  * sync with nothing changed writes nothing. The caller must pass a complete listing: a key
  * missing from it is deleted (a failed listing throws before anything is written).
@@ -150,7 +159,7 @@ export const MIRROR_CACHE = { positiveMs: 60_000, negativeMs: 10_000, maxEntries
  *
  * @example
  * const source = dynamoKeySource(makeDocumentClient(config()), 'api-keys');
- * await source.lookup('k'); // => { id: 'abc123', enabled: true, plan: { rate: 10, burst: 20, quota: 1000 } }
+ * await source.lookup('k'); // => { id: 'abc123', enabled: true, plan: { rate: 10, burst: 20, quota: 1000, name: 'hf-serve-dev-free' } }
  */
 export const dynamoKeySource = (
   client: DynamoDBDocumentClient,

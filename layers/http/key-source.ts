@@ -13,7 +13,7 @@ export interface KnownKey {
    * The numbers of the usage plan the key is in (a DAY quota only: a WEEK or MONTH quota is
    * left to the gateway's header-keyed routes). Known only to the sources that list plans.
    */
-  plan?: { rate: number; burst: number; quota?: number };
+  plan?: { rate: number; burst: number; quota?: number; name?: string };
 }
 
 /**
@@ -38,18 +38,29 @@ export const listApiGatewayKeys = async (client: APIGatewayClient): Promise<Map<
 };
 
 /**
- * Every key, as `listApiGatewayKeys`, with the numbers of the usage plan it is in (GetUsagePlans,
- * then GetUsagePlanKeys per plan): what the key-sync function mirrors for the body-keyed
- * requests' check (`key-mirror.ts`). A key in no plan has no `plan` (the gateway would refuse
- * it: so does that check).
+ * Every key, as `listApiGatewayKeys`, with the name and numbers of the usage plan it is in
+ * (GetUsagePlans, then GetUsagePlanKeys per plan): what the key-sync function mirrors for the
+ * body-keyed requests' check (`key-mirror.ts`) and what the authorizer passes on (the plan's
+ * name, for fair use). A key in no plan has no `plan` (the gateway would refuse it: so does
+ * that check).
+ *
+ * A key may be in several plans, one per API stage (API Gateway refuses a second plan of the
+ * same stage). With `apiId`, only the plans attached to a stage of that API count (the
+ * authorizer's choice: its API is in the request's method ARN); without it, or when several
+ * still match, the plan whose name sorts first wins, so every listing picks the same one.
  */
-export const listApiGatewayKeysWithPlans = async (client: APIGatewayClient): Promise<Map<string, KnownKey>> => {
+export const listApiGatewayKeysWithPlans = async (
+  client: APIGatewayClient,
+  { apiId }: { apiId?: string } = {},
+): Promise<Map<string, KnownKey>> => {
   const keys = await listApiGatewayKeys(client);
   const byId = new Map([...keys.values()].map((k) => [k.id, k]));
   for await (const page of paginateGetUsagePlans({ client, pageSize: 500 }, {})) {
     for (const plan of page.items ?? []) {
       if (!plan.id) continue;
+      if (apiId !== undefined && !plan.apiStages?.some((s) => s.apiId === apiId)) continue;
       const limits = {
+        ...(plan.name ? { name: plan.name } : {}),
         rate: plan.throttle?.rateLimit ?? Number.POSITIVE_INFINITY,
         burst: plan.throttle?.burstLimit ?? Number.POSITIVE_INFINITY,
         ...(plan.quota?.period === 'DAY' && plan.quota.limit !== undefined ? { quota: plan.quota.limit } : {}),
@@ -57,7 +68,7 @@ export const listApiGatewayKeysWithPlans = async (client: APIGatewayClient): Pro
       for await (const keysPage of paginateGetUsagePlanKeys({ client, pageSize: 500 }, { usagePlanId: plan.id })) {
         for (const k of keysPage.items ?? []) {
           const known = k.id ? byId.get(k.id) : undefined;
-          if (known) known.plan = limits;
+          if (known && !(known.plan && (known.plan.name ?? '') <= (limits.name ?? ''))) known.plan = limits;
         }
       }
     }
@@ -120,8 +131,14 @@ export const staticKeySource = (keys: ReadonlyMap<string, string | KnownKey>): K
 export const KEY_LIST_TTL_MS = 60_000;
 
 let shared: KeySource | undefined;
-/** The process's key source over API Gateway's keys (one listing per TTL, shared by every request). */
-export const apiGatewayKeySource = (): KeySource => {
-  shared ??= cachedKeySource(() => listApiGatewayKeys(new APIGatewayClient({})), KEY_LIST_TTL_MS);
+/**
+ * The process's key source over API Gateway's keys with their plans, for the API `apiId`
+ * (one listing per TTL, shared by every request: an authorizer serves one API).
+ */
+export const apiGatewayKeySource = (apiId?: string): KeySource => {
+  shared ??= cachedKeySource(
+    () => listApiGatewayKeysWithPlans(new APIGatewayClient({}), apiId === undefined ? {} : { apiId }),
+    KEY_LIST_TTL_MS,
+  );
   return shared;
 };

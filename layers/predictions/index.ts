@@ -34,6 +34,28 @@ export const outcomeOf = (error: unknown, signal: AbortSignal | undefined): Outc
   return 'error';
 };
 
+/**
+ * Logs what a request ended without delivering, when its signal says it was stopped (the
+ * deadline, the client leaving): one record per input, with that outcome and no output.
+ * Then the caller rethrows; any other error is left to the error envelope.
+ *
+ * @example
+ * await work().catch((error) => { logAbandoned(log, texts, { model: 'm', version: '1' }, error, signal); throw error; });
+ */
+export const logAbandoned = (
+  log: RequestRecords,
+  inputs: readonly string[],
+  model: { model: string; version: string },
+  error: unknown,
+  signal: AbortSignal | undefined,
+): void => {
+  if (!signal?.aborted) return;
+  const outcome = outcomeOf(error, signal);
+  predictionLog().write(
+    inputs.map((text, index) => log.record(text, index, { ...model, latencyMs: 0, output: {}, outcome })),
+  );
+};
+
 let shared: PredictionLog | undefined;
 /** The process-wide prediction log, built from the configuration on first use. */
 export const predictionLog = (): PredictionLog => {

@@ -58,9 +58,15 @@ export interface PredictionRecord extends AnswerFields {
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** The last key id hashed and its hash: an instance mostly serves the same few callers in a row. */
+let lastKeyHash: { id: string; hash: string } | undefined;
+
 /** The API key id, hashed: enough to group usage, useless to call the API with. */
-export const hashApiKeyId = (apiKeyId: string | undefined | null): string | undefined =>
-  apiKeyId ? sha256Hex(`api-key:${apiKeyId}`).slice(0, 16) : undefined;
+export const hashApiKeyId = (apiKeyId: string | undefined | null): string | undefined => {
+  if (!apiKeyId) return undefined;
+  if (lastKeyHash?.id !== apiKeyId) lastKeyHash = { id: apiKeyId, hash: sha256Hex(`api-key:${apiKeyId}`).slice(0, 16) };
+  return lastKeyHash.hash;
+};
 
 /** The table item of a record: keys from schema.ts plus the TTL. */
 export const toItem = (record: PredictionRecord, ttlDays: number): Record<string, unknown> => {

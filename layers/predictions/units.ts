@@ -24,7 +24,9 @@ export const charactersOf = (body: unknown): number => {
 /**
  * Completion tokens a body may generate: its `max_tokens` (or `max_completion_tokens`,
  * else `defaultMax`) × `n` × prompts. Reserved before generation, so the allowance holds
- * however long the stream runs; tokens not generated are not refunded.
+ * however long the stream runs; when the answer ends (its `usage.completion_tokens`, a
+ * stream's tokens sent, a client gone or a deadline) the route settles what it generated
+ * and the rest is refunded (`UsageMeter`, usage.ts).
  */
 export const tokensOf = (body: unknown, defaultMax: number): number => {
   const b = (body ?? {}) as {

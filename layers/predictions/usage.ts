@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
-import { config } from '#runtime/config.ts';
+import { type Config, config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
 import type { RouteUsage, UsageUnit } from './units.ts';
@@ -31,6 +31,8 @@ export interface Allowance {
   limit: number;
   /** The window's length: a UTC day by default; 1 (a second) for a plan's burst. */
   windowSeconds?: number;
+  /** The usage plan the limit comes from, named in the 429 (undefined: the stage's default). */
+  plan?: string;
 }
 
 const DAY_SECONDS = 86_400;
@@ -83,7 +85,7 @@ export const charge = async (
   const window = windowOf(now, seconds);
   const refuse = (why: string) =>
     new UsageLimitError(
-      `${why} This key's allowance is ${allowance.limit} ${allowance.unit} per ${windowName(seconds)}; it renews in ${window.endsInSeconds} s.`,
+      `${why} This key's allowance${allowance.plan ? ` on plan ${JSON.stringify(allowance.plan)}` : ''} is ${allowance.limit} ${allowance.unit} per ${windowName(seconds)}; it renews in ${window.endsInSeconds} s.`,
       window.endsInSeconds,
     );
   if (amount > allowance.limit)
@@ -221,29 +223,89 @@ export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: numb
 const inFlight = new InFlight(() => config().HEAVY_IN_FLIGHT_PER_KEY);
 
 /**
+ * The allowance of a key on a plan: the plan's own number for the unit when the stage gives
+ * it one (`FAIR_USE_PLANS`), else the stage's default (`CHARACTERS_PER_DAY`, `TOKENS_PER_DAY`),
+ * also for a key whose plan is unknown or not listed.
+ *
+ * @example
+ * allowanceOf({ CHARACTERS_PER_DAY: 1000, TOKENS_PER_DAY: 0, FAIR_USE_PLANS: { pro: { charactersPerDay: 9000 } } }, 'characters', 'pro');
+ * // => { unit: 'characters', limit: 9000, plan: 'pro' }
+ */
+export const allowanceOf = (
+  c: Pick<Config, 'CHARACTERS_PER_DAY' | 'TOKENS_PER_DAY' | 'FAIR_USE_PLANS'>,
+  unit: UsageUnit,
+  plan: string | undefined,
+): Allowance => {
+  const own =
+    plan === undefined ? undefined : Object.hasOwn(c.FAIR_USE_PLANS, plan) ? c.FAIR_USE_PLANS[plan] : undefined;
+  const limit = unit === 'characters' ? own?.charactersPerDay : own?.tokensPerDay;
+  if (limit === undefined) return { unit, limit: unit === 'characters' ? c.CHARACTERS_PER_DAY : c.TOKENS_PER_DAY };
+  return { unit, limit, plan };
+};
+
+/**
+ * What a metered route's work gets to report what it really used, when that is known only at
+ * the end (completion tokens: reserved as `max_tokens` × `n` × prompts, generated often
+ * fewer). `settle(actual)` gives back `reserved − actual` with `refund` (once: later calls
+ * change nothing) and resolves when the refund is written. A route that never settles stays
+ * charged what was reserved.
+ */
+export interface UsageMeter {
+  settle(actual: number): Promise<void>;
+}
+
+/** The meter of a request nothing was charged for. */
+export const UNMETERED: UsageMeter = { settle: async () => undefined };
+
+/** Who is calling: the key's id and, when the gateway or the key mirror knows it, its usage plan's name. */
+export interface Caller {
+  apiKeyId: string | null | undefined;
+  plan?: string | undefined;
+}
+
+/**
  * Runs a metered route's work for the calling key: a heavy-work slot on this instance taken
- * (429 when the key has none left), its allowance charged (429 past it), then the work; a
- * request that fails is refunded. A request with no
- * key id (a route the gateway does not key) is not metered here.
+ * (429 when the key has none left), its plan's allowance charged (429 past it), then the
+ * work, which may settle what it really used (`UsageMeter`); a request that fails is
+ * refunded whatever it had not given back yet. A request with no key id (a route the gateway
+ * does not key) is not metered here.
  */
 export const withFairUse = async <T>(
   usage: RouteUsage,
   /** The function (an instance serves one function: slots are per function, as in Lambda). */
   capability: string,
-  apiKeyId: string | null | undefined,
+  caller: Caller,
   body: unknown,
-  work: () => Promise<T>,
+  work: (meter: UsageMeter) => Promise<T>,
 ): Promise<T> => {
-  if (!apiKeyId) return work();
+  const { apiKeyId } = caller;
+  if (!apiKeyId) return work(UNMETERED);
   const c = config();
-  const limit = usage.unit === 'characters' ? c.CHARACTERS_PER_DAY : c.TOKENS_PER_DAY;
   client ??= makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  const dynamo = client;
   const amount = usage.amount(body);
   const release = usage.heavy ? inFlight.acquire(`${capability}#${apiKeyId}`) : () => undefined;
-  let charged = false;
+  // The charge's time: a refund goes to the window that was charged, even past midnight.
+  const at = Date.now();
+  // What is still counted against the key for this request.
+  let owed = 0;
+  const giveBack = async (keep: number) => {
+    const back = owed - Math.max(0, Math.min(keep, owed));
+    if (back <= 0) return;
+    owed -= back;
+    await refund(dynamo, c.USAGE_TABLE, apiKeyId, usage.unit, back, at);
+  };
+  let settled: Promise<void> | undefined;
+  const meter: UsageMeter = {
+    settle: (actual) => {
+      settled ??= giveBack(actual);
+      return settled;
+    },
+  };
   try {
-    charged = await charge(client, c.USAGE_TABLE, apiKeyId, { unit: usage.unit, limit }, amount);
-    const result = await work();
+    if (await charge(dynamo, c.USAGE_TABLE, apiKeyId, allowanceOf(c, usage.unit, caller.plan), amount, at))
+      owed = amount;
+    const result = await work(meter);
     // A streamed answer (a Readable body) is still being generated: the slot is held until it closes.
     const stream = (result as { body?: unknown } | undefined)?.body;
     if (stream instanceof Readable && !stream.destroyed) stream.once('close', release);
@@ -251,8 +313,9 @@ export const withFairUse = async <T>(
     return result;
   } catch (error) {
     release();
-    // A request that fails costs nothing (a stream that fails midway has already answered 200: it stays charged).
-    if (charged) await refund(client, c.USAGE_TABLE, apiKeyId, usage.unit, amount);
+    // A request that fails costs nothing (a stream that fails midway has already answered 200: it settles what it sent).
+    await settled;
+    await giveBack(0);
     throw error;
   }
 };

@@ -41,6 +41,42 @@ const logLevel = z
     }),
   );
 
+/** One plan's own allowances per UTC day (0 = not metered), as CHARACTERS_PER_DAY and TOKENS_PER_DAY. */
+const PlanAllowances = z.strictObject({
+  charactersPerDay: z.number().int().min(0).max(1e12).optional(),
+  tokensPerDay: z.number().int().min(0).max(1e12).optional(),
+});
+/** At most this many plans (API Gateway's default quota is 300 usage plans per account and region). */
+export const MAX_FAIR_USE_PLANS = 300;
+/**
+ * FAIR_USE_PLANS: a JSON object, plan name (1-128 characters, as API Gateway allows) →
+ * `{charactersPerDay?, tokensPerDay?}`, at most MAX_FAIR_USE_PLANS of them.
+ *
+ * @example
+ * loadConfig({ FAIR_USE_PLANS: '{"pro":{"tokensPerDay":9000}}' }).FAIR_USE_PLANS; // => { pro: { tokensPerDay: 9000 } }
+ */
+const fairUsePlans = z
+  .string()
+  .max(65_536)
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be JSON: {"<plan name>":{"charactersPerDay":<n>,"tokensPerDay":<n>}}',
+      });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .record(z.string().min(1).max(128), PlanAllowances)
+      .refine((plans) => Object.keys(plans).length <= MAX_FAIR_USE_PLANS, {
+        message: `at most ${MAX_FAIR_USE_PLANS} plans`,
+      }),
+  );
+
 export const ConfigSchema = z.object({
   STAGE: z.string().default('local'),
   SERVICE_NAME: z.string().default('hf-serve'),
@@ -59,6 +95,12 @@ export const ConfigSchema = z.object({
   MODEL_CACHE_MAX_ENTRIES: int(1, 64).default(4),
   /** ONNX Runtime intra-op threads per session; 0 means one per available core (layers/runtime/session-options.ts). */
   ONNX_THREADS: int(0, 64).default(0),
+  /**
+   * ONNX Runtime's intra-op threads busy-wait between operators (its default): right for a
+   * Lambda instance's own vCPUs, wasteful where processes or requests share cores (the
+   * emulator sets it false; layers/runtime/session-options.ts).
+   */
+  ONNX_SPINNING: bool.default(true),
   /** Set by Lambda: `provisioned-concurrency` environments load the default model during init (functions/bind.ts). */
   AWS_LAMBDA_INITIALIZATION_TYPE: z.enum(['on-demand', 'provisioned-concurrency', 'snap-start']).optional(),
   /** Set by Lambda: the function's memory, from which its vCPUs follow (session-options.ts). */
@@ -83,12 +125,24 @@ export const ConfigSchema = z.object({
    * emulator from its keys at start.
    */
   API_KEYS_TABLE: z.string().default('api-keys'),
+  /**
+   * The REST API the key-sync function mirrors keys for: of a key's usage plans, the one
+   * attached to this API counts (a key may be in one plan per API stage). Unset: first by name.
+   */
+  REST_API_ID: z.string().min(1).max(64).optional(),
   /** Per-key usage counters (layers/predictions/usage.ts). */
   USAGE_TABLE: z.string().default('usage'),
   /** Characters of input one key may send to translate and detect per UTC day; 0 = not metered. */
   CHARACTERS_PER_DAY: int(0, 1e12).default(0),
   /** Completion tokens one key may reserve (max_tokens × n) per UTC day; 0 = not metered. */
   TOKENS_PER_DAY: int(0, 1e12).default(0),
+  /**
+   * Allowances of the stage's usage plans that differ from the two above, as JSON by the plan's
+   * name as API Gateway knows it (what the authorizer and the key mirror report):
+   * `{"hf-serve-dev-pro":{"charactersPerDay":5000000,"tokensPerDay":1000000}}`. A unit a plan
+   * does not name, and a key whose plan is unknown, get the stage's number.
+   */
+  FAIR_USE_PLANS: fairUsePlans.default({}),
   /** Heavy requests (translation, generation) one key may have in flight on one instance. */
   HEAVY_IN_FLIGHT_PER_KEY: int(1, 1000).default(1),
   RESULT_CACHE_TTL_SECONDS: int(1, 31_536_000).default(86_400),

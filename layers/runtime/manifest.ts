@@ -92,29 +92,6 @@ export const sha256File = async (file: string): Promise<string> => {
   return hash.digest('hex');
 };
 
-/**
- * The files under `dir` that no longer match their entries: missing, another size, or
- * (every byte read) another sha256.
- *
- * @example
- * await changedFiles(bundle.dir, manifest.files); // => [] when intact, ['onnx/model.onnx'] when that file changed
- */
-export const changedFiles = async (
-  dir: string,
-  files: readonly Pick<ManifestFile, 'path' | 'sha256' | 'bytes'>[],
-): Promise<string[]> => {
-  const changed: string[] = [];
-  for (const file of files) {
-    const p = path.join(dir, file.path);
-    const bytes = await stat(p).then(
-      (s) => s.size,
-      () => undefined,
-    );
-    if (bytes !== file.bytes || (await sha256File(p).catch(() => '')) !== file.sha256) changed.push(file.path);
-  }
-  return changed;
-};
-
 const listFiles = async (dir: string, prefix = ''): Promise<string[]> => {
   const out: string[] = [];
   for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {

@@ -15,6 +15,20 @@ export interface LoadedModel<T> extends ResolvedRef {
 
 export type Loader<T> = (bundle: LocalBundle) => Promise<T>;
 
+/**
+ * Runs one phase of a cold load and records its duration as a `hf-serve:<phase>` measure on
+ * Node's performance timeline (fetch, verify, session): the cold-start benchmark reads them
+ * to say where the time of a first request goes. Only cold loads add entries.
+ */
+const timed = async <T>(phase: 'fetch' | 'verify' | 'session', run: () => Promise<T>): Promise<T> => {
+  const start = performance.now();
+  try {
+    return await run();
+  } finally {
+    performance.measure(`hf-serve:${phase}`, { start });
+  }
+};
+
 const reasonOf = (result: PromiseSettledResult<unknown>): string | undefined =>
   result.status === 'rejected' ? errorMessage(result.reason) : undefined;
 
@@ -93,7 +107,8 @@ export class ModelRuntime {
       this.deps.onLoading?.({ key, task });
       try {
         const started = performance.now();
-        const loaded = await this.loadChecked(await this.deps.store.ensure(name, version), loader);
+        const ensured = await timed('fetch', () => this.deps.store.ensure(name, version));
+        const loaded = await this.loadChecked(ensured, loader);
         bundle = loaded.bundle;
         const loadMs = performance.now() - started;
         this.deps.onLoaded?.({
@@ -149,9 +164,9 @@ export class ModelRuntime {
   ): Promise<{ loaded?: { bundle: LocalBundle; value: T }; changed: boolean }> {
     const replaced = new Set(view.optimized.graphs.map((g) => g.path));
     const [loaded, original, copy] = await Promise.allSettled([
-      loader(view),
-      view.fetched ? Promise.resolve([]) : this.deps.store.verify(view, replaced),
-      graphs.verify(view.optimized, view),
+      timed('session', () => loader(view)),
+      view.fetched ? Promise.resolve([]) : timed('verify', () => this.deps.store.verify(view, replaced)),
+      timed('verify', () => graphs.verify(view.optimized, view)),
     ]);
     const intact = (check: PromiseSettledResult<string[]>) => check.status === 'fulfilled' && check.value.length === 0;
     if (loaded.status === 'fulfilled' && intact(original) && intact(copy)) {
@@ -179,8 +194,11 @@ export class ModelRuntime {
    * what was loaded from the bad one is disposed.
    */
   private async loadOriginal<T>(bundle: LocalBundle, loader: Loader<T>): Promise<{ bundle: LocalBundle; value: T }> {
-    if (bundle.fetched) return { bundle, value: await loader(bundle) };
-    const [loaded, check] = await Promise.allSettled([loader(bundle), this.deps.store.verify(bundle)]);
+    if (bundle.fetched) return { bundle, value: await timed('session', () => loader(bundle)) };
+    const [loaded, check] = await Promise.allSettled([
+      timed('session', () => loader(bundle)),
+      timed('verify', () => this.deps.store.verify(bundle)),
+    ]);
     if (check.status === 'fulfilled' && check.value.length === 0) {
       if (loaded.status === 'rejected') throw loaded.reason;
       return { bundle, value: loaded.value };

@@ -46,6 +46,12 @@ const defaultThreads = (): number => {
  *   (`optimized-graphs.ts`).
  * - `enableCpuMemArena` / `enableMemPattern` stay on (the defaults): allocations are
  *   reused between calls of the same shapes.
+ * - `allow_spinning` from `ONNX_SPINNING`: the pool's threads busy-wait for the next
+ *   operator (ONNX Runtime's default, the lowest latency on cores of one's own). Where cores
+ *   are shared, the spinning takes them from everything else. Measured on the emulator in
+ *   one process (test/reliability/noisy-neighbour.test.ts, a loaded 2-core machine), a
+ *   light request's p95 was 47 ms alone and 250 ms beside another key's decode loops with
+ *   spinning, 9 ms and 77 ms without. The emulator turns it off (local/stack.ts).
  */
 export const sessionOptions = (threads = defaultThreads(), graphOptimizationLevel: 'all' | 'disabled' = 'all') => ({
   intraOpNumThreads: threads,
@@ -54,4 +60,5 @@ export const sessionOptions = (threads = defaultThreads(), graphOptimizationLeve
   graphOptimizationLevel,
   enableCpuMemArena: true,
   enableMemPattern: true,
+  extra: { session: { intra_op: { allow_spinning: config().ONNX_SPINNING ? '1' : '0' } } },
 });

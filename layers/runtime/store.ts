@@ -3,9 +3,10 @@ import path from 'node:path';
 import { COMPLETE_MARKER, type Heartbeat, isComplete, publishOrWait } from './atomic-publish.ts';
 import { ChecksumMismatchError, UnknownModelError } from './errors.ts';
 import type { LocalBundle } from './local-bundle.ts';
-import { changedFiles, MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
+import { MANIFEST_FILE, type Manifest, readManifest, sha256File } from './manifest.ts';
 import type { ProgressFn } from './object-store.ts';
 import type { Registry } from './registry.ts';
+import { changedFiles, recordVerified } from './verified.ts';
 
 export type { LocalBundle };
 // Where tests and tools have always found them.
@@ -202,6 +203,8 @@ export class ModelStore {
         `Checksum mismatch for ${this.options.registry.store.description}/${this.keyOf(manifest, file.path)}: expected sha256 ${file.sha256}, got ${actual}. The file was deleted and will not be served; republish the bundle.`,
       );
     }
+    // Verified at publish: a cold load in another environment stats these files instead of hashing them.
+    await recordVerified(staging, manifest.files);
   }
 
   /** The object store's key of a bundle file. */

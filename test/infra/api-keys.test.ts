@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_RESPONSES, gatewayErrorBody } from '#functions/gateway-responses.ts';
 import { ROUTES } from '#functions/routes.ts';
+import { loadConfig } from '#runtime/config.ts';
 import { handlerCommand } from '../../infra/lib/image.ts';
 import { STAGE_NAMES, STAGES } from '../../infra/lib/stages.ts';
 import { renderTemplate } from '../helpers/vtl.ts';
@@ -83,7 +84,7 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
     }
   });
 
-  it('the authorizer may only GET the account’s API keys', () => {
+  it('the authorizer may only GET the account’s API keys and usage plans with their keys (the plan goes in its context)', () => {
     const policies = propsOf(stage, 'AWS::IAM::Policy').filter(([id]) => id.includes('KeyAuthorizer'));
     const statements = policies.flatMap(
       ([, p]) => (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
@@ -93,7 +94,8 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
     expect(apigw).toHaveLength(1);
     expect(apigw[0]!.Action).toBe('apigateway:GET');
     // A pinned stage (prod) has a literal ARN (cdk.json's enablePartitionLiterals), the others a Fn::Join.
-    expect(JSON.stringify(apigw[0]!.Resource)).toMatch(/::\/apikeys"(\]\]\})?$/);
+    const paths = [apigw[0]!.Resource].flat().map((r) => JSON.stringify(r).match(/::(\/[^"]*)"/)?.[1]);
+    expect(paths.sort()).toEqual(['/apikeys', '/usageplans', '/usageplans/*/keys']);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions.filter((a) => !a.startsWith('xray:'))).toEqual(['apigateway:GET']);
   });
@@ -151,6 +153,20 @@ describe.each(STAGE_NAMES)('API keys by authorizer in stage %s', (stage) => {
         CHARACTERS_PER_DAY: String(STAGES[stage].fairUse.charactersPerDay),
         TOKENS_PER_DAY: String(STAGES[stage].fairUse.tokensPerDay),
       });
+      // Each tier's own allowances by its usage plan's name: what the authorizer's context names.
+      const plans = JSON.parse(String(imageFunctionEnv(stage, fn).FAIR_USE_PLANS)) as Record<string, unknown>;
+      const tiers = STAGES[stage].usagePlans.filter((t) => t.charactersPerDay !== undefined);
+      expect(tiers.length).toBeGreaterThan(0);
+      expect(plans).toEqual(
+        Object.fromEntries(
+          tiers.map((t) => [
+            `${STAGES[stage].serviceName}-${stage}-${t.name}`,
+            { charactersPerDay: t.charactersPerDay, tokensPerDay: t.tokensPerDay },
+          ]),
+        ),
+      );
+      // The functions' config accepts it as synthesised.
+      expect(loadConfig({ FAIR_USE_PLANS: imageFunctionEnv(stage, fn).FAIR_USE_PLANS }).FAIR_USE_PLANS).toEqual(plans);
     }
     expect(imageFunctionEnv(stage, 'predict').USAGE_TABLE).toBeUndefined();
   });

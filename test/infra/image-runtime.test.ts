@@ -20,6 +20,8 @@ const REPLAY_TIMEOUT_MS = 300_000;
 const INVOKE_TIMEOUT_MS = 60_000;
 /** How long a test waits for what the function prints or asks for next (not a speed target). */
 const OUTPUT_WAIT_MS = 5_000;
+/** How long a test waits for an init that loads a model, on a busy machine (not a speed target). */
+const INIT_WAIT_MS = 30_000;
 
 // CI installs the client's build tools (.ci/run); elsewhere a machine without them skips these tests, loudly.
 const installed = runtimeClientInstalled();
@@ -44,9 +46,9 @@ const envOf = (fn: ImageFunctionName, extra: Record<string, string> = {}): Recor
   };
 };
 
-/** True once `check` holds, polled for at most OUTPUT_WAIT_MS (a child's stdout and its HTTP calls arrive on their own). */
-const eventually = async (check: () => boolean): Promise<boolean> => {
-  const until = Date.now() + OUTPUT_WAIT_MS;
+/** True once `check` holds, polled for at most `waitMs` (OUTPUT_WAIT_MS by default; a child's stdout and its HTTP calls arrive on their own). */
+const eventually = async (check: () => boolean, waitMs = OUTPUT_WAIT_MS): Promise<boolean> => {
+  const until = Date.now() + waitMs;
   while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   return check();
 };
@@ -105,6 +107,32 @@ describe.skipIf(!installed)('the image run by the Lambda runtime client against 
       ]);
       expect(await eventually(() => api.nextCalls === 3)).toBe(true);
       expect(fn.output().match(/"ColdStart":1/g)).toHaveLength(1);
+    },
+    INVOKE_TIMEOUT_MS,
+  );
+
+  it(
+    'provisioned concurrency: the default model is loaded before the runtime asks for its first event; on demand it is not',
+    async () => {
+      const provisioned = await run('predict', { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' });
+      const onDemand = await run('predict', { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' });
+
+      // Init ends when the runtime client asks for its first event: nothing was invoked yet.
+      const initEnded = await eventually(
+        () => provisioned.api.nextCalls === 1 && onDemand.api.nextCalls === 1,
+        INIT_WAIT_MS,
+      );
+      const status = async (api: RuntimeApi) =>
+        JSON.parse(bodyOf((await api.invoke(apiEvent('GET', '/v1/status'))).payload).body) as {
+          models: Array<{ key: string; loadMs: number }>;
+        };
+
+      expect(initEnded, provisioned.fn.output()).toBe(true);
+      // /v1/status loads nothing: what it lists was loaded during init.
+      expect((await status(provisioned.api)).models).toEqual([
+        expect.objectContaining({ key: 'tiny-distilbert-sentiment@1', loadMs: expect.any(Number) }),
+      ]);
+      expect((await status(onDemand.api)).models).toEqual([]);
     },
     INVOKE_TIMEOUT_MS,
   );

@@ -39,6 +39,9 @@ describe.each(STAGE_NAMES)('the key mirror in stage %s', (stage) => {
       expect(schedule).toHaveLength(1);
       expect(schedule[0]).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
       expect(imageFunctionEnv(stage, 'key-sync').API_KEYS_TABLE).toBeDefined();
+      // Of a key's plans (one per API stage), this API's is mirrored: its id, by reference.
+      const [apiId] = Object.keys(resourcesOf(synthStage(stage).template, 'AWS::ApiGateway::RestApi'));
+      expect((fn.Environment as { Variables: Props }).Variables.REST_API_ID).toEqual({ Ref: apiId });
       // Named in an output, so a key change can be mirrored at once (README, "API keys").
       expect(JSON.stringify(synthStage(stage).template.findOutputs('KeySyncFunction'))).toContain(fnId);
     },

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaVcpus } from '#runtime/session-options.ts';
 import { stageFromContext } from '../../infra/lib/context.ts';
-import { type FunctionName, functionSettings, STAGES, stageConfig, wafRateLimits } from '../../infra/lib/stages.ts';
+import {
+  type FunctionName,
+  fairUsePlans,
+  functionSettings,
+  STAGES,
+  stageConfig,
+  wafRateLimits,
+} from '../../infra/lib/stages.ts';
 import { imageFunctionEnv, resourcesOf, SYNTH_TIMEOUT_MS, synthStage } from './synth.ts';
 
 const fromContext = (context: Record<string, string>) => stageFromContext((k) => context[k]);
@@ -75,5 +82,15 @@ describe('sizes derived from one configuration', () => {
 
   it('derives the WAF rate limits from the usage plans', () => {
     expect(wafRateLimits(stageConfig('prod'))).toEqual({ perKey: 50 * 300 + 100, perIp: (50 * 300 + 100) * 4 });
+  });
+});
+
+describe('fair use per usage plan', () => {
+  it('names each tier with its own allowances by its usage plan name, and refuses an allowance that is not a whole number', () => {
+    const dev = stageConfig('dev');
+    const bad = dev.usagePlans.map((t, i) => (i === 0 ? { ...t, tokensPerDay: -5 } : t));
+
+    expect(fairUsePlans(dev)).toEqual({ 'hf-serve-dev-free': { charactersPerDay: 200_000, tokensPerDay: 50_000 } });
+    expect(() => stageConfig('dev', { usagePlans: bad })).toThrow(/usage plan free: charactersPerDay and tokensPerDay/);
   });
 });

@@ -14,7 +14,7 @@ import {
   retryAfterOf,
 } from '#functions/gateway-responses.ts';
 import type { Capability, RouteDef } from '#functions/routes.ts';
-import { API_GATEWAY_MAX_TIMEOUT_SECONDS, type StageConfig } from '../stages.ts';
+import { API_GATEWAY_MAX_TIMEOUT_SECONDS, type StageConfig, usagePlanName } from '../stages.ts';
 import type { InferenceFunction } from './inference-function.ts';
 
 export interface ApiProps {
@@ -248,7 +248,7 @@ export class Api extends Construct {
 
     for (const tier of config.usagePlans) {
       const plan = this.restApi.addUsagePlan(`Plan-${tier.name}`, {
-        name: `${config.serviceName}-${config.stage}-${tier.name}`,
+        name: usagePlanName(config, tier),
         description: `${tier.name} tier: ${tier.rateLimit} req/s (burst ${tier.burstLimit}), ${tier.quota.limit} per ${tier.quota.period.toLowerCase()}`,
         throttle: { rateLimit: tier.rateLimit, burstLimit: tier.burstLimit },
         quota: { limit: tier.quota.limit, period: apigw.Period[tier.quota.period] },

@@ -116,7 +116,11 @@ export class InferenceFunction extends Construct {
     // Read by Powertools itself and by Node, not by the runtime configuration.
     this.function.addEnvironment('POWERTOOLS_SERVICE_NAME', this.serviceName);
     this.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', config.metricsNamespace);
-    this.function.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    // No NODE_OPTIONS=--enable-source-maps here (the authorizer, key-sync and the ingester keep it): with it
+    // Node reads the bundle's source map and measures every line of the 3-12 MB bundle at
+    // import, about 170 ms of each cold start (docs/ARCHITECTURE.md, "Cold start"). The bundles
+    // are not minified, so a stack trace still names each function, and the .map beside each
+    // bundle in the image maps a position back to its source file.
     this.bindBucket('MODEL_BUCKET', modelStore.bucket, 'models');
 
     const ack = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });

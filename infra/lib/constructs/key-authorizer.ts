@@ -1,9 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../stages.ts';
+import { allowKeyAndPlanListing } from './key-listing-policy.ts';
 import { outsideVpcFunction } from './outside-vpc-function.ts';
 
 export interface KeyAuthorizerProps {
@@ -15,7 +15,8 @@ export interface KeyAuthorizerProps {
  * with its own command, small and short (it reads headers and a cached key listing), not
  * in the VPC (it calls API Gateway's control plane, which the isolated subnets cannot
  * reach, and mounts no model cache). Its only permission beyond its logs and traces is
- * `apigateway:GET` on the account's API keys (GetApiKeys).
+ * `apigateway:GET` on the account's API keys and usage plans (GetApiKeys, GetUsagePlans,
+ * GetUsagePlanKeys: the key's plan goes into the authorizer's context).
  */
 export class KeyAuthorizer extends Construct {
   readonly function: lambda.DockerImageFunction;
@@ -31,12 +32,6 @@ export class KeyAuthorizer extends Construct {
       timeout: Duration.seconds(10),
       description: `${config.serviceName} API key authorizer (${config.stage})`,
     }));
-    const { partition, region } = Stack.of(this);
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['apigateway:GET'],
-        resources: [`arn:${partition}:apigateway:${region}::/apikeys`],
-      }),
-    );
+    allowKeyAndPlanListing(this, this.function, "the authorizer passes each key's plan on to the functions.");
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,6 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { API_KEYS_TABLE_KEYS } from '#predictions/schema.ts';
 import type { StageConfig } from '../stages.ts';
+import { allowKeyAndPlanListing } from './key-listing-policy.ts';
 import { outsideVpcFunction } from './outside-vpc-function.ts';
 import { dynamoTable } from './prediction-log.ts';
 
@@ -59,23 +60,10 @@ export class KeySync extends Construct {
         LOG_LEVEL: config.logLevel,
       },
     }));
-    const { partition, region } = Stack.of(this);
-    const base = `arn:${partition}:apigateway:${region}::`;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['apigateway:GET'],
-        resources: [`${base}/apikeys`, `${base}/usageplans`, `${base}/usageplans/*/keys`],
-      }),
-    );
+    allowKeyAndPlanListing(this, this.function, "the sync mirrors each key's plan for the body-keyed requests' check.");
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...KEY_SYNC_TABLE_ACTIONS], resources: [this.table.tableArn] }),
     );
-    Validations.of(this).acknowledge({
-      // A pinned stage (prod) resolves partition and region to literals; cdk-nag names them as they are.
-      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(partition) ? '<AWS::Partition>' : partition}:apigateway:${Token.isUnresolved(region) ? '<AWS::Region>' : region}::/usageplans/*/keys]`,
-      reason:
-        "Read-only (GET) on the keys of the account's usage plans, whose ids are not known in advance: the sync mirrors each key's plan for the body-keyed requests' check.",
-    });
     // A missed run is made good by the next one a minute later: no retries, no stale events queued.
     this.schedule = new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.rate(KEY_SYNC_INTERVAL),

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { discardFolder, isComplete } from '../atomic-publish.ts';
 import { errorMessage } from '../errors.ts';
 import type { BundleRef } from '../local-bundle.ts';
-import { changedFiles, type Manifest, readManifest } from '../manifest.ts';
+import { type Manifest, readManifest } from '../manifest.ts';
+import { changedFiles } from '../verified.ts';
 import { keyedEnvironment } from './environment.ts';
 import { loaderGraphs } from './loader-graphs.ts';
 import {

@@ -221,11 +221,20 @@ export const predictEnsemble = async (
   spec: { members: string[]; method: VotingMethod; weights?: number[] },
   texts: string[],
   classify: (ref: string, resolved: ResolvedRef) => Promise<PredictOutcome>,
+  /** The invocation's signal: no member starts after it fired, and a member it stopped is no "excluded" one. */
+  signal?: AbortSignal,
 ): Promise<EnsembleOutcome> => {
   const started = performance.now();
   const weights = ensembleWeights(spec.members, spec.weights);
   const { resolved, labels: declared } = await resolveMembers(runtime, spec.members);
-  const settled = await Promise.allSettled(resolved.map((r, i) => classify(spec.members[i]!, r)));
+  const settled = await Promise.allSettled(
+    resolved.map(async (r, i) => {
+      signal?.throwIfAborted();
+      return classify(spec.members[i]!, r);
+    }),
+  );
+  // Out of time or abandoned: the whole ensemble ends, not an answer from whichever members finished.
+  signal?.throwIfAborted();
   const members = settled.map((s, index): MemberOutcome => {
     const ref = spec.members[index]!;
     if (s.status === 'fulfilled') return { index, ref, out: s.value };

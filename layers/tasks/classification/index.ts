@@ -18,6 +18,8 @@ export interface Classification {
 export interface ClassifyOptions {
   /** Texts per forward pass; padding is per mini-batch, so similar lengths go together. */
   miniBatchSize?: number;
+  /** Checked before every mini-batch: aborting rejects with the signal's reason (a deadline, a client gone). */
+  signal?: AbortSignal;
 }
 
 export interface Classifier {
@@ -80,6 +82,7 @@ export const loadClassifier = async (source: ModelSource, options: LoadBundleOpt
       }
       const results: Classification[] = new Array(texts.length);
       for (let start = 0; start < order.length; start += size) {
+        opts.signal?.throwIfAborted();
         const ids = order.slice(start, start + size);
         const inputs = tokenizer(
           ids.map((i) => texts[i]!),

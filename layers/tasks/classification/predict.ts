@@ -28,6 +28,8 @@ export interface PredictOptions {
   resolved?: ResolvedRef;
   /** The caller's namespace in the cache (hashed key id): no hits across keys. */
   tenant?: string;
+  /** The invocation's signal: checked before the model loads and between mini-batches. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -65,13 +67,17 @@ export const predict = async (
   const fresh = new Map<string, Classification>();
   let inferenceMs = 0;
   if (missing.length > 0) {
+    options.signal?.throwIfAborted();
     const loaded = await runtime.loadResolved<Classifier>(resolved, 'text-classification', (bundle) =>
       loadClassifier(bundle),
     );
     // Identical texts in one batch are classified once.
     const unique = [...new Map(missing.map((i) => [keys[i]!, texts[i]!])).entries()];
     const inferStarted = performance.now();
-    const answers = await loaded.value.classify(unique.map(([, text]) => text));
+    const answers = await loaded.value.classify(
+      unique.map(([, text]) => text),
+      { signal: options.signal },
+    );
     inferenceMs = performance.now() - inferStarted;
     inferenceCounter.calls += 1;
     inferenceCounter.texts += unique.length;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authenticateBodyKey, bodyOrHeaderKey } from '#functions/body-key.ts';
+import { planOf } from '#http/api-keys.ts';
 import { staticKeySource } from '#http/key-source.ts';
 import type { ApiEvent } from '#http/types.ts';
 
@@ -10,6 +11,7 @@ const keys = staticKeySource(
     ['good', { id: 'id-good', enabled: true, plan: OPEN }],
     ['off', { id: 'id-off', enabled: false, plan: OPEN }],
     ['planless', { id: 'id-planless', enabled: true }],
+    ['pro', { id: 'id-pro', enabled: true, plan: { ...OPEN, name: 'hf-serve-dev-pro' } }],
   ]),
 );
 const eventOf = (headers: Record<string, string>, body: unknown) =>
@@ -41,6 +43,18 @@ describe('authenticateBodyKey', () => {
     expect(await authenticateBodyKey(fromBody, keys)).toBe('id-good');
     expect(fromBody.requestContext.identity.apiKeyId).toBe('id-good');
     expect(await authenticateBodyKey(fromHeader, keys)).toBe('id-good');
+  });
+
+  it("puts the key's plan where the authorizer puts a header key's (planOf reads it); none when the mirror has none", async () => {
+    const pro = eventOf({}, { api_key: 'pro' });
+    const good = eventOf({}, { api_key: 'good' });
+
+    await authenticateBodyKey(pro, keys);
+    await authenticateBodyKey(good, keys);
+
+    expect(pro.requestContext.authorizer).toEqual({ apiKeyId: 'id-pro', plan: 'hf-serve-dev-pro' });
+    expect(planOf(pro.requestContext)).toBe('hf-serve-dev-pro');
+    expect(planOf(good.requestContext)).toBeUndefined();
   });
 
   it('a key table that cannot be read answers a retryable 503, not a 403 or a 500', async () => {

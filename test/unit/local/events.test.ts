@@ -34,3 +34,28 @@ describe('proxyEvent', () => {
     expect(event.multiValueQueryStringParameters).toBeNull();
   });
 });
+
+describe('proxyEvent: the authorizer context of a keyed route', () => {
+  const keyed = (apiKeyId?: string, plan?: string) =>
+    proxyEvent({
+      method: 'POST',
+      resource: '/v1/detect',
+      path: '/v1/detect',
+      pathParameters: null,
+      headers: {},
+      query: new URLSearchParams(),
+      body: '{}',
+      ...(apiKeyId ? { apiKeyId } : {}),
+      plan,
+    });
+
+  it("carries the key's id and its plan's name where the AWS authorizer puts them; none for an unkeyed route", () => {
+    expect(keyed('local-abc', 'pro').requestContext.authorizer).toEqual({
+      principalId: 'local-abc',
+      apiKeyId: 'local-abc',
+      plan: 'pro',
+    });
+    expect(keyed('local-abc').requestContext.authorizer).toEqual({ principalId: 'local-abc', apiKeyId: 'local-abc' });
+    expect(keyed(undefined, 'pro').requestContext.authorizer).toBeNull();
+  });
+});

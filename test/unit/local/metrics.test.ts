@@ -177,6 +177,21 @@ describe('local metrics', () => {
     expect(value('completions-duration', 'Duration p50')).toBeGreaterThanOrEqual(0);
   });
 
+  it('takes EMF lines at once and parses them when read, dropping one that is not EMF', () => {
+    const c = new MetricsCollector();
+
+    const taken = [
+      c.addLine(JSON.stringify(emf(T0 + 1_000, { InferenceMs: 7 })), 'detect'),
+      c.addLine('{"CloudWatchMetrics": "not an EMF document"}', 'detect'),
+      c.addLine('{"_aws": {"CloudWatchMetrics": [ cut', 'detect'),
+      c.addLine('a log line naming "CloudWatchMetrics"', 'detect'),
+    ];
+
+    expect(taken).toEqual([true, true, true, false]);
+    expect(c.size).toBe(1);
+    expect(seriesOf(c, 'detect-model', 'InferenceMs p50')?.value).toBe(7);
+  });
+
   it('keeps EMF lines off stdout when echo is off, and lets every other line through', () => {
     const written: string[] = [];
     const state = { collector: new MetricsCollector(), echo: false };

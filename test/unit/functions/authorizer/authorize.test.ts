@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { authorize, UNAUTHORIZED } from '#functions/authorizer/authorize.ts';
-import type { KeySource } from '#http/key-source.ts';
+import { apiIdOf, authorize, UNAUTHORIZED } from '#functions/authorizer/authorize.ts';
+import type { KeySource, KnownKey } from '#http/key-source.ts';
 
 const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/chat/completions';
 const keys: KeySource = {
   lookup: async (value) =>
-    ({ good: { id: 'id-good', enabled: true }, off: { id: 'id-off', enabled: false } })[value as 'good' | 'off'],
+    (
+      ({
+        good: { id: 'id-good', enabled: true },
+        off: { id: 'id-off', enabled: false },
+        pro: { id: 'id-pro', enabled: true, plan: { rate: 50, burst: 100, name: 'hf-serve-prod-pro' } },
+      }) as Record<string, KnownKey>
+    )[value],
 };
 const run = (headers: Record<string, string>) => authorize({ headers, methodArn: ARN }, keys);
 
@@ -25,6 +31,19 @@ describe('authorize', () => {
         Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*',
       },
     ]);
+  });
+
+  it("passes the key's usage plan name on in the context (fair use's per-plan allowances); none when unknown", async () => {
+    const pro = await run({ 'x-api-key': 'pro' });
+    const planless = await run({ 'x-api-key': 'good' });
+
+    expect(pro.context).toEqual({ apiKeyId: 'id-pro', plan: 'hf-serve-prod-pro' });
+    expect(planless.context).toEqual({ apiKeyId: 'id-good' });
+  });
+
+  it('reads the API id from the method ARN (its plans are the ones that count)', () => {
+    expect(apiIdOf(ARN)).toBe('abc123');
+    expect(apiIdOf('not-an-arn')).toBeUndefined();
   });
 
   it.each([

@@ -20,10 +20,16 @@ const failingJob = (error: Error): GenerationJob => ({
   includeUsage: false,
   validate: () => undefined,
   run: async (_gen, _options, onToken?: (d: TokenDelta) => void) => {
-    onToken?.({ index: 0, text: 'Hi', tokenIds: [] });
+    onToken?.({ index: 0, text: 'Hi', tokenIds: [17] });
     throw error;
   },
 });
+
+/** A meter that remembers what the route settled. */
+const spyMeter = () => {
+  const settled: number[] = [];
+  return { settled, settle: async (n: number) => void settled.push(n) };
+};
 
 const events = async (body: Readable): Promise<string[]> => {
   let text = '';
@@ -67,8 +73,9 @@ describe('serve: an error after the stream has started', () => {
     ],
     [new Error('onnx exploded'), 'server_error', 'internal_error', 'Internal error; quote request id req-7', 'error'],
   ])('ends with an OpenAI error event typed by its status (%s)', async (error, type, code, message, outcome) => {
+    const meter = spyMeter();
     const result = await serve(
-      { event, context, records: () => requestRecords('completions', event.requestContext) },
+      { event, context, records: () => requestRecords('completions', event.requestContext), meter },
       failingJob(error),
     );
     const sent = await events(result.body as unknown as Readable);
@@ -82,6 +89,8 @@ describe('serve: an error after the stream has started', () => {
     expect(JSON.stringify(last)).not.toContain('onnx exploded');
     // The cut stream is still recorded, saying how it ended.
     expect(printedRecords().at(-1)).toMatchObject({ requestId: 'req-7', outcome });
+    // Charged the one token it sent, of the 4 reserved.
+    expect(meter.settled).toEqual([1]);
   });
 });
 
@@ -101,9 +110,15 @@ describe('serve: a non-streamed request', () => {
       },
     };
 
-    const run = serve({ event, context, records: () => requestRecords('completions', event.requestContext) }, job);
+    const meter = spyMeter();
+    const run = serve(
+      { event, context, records: () => requestRecords('completions', event.requestContext), meter },
+      job,
+    );
 
     await expect(run).rejects.toBeInstanceOf(ValidationError);
     expect(ran).toEqual([]);
+    // Nothing settled: withFairUse refunds a failed request whole.
+    expect(meter.settled).toEqual([]);
   });
 });

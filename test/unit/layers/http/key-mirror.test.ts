@@ -29,6 +29,8 @@ interface FakeKey {
 }
 interface FakePlan {
   id: string;
+  name?: string;
+  apiStages?: { apiId: string; stage: string }[];
   throttle?: { rateLimit: number; burstLimit: number };
   quota?: { limit: number; period: 'DAY' | 'WEEK' };
   keyIds: string[];
@@ -131,6 +133,46 @@ describe('syncKeyMirror', () => {
     expect([...byId.keys()].sort()).toEqual(['k1', 'k2', 'k5']);
     expect(byId.get('k1')).toMatchObject({ rate: 50, burst: 100, quota: 1000 });
     expect(byId.get('k2')).toMatchObject({ enabled: false });
+  });
+
+  it("mirrors the plan's name (fair use's per-plan allowances) and rewrites a key moved to another plan", async () => {
+    account.plans[0]!.name = 'hf-serve-dev-free';
+    account.plans[1]!.name = 'hf-serve-dev-pro';
+    await sync();
+    expect((await items()).find((i) => i.id === 'k1')).toMatchObject({ plan: 'hf-serve-dev-free' });
+
+    // Same numbers, other plan: still a change to write (the allowance differs).
+    account.plans.push({ ...account.plans[0]!, id: 'basic2', name: 'hf-serve-dev-basic2', keyIds: ['k1'] });
+    account.plans[0]!.keyIds = ['k2'];
+    const result = await sync();
+
+    expect(result).toMatchObject({ changed: 1, unchanged: 2 });
+    expect((await items()).find((i) => i.id === 'k1')).toMatchObject({ plan: 'hf-serve-dev-basic2', rate: 5 });
+    expect(await dynamoKeySource(client, TABLE).lookup('value-one')).toMatchObject({
+      plan: { name: 'hf-serve-dev-basic2' },
+    });
+  });
+
+  it("a key in several plans: the request's API's plan when the listing knows the API, else the first by name", async () => {
+    account.plans = [
+      {
+        id: 'p1',
+        name: 'hf-serve-staging-pro',
+        apiStages: [{ apiId: 'api-staging', stage: 'staging' }],
+        keyIds: ['k1'],
+      },
+      { id: 'p2', name: 'hf-serve-dev-free', apiStages: [{ apiId: 'api-dev', stage: 'dev' }], keyIds: ['k1'] },
+    ];
+
+    const forStaging = await listApiGatewayKeysWithPlans(apiGateway, { apiId: 'api-staging' });
+    const forDev = await listApiGatewayKeysWithPlans(apiGateway, { apiId: 'api-dev' });
+    const forNone = await listApiGatewayKeysWithPlans(apiGateway, { apiId: 'api-other' });
+    const any = await listApiGatewayKeysWithPlans(apiGateway);
+
+    expect(forStaging.get('value-one')?.plan?.name).toBe('hf-serve-staging-pro');
+    expect(forDev.get('value-one')?.plan?.name).toBe('hf-serve-dev-free');
+    expect(forNone.get('value-one')?.plan).toBeUndefined();
+    expect(any.get('value-one')?.plan?.name).toBe('hf-serve-dev-free');
   });
 
   it('deletes a key taken out of every plan, and replaces an item that is not a mirrored key', async () => {

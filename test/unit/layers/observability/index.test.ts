@@ -1,6 +1,8 @@
+import { search } from '@aws-lambda-powertools/jmespath';
+import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { countEach, MetricName } from '#observability/index.ts';
+import { countEach, MetricName, searchJmesPath } from '#observability/index.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -27,5 +29,33 @@ describe('countEach', () => {
       ['Predictions', 'POSITIVE', 1],
     ]);
     expect(made).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('searchJmesPath', () => {
+  const event = {
+    requestContext: { requestId: 'req-1', identity: { apiKeyId: null }, list: [1] },
+    headers: { 'x-correlation-id': 'h-1' },
+    constructor: 'own',
+  };
+  it.each([
+    correlationPaths.API_GATEWAY_REST,
+    'requestContext.identity.apiKeyId',
+    'requestContext.missing.deeper',
+    'requestContext.list.length',
+    'requestContext.requestId.length',
+    'headers."x-correlation-id"',
+    'requestContext.list[0]',
+  ])('answers %s as JMESPath does', (expression) => {
+    expect(searchJmesPath(expression, event)).toEqual(search(expression, event as never));
+  });
+
+  it('finds the API Gateway request id, and null where there is none', () => {
+    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, event)).toBe('req-1');
+    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, {})).toBeNull();
+    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, null)).toBeNull();
+    // Own fields only (Powertools' own search throws on these names: its parser cache is a plain object).
+    expect(searchJmesPath('constructor', event)).toBe('own');
+    expect(searchJmesPath('toString', event)).toBeNull();
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PredictionLog, type PredictionRecord, RECORDS_LINE_PREFIX, recordsLines, toItem } from '#predictions/log.ts';
+import {
+  hashApiKeyId,
+  PredictionLog,
+  type PredictionRecord,
+  RECORDS_LINE_PREFIX,
+  recordsLines,
+  sha256Hex,
+  toItem,
+} from '#predictions/log.ts';
 
 const record = (index: number, input?: string): PredictionRecord => ({
   capability: 'predict',
@@ -67,5 +75,17 @@ describe('PredictionLog', () => {
     expect(
       long.flatMap((l) => (JSON.parse(l) as { records: Array<{ index: number }> }).records.map((r) => r.index)),
     ).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('hashApiKeyId', () => {
+  it('hashes each key id to its own 16 hex digits, whichever came before', () => {
+    const of = (id: string) => sha256Hex(`api-key:${id}`).slice(0, 16);
+
+    const hashes = ['k1', 'k1', 'k2', 'k1'].map((id) => hashApiKeyId(id));
+
+    expect(hashes).toEqual([of('k1'), of('k1'), of('k2'), of('k1')]);
+    expect(hashApiKeyId(undefined)).toBeUndefined();
+    expect(hashApiKeyId(null)).toBeUndefined();
   });
 });

@@ -51,3 +51,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ MAX_BODY_BYTES: '4096' }).MAX_BODY_BYTES).toBe(4096);
   });
 });
+
+describe('FAIR_USE_PLANS', () => {
+  it('reads per-plan allowances as JSON by plan name; none by default', () => {
+    const c = loadConfig({ FAIR_USE_PLANS: '{"hf-serve-dev-free":{"charactersPerDay":200,"tokensPerDay":0}}' });
+
+    expect(loadConfig({}).FAIR_USE_PLANS).toEqual({});
+    expect(c.FAIR_USE_PLANS).toEqual({ 'hf-serve-dev-free': { charactersPerDay: 200, tokensPerDay: 0 } });
+  });
+
+  it.each([
+    ['not JSON', '{free:1}', /FAIR_USE_PLANS: must be JSON/],
+    ['a negative allowance', '{"free":{"tokensPerDay":-1}}', /FAIR_USE_PLANS\.free\.tokensPerDay/],
+    ['an unknown field (a typo)', '{"free":{"tokenPerDay":5}}', /FAIR_USE_PLANS\.free: Unrecognized key/],
+    ['a list', '[{"tokensPerDay":5}]', /FAIR_USE_PLANS: .*record/],
+    [
+      'too many plans',
+      JSON.stringify(Object.fromEntries(Array.from({ length: 301 }, (_, i) => [`p${i}`, {}]))),
+      /at most 300 plans/,
+    ],
+  ])('fails fast on %s, naming the variable', (_, value, message) => {
+    expect(() => loadConfig({ FAIR_USE_PLANS: value })).toThrow(message);
+  });
+});

@@ -26,3 +26,15 @@ describe('sessionOptions intra-op threads', () => {
     expect([128, 1769, 2654, 5307, 10_240].map(lambdaVcpus)).toEqual([1, 1, 2, 3, 6]);
   });
 });
+
+describe('sessionOptions intra-op spinning', () => {
+  it('busy-waits by default (cores of its own, as in Lambda) and not with ONNX_SPINNING=false (shared cores)', () => {
+    const spinning = () => sessionOptions().extra.session.intra_op.allow_spinning;
+
+    setConfig(loadConfig({}));
+    expect(spinning()).toBe('1');
+
+    setConfig(loadConfig({ ONNX_SPINNING: 'false' }));
+    expect(spinning()).toBe('0');
+  });
+});

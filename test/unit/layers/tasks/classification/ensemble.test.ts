@@ -169,6 +169,48 @@ describe('predictEnsemble', () => {
     await expect(run).rejects.toBeInstanceOf(ModelUnavailableError);
   });
 
+  /** An ensemble of m@1 and m@2 under `signal`; `onMember` runs as each member starts; returns the run and the members started. */
+  const ensembleUnder = (signal: AbortSignal, onMember: (ref: string) => void = () => undefined) => {
+    const calls: string[] = [];
+    const run = predictEnsemble(
+      runtime,
+      { members: ['m@1', 'm@2'], method: 'soft' },
+      [LOVE],
+      async (ref) => {
+        calls.push(ref);
+        onMember(ref);
+        return classify([])(ref);
+      },
+      signal,
+    );
+    return { run, calls };
+  };
+
+  it("ends with the signal's reason when it fires during the members, not with the members that finished", async () => {
+    const stop = new AbortController();
+    const reason = new Error('the client went away');
+
+    // The first member finishes; the second is stopped by the signal (as classify's mini-batch check does).
+    const { run, calls } = ensembleUnder(stop.signal, (ref) => {
+      if (ref !== 'm@2') return;
+      stop.abort(reason);
+      throw reason;
+    });
+
+    await expect(run).rejects.toBe(reason);
+    expect(calls).toEqual(['m@1', 'm@2']);
+  });
+
+  it('starts no member once its signal has fired', async () => {
+    const stop = new AbortController();
+    stop.abort(new Error('late'));
+
+    const { run, calls } = ensembleUnder(stop.signal);
+
+    await expect(run).rejects.toThrow('late');
+    expect(calls).toEqual([]);
+  });
+
   it('refuses members with another label set before running any', async () => {
     const calls: string[] = [];
 

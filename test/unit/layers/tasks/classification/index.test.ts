@@ -49,4 +49,17 @@ describe.each(['1', '2'])('classification on tiny-distilbert-sentiment v%s', (ve
     expect(a!.scores.map((s) => s.label).sort()).toEqual(['NEGATIVE', 'POSITIVE']);
     expect(a!.scores[0]!.score).toBeGreaterThanOrEqual(a!.scores[1]!.score);
   });
+
+  it("stops between mini-batches once its signal fires, with the signal's reason", async () => {
+    const texts = Array.from({ length: 48 }, (_, i) => `text number ${i} about files`);
+    const stop = new AbortController();
+    const reason = new Error('out of time');
+
+    // The first mini-batch is under way when the signal fires; the second must not start.
+    const run = clf.classify(texts, { miniBatchSize: 16, signal: stop.signal });
+    stop.abort(reason);
+
+    await expect(run).rejects.toBe(reason);
+    expect(await clf.classify(texts, { miniBatchSize: 16 })).toHaveLength(48);
+  });
 });
