@@ -93,7 +93,7 @@ describe('infra/Dockerfile, replayed without Docker from exactly what it copies'
       const { stdout } = await importBundle(fn, env);
 
       // The inference functions run without source maps (a cold-start cost); the others keep them.
-      const keepsMaps = (['authorizer', 'key-sync', 'ingest'] as readonly string[]).includes(fn);
+      const keepsMaps = (['authorizer', 'key-sync', 'ingest', 'import'] as readonly string[]).includes(fn);
       expect(env.NODE_OPTIONS).toBe(keepsMaps ? '--enable-source-maps' : undefined);
       expect(stdout).toContain('handler:function');
     },
