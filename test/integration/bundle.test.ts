@@ -16,8 +16,11 @@ const invokeBundle = async (fn: string, eventFile: string, env: Record<string, s
     const event = JSON.parse(await (await import('node:fs/promises')).readFile('${eventFile}', 'utf8'));
     const ctx = { awsRequestId: 'bundle-test', functionName: '${fn}', getRemainingTimeInMillis: () => 20000 };
     process.stdout.write('\\n@@' + JSON.stringify(await handler(event, ctx)));`;
+  // Plain Node, as one-concurrency Lambda: no invoke store, so not the variable the emulator's
+  // shim sets in this test process (local/lambda-shim.ts) to scope Powertools' state by invocation.
+  const { AWS_LAMBDA_MAX_CONCURRENCY: _shimOnly, ...inherited } = process.env;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     timeout: BUILD_TIMEOUT_MS,
   });
   return JSON.parse(stdout.slice(stdout.lastIndexOf('\n@@') + 3)) as { statusCode: number; body: string };
