@@ -5,6 +5,8 @@ import { Compare, Health, Predict, PredictBatch, predictRequests, Status, Summar
 
 const MODEL = () => parseModelRef(config().DEFAULT_PREDICT_MODEL).name;
 const RANGE = { from: '2026-11-22', to: '2026-11-23' };
+const HUB_IMPORT =
+  '`model` may also be a Hugging Face id, `org/name` or `org/name@revision`: when the stage allows it (HUB_IMPORT_ALLOW) and the registry does not hold it yet, it is imported as a text classifier and the answer is **202** with the import job, `Retry-After` and `Location` (its status URL); repeat the request once the job is `done`. Outside the allowlist: 403; a failed import: 422 with the reason. Ensemble members are registry models.';
 
 /** The predict function's routes: text classification, versions and canaries, A/B compare, ensembles, analytics. */
 export const predict = defineCapability('predict', {
@@ -28,7 +30,9 @@ export const predict = defineCapability('predict', {
     predict: {
       method: 'POST',
       path: '/v1/predict',
+      hubImport: true,
       summary: 'Classify one text (one model, or an ensemble)',
+      description: HUB_IMPORT,
       body: () => predictRequests().Single,
       response: Predict,
       examples: () => ({
@@ -46,7 +50,9 @@ export const predict = defineCapability('predict', {
     batch: {
       method: 'POST',
       path: '/v1/predict/batch',
+      hubImport: true,
       summary: 'Classify several texts (answers in input order)',
+      description: HUB_IMPORT,
       body: () => predictRequests().Batch,
       response: PredictBatch,
       examples: () => ({ texts: { summary: 'Two texts', value: { texts: ['I love it', 'It broke after a day'] } } }),

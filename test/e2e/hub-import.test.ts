@@ -15,6 +15,7 @@ import { BUCKET, PREFIX, putTree, startTestS3, type TestS3 } from '../helpers/s3
  * the import function against the Hub stand-in, which publishes into the s3rver registry.
  */
 const GPT2 = path.resolve('test/fixtures/models/tiny-gpt2/1');
+const SENTIMENT = path.resolve('test/fixtures/models/tiny-distilbert-sentiment/1');
 const SHA = 'c'.repeat(40);
 const E2E_TIMEOUT_MS = 120_000;
 const IMPORT_WAIT_MS = 60_000;
@@ -47,6 +48,7 @@ describe('Hub models imported on demand', () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'hub-import-e2e-'));
     hub = await startHubStandIn({
       'acme/tiny-gpt2': { dir: GPT2, sha: SHA, pipelineTag: 'text-generation' },
+      'acme/tiny-sentiment': { dir: SENTIMENT, sha: SHA, pipelineTag: 'text-classification' },
       // The Hub lists another sha256 for the graph than the bytes it serves.
       'acme/corrupt-gpt2': { dir: GPT2, sha: SHA, listedSha256: { 'onnx/model.onnx': 'f'.repeat(64) } },
       // A graph that is not ONNX at all, consistently listed: only validation can catch it.
@@ -55,6 +57,7 @@ describe('Hub models imported on demand', () => {
     s3 = await startTestS3(path.join(work, 's3'));
     // The registry also holds the fixture itself: the imported copy must answer exactly as it does.
     await putTree(s3, path.resolve('test/fixtures/models/tiny-gpt2'), 'tiny-gpt2');
+    await putTree(s3, path.resolve('test/fixtures/models/tiny-distilbert-sentiment'), 'tiny-distilbert-sentiment');
     api = await startTestApi({
       ...s3.env,
       HUB_IMPORT_ALLOW: 'acme/*, other/allowed-*',
@@ -174,6 +177,35 @@ describe('Hub models imported on demand', () => {
         statusUrl: '/v1/imports/acme/broken-gpt2?revision=v2',
       });
       expect((await untilEnded(String(queued.body.statusUrl))).status).toBe('failed');
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'imports a classifier named in /v1/predict, then classifies with it as the fixture does',
+    async () => {
+      const text = 'I love this product, it works perfectly!';
+      const queued = await post(api, '/v1/predict', { text, model: 'acme/tiny-sentiment' });
+      expect(queued.status).toBe(202);
+      expect(queued.body).toMatchObject({ id: 'acme/tiny-sentiment@main', task: 'text-classification' });
+      expect(queued.headers.get('location')).toBe('/v1/imports/acme/tiny-sentiment');
+
+      const ended = await untilEnded(String(queued.body.statusUrl));
+      expect(ended).toMatchObject({ status: 'done', model: `acme--tiny-sentiment@${SHA.slice(0, 12)}` });
+
+      const imported = await post(api, '/v1/predict', { text, model: 'acme/tiny-sentiment' });
+      const fixture = await post(api, '/v1/predict', { text, model: 'tiny-distilbert-sentiment@1' });
+      const batch = await post(api, '/v1/predict/batch', { texts: [text, 'Awful.'], model: 'acme/tiny-sentiment' });
+      expect(imported.status).toBe(200);
+      expect(imported.body.model).toMatchObject({ name: 'acme--tiny-sentiment', version: SHA.slice(0, 12) });
+      expect(imported.body.label).toBe(fixture.body.label);
+      expect(imported.body.score).toBeCloseTo(Number(fixture.body.score), 5);
+      expect(batch.status).toBe(200);
+      expect((batch.body.results as unknown[]).length).toBe(2);
+      // A Hub id outside the allowlist is refused in the envelope's shape.
+      const refused = await post(api, '/v1/predict', { text, model: 'other/classifier' });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({ code: 'import_not_allowed' });
     },
     E2E_TIMEOUT_MS,
   );
