@@ -71,3 +71,22 @@ export const hubModel = async (
     answer: json(view, 202, { 'Retry-After': String(c.HUB_IMPORT_RETRY_AFTER_SECONDS), Location: view.statusUrl }),
   };
 };
+
+/**
+ * A route whose body's `model` may be a Hugging Face id: 202 while it is imported for `task`,
+ * 403 outside the stage's allowlist, 422 when the import failed (`hubModel`); once imported,
+ * `answer` runs with the imported model's registry name. Registry names, the default model
+ * (no `model`) and ensembles (whose members are registry models) pass through unchanged.
+ *
+ * @example
+ * viaHubModel(body, 'text-classification', async (served) => json(await classify(served.model)));
+ */
+export const viaHubModel = async <B extends { model?: string | undefined; ensemble?: unknown }>(
+  body: B,
+  task: Task,
+  answer: (body: B) => Promise<ApiResult>,
+): Promise<ApiResult> => {
+  if (body.ensemble || !body.model) return answer(body);
+  const target = await hubModel(body.model, task);
+  return 'answer' in target ? target.answer : answer({ ...body, model: target.ref });
+};

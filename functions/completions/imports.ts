@@ -19,7 +19,7 @@ export const importRoute: RouteHandlerOf<typeof completions.routes.imports> = as
   if (!job) {
     const allowed = importAllowed(hub.repo, listOf(c.HUB_IMPORT_ALLOW));
     throw new NotFoundError(
-      `No import of ${hub.key} was asked for. ${allowed ? `Name "${hub.key}" as the model of POST /v1/chat/completions or /v1/completions (a generator) or POST /v1/predict (a classifier) to import it.` : `Stage ${c.STAGE} does not allow importing it: add a matching pattern to HUB_IMPORT_ALLOW (the stage's hubImportAllow).`}`,
+      `No import of ${hub.key} was asked for. ${allowed ? `Name "${hub.key}" as the model of POST /v1/chat/completions or /v1/completions (a generator) POST /v1/predict (a classifier) or POST /v1/translate (a translation model) to import it.` : `Stage ${c.STAGE} does not allow importing it: add a matching pattern to HUB_IMPORT_ALLOW (the stage's hubImportAllow).`}`,
     );
   }
   return json(importView(job));

@@ -17,7 +17,10 @@ export const translate = defineCapability('translate', {
       usage: { unit: 'characters', amount: charactersOf, heavy: true },
       method: 'POST',
       path: '/v1/translate',
+      hubImport: true,
       summary: 'Translate one or several texts (source detected when not given)',
+      description:
+        '`model` may also be a Hugging Face id, `org/name` or `org/name@revision`: when the stage allows it (HUB_IMPORT_ALLOW) and the registry does not hold it yet, it is imported as a translation model and the answer is **202** with the import job, `Retry-After` and `Location` (its status URL); repeat the request once the job is `done`. Outside the allowlist: 403; a failed import: 422 with the reason.',
       body: () => translateRequests().Translate,
       response: Translate,
       examples: () => ({

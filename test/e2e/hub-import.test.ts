@@ -16,6 +16,7 @@ import { BUCKET, PREFIX, putTree, startTestS3, type TestS3 } from '../helpers/s3
  */
 const GPT2 = path.resolve('test/fixtures/models/tiny-gpt2/1');
 const SENTIMENT = path.resolve('test/fixtures/models/tiny-distilbert-sentiment/1');
+const NLLB = path.resolve('test/fixtures/models/tiny-nllb/1');
 const SHA = 'c'.repeat(40);
 const E2E_TIMEOUT_MS = 120_000;
 const IMPORT_WAIT_MS = 60_000;
@@ -49,6 +50,7 @@ describe('Hub models imported on demand', () => {
     hub = await startHubStandIn({
       'acme/tiny-gpt2': { dir: GPT2, sha: SHA, pipelineTag: 'text-generation' },
       'acme/tiny-sentiment': { dir: SENTIMENT, sha: SHA, pipelineTag: 'text-classification' },
+      'acme/tiny-nllb': { dir: NLLB, sha: SHA, pipelineTag: 'translation' },
       // The Hub lists another sha256 for the graph than the bytes it serves.
       'acme/corrupt-gpt2': { dir: GPT2, sha: SHA, listedSha256: { 'onnx/model.onnx': 'f'.repeat(64) } },
       // A graph that is not ONNX at all, consistently listed: only validation can catch it.
@@ -58,6 +60,7 @@ describe('Hub models imported on demand', () => {
     // The registry also holds the fixture itself: the imported copy must answer exactly as it does.
     await putTree(s3, path.resolve('test/fixtures/models/tiny-gpt2'), 'tiny-gpt2');
     await putTree(s3, path.resolve('test/fixtures/models/tiny-distilbert-sentiment'), 'tiny-distilbert-sentiment');
+    await putTree(s3, path.resolve('test/fixtures/models/tiny-nllb'), 'tiny-nllb');
     api = await startTestApi({
       ...s3.env,
       HUB_IMPORT_ALLOW: 'acme/*, other/allowed-*',
@@ -206,6 +209,27 @@ describe('Hub models imported on demand', () => {
       const refused = await post(api, '/v1/predict', { text, model: 'other/classifier' });
       expect(refused.status).toBe(403);
       expect(refused.body.error).toMatchObject({ code: 'import_not_allowed' });
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'imports a translation model named in /v1/translate, then translates with it as the fixture does',
+    async () => {
+      const body = { text: 'Hello, how are you?', source_language: 'eng_Latn', target_language: 'fra_Latn' };
+      const queued = await post(api, '/v1/translate', { ...body, model: 'acme/tiny-nllb' });
+      expect(queued.status).toBe(202);
+      expect(queued.body).toMatchObject({ id: 'acme/tiny-nllb@main', task: 'translation' });
+
+      const ended = await untilEnded(String(queued.body.statusUrl));
+      expect(ended).toMatchObject({ status: 'done', model: `acme--tiny-nllb@${SHA.slice(0, 12)}` });
+
+      const imported = await post(api, '/v1/translate', { ...body, model: 'acme/tiny-nllb', cache: false });
+      const fixture = await post(api, '/v1/translate', { ...body, model: 'tiny-nllb', cache: false });
+      expect(imported.status).toBe(200);
+      expect(imported.body.model).toEqual({ name: 'acme--tiny-nllb', version: SHA.slice(0, 12) });
+      const text = (b: Record<string, unknown>) => (b.translations as { text: string }[])[0]?.text;
+      expect(text(imported.body)).toBe(text(fixture.body));
     },
     E2E_TIMEOUT_MS,
   );

@@ -258,6 +258,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
       expect(importGrants.sort()).toEqual([
         'FncompletionsFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:PutItem',
         'FnpredictFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:PutItem',
+        'FntranslateFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:PutItem',
         'HubImportFunctionServiceRoleDefaultPolicy: dynamodb:GetItem,dynamodb:UpdateItem',
       ]);
       // The usage counters' conditional ADD is an UpdateItem, granted on that table alone.
