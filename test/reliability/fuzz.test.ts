@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import type { LocalStack } from '#local/stack.ts';
+import { seedFailedImport } from '../helpers/hub-stand-in.ts';
 import { get, post, startTestApi } from '../helpers/local-api.ts';
 import { checkAnswer, send } from './fuzz/answers.ts';
 import { type FuzzRequest, requestsFor, routeKey, takesInput } from './fuzz/routes.ts';
@@ -74,6 +75,8 @@ const seedLog = async (api: LocalStack) => {
     post(api, '/v1/predict/batch', { texts, ensemble: { members, method: 'hard' } }, key),
   ]);
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  // An import job whose status route answers 200 (failed: the import poller leaves it alone).
+  await seedFailedImport(api, 'Xenova/tiny-gpt2@main');
 };
 
 /**

@@ -2,6 +2,11 @@ import fc from 'fast-check';
 import { hostileString, percentEncode } from '../values.ts';
 import { opt, type RouteShape, record, text } from './common.ts';
 
+const ORG_OR_NAME = fc.oneof(
+  fc.constantFrom('acme', 'Xenova', 'tiny-gpt2', '__proto__', 'constructor', '-x', 'a..b', '%2F', '%00', '%', '%ZZ'),
+  hostileString.filter((s) => s.length > 0).map(percentEncode),
+);
+
 const sampling = {
   model: fc.constantFrom('tiny-gpt2', 'tiny-gpt2@1', 'tiny-gpt2@prod'),
   max_tokens: fc.integer({ min: 1, max: 8 }),
@@ -67,6 +72,18 @@ export const COMPLETIONS_SHAPES: Record<string, RouteShape> = {
         hostileString.filter((s) => s.length > 0).map(percentEncode),
       )
       .map((id) => `/v1/models/${id}`),
+  },
+  // An import job's status: the job the fuzz test seeds (a failed import, so its status is a
+  // 200) or any org/name, and a revision query that may be hostile too.
+  'GET /v1/imports/{org}/{name}': {
+    path: fc.oneof(
+      fc.constant('/v1/imports/Xenova/tiny-gpt2'),
+      fc.tuple(ORG_OR_NAME, ORG_OR_NAME).map(([org, name]) => `/v1/imports/${org}/${name}`),
+    ),
+    query: fc.oneof(
+      fc.constant({}),
+      fc.record({ revision: fc.oneof(fc.constantFrom('main', 'v1', '..', 'refs/pr/1', ''), hostileString) }),
+    ),
   },
   'POST /v1/completions': { body: record({ ...sampling, prompt }) },
   'POST /v1/chat/completions': {
