@@ -106,11 +106,18 @@ describe('tokens per key and day (completions)', () => {
 
     // Over the model's context (a 400 from the handler): charged, then refunded.
     const failed = await chat(400);
+    const afterFailed = await usedBy('tokens-a', 'tokens');
     const a = await chat(200);
     const b = await chat(200);
-    const c = await chat(200);
+    // What a and b generated stays counted (the rest of their 200 was refunded: the sampled text
+    // may end early), so a request reserving one token more than is left is refused whatever they made.
+    const used = await usedBy('tokens-a', 'tokens');
+    const c = await chat(TOKENS - used + 1);
 
     expect([failed.status, a.status, b.status, c.status]).toEqual([400, 200, 200, 429]);
+    expect(afterFailed).toBe(0);
+    const generated = (r: typeof a) => (r.body.usage as { completion_tokens: number }).completion_tokens;
+    expect(used).toBe(generated(a) + generated(b));
     expect(c.body.error).toMatchObject({ type: 'rate_limit_error', code: 'usage_exceeded', param: null });
     expect(Number(c.headers.get('retry-after'))).toBeGreaterThan(0);
   });
