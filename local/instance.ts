@@ -97,5 +97,10 @@ process.on('message', (message: EmulatorMessage) => {
   if (stream) {
     aborted.add(message.id);
     stream.destroy();
-  } else if (message.type === 'invoke') void invoke(message);
+  } else if (message.type === 'invoke') {
+    // Taken, as a Lambda runtime takes an event from the Runtime API's `next`: from here an
+    // instance that dies fails the invocation; before it, the emulator gives it to another.
+    send({ type: 'taken', id: message.id });
+    void invoke(message);
+  }
 });

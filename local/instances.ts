@@ -32,6 +32,8 @@ interface Usage {
 /** Instance → emulator. */
 export type InstanceMessage =
   | { type: 'ready' }
+  /** The instance has the invocation (Lambda's runtime has fetched the event). */
+  | { type: 'taken'; id: number }
   | ({ type: 'result'; id: number; result: APIGatewayProxyResult } & Usage)
   | { type: 'head'; id: number; metadata: AwsLambdaResponseMetadata }
   | { type: 'chunk'; id: number; data: Uint8Array }
@@ -41,6 +43,15 @@ export type InstanceMessage =
 
 /** The function failed or timed out: API Gateway answers 502 (the emulator's catch). */
 export class FunctionError extends Error {}
+
+/**
+ * The instance died before it took the invocation (killed while idle, its exit not yet
+ * seen when the invocation was sent): the event reached no handler, so it goes to another
+ * instance. In Lambda a runtime pulls its next event; a dead one pulls none.
+ */
+class NotTakenError extends FunctionError {}
+/** How many instances an invocation is offered to before it fails (each one died before taking it). */
+const MAX_DELIVERIES = 3;
 
 export interface InstancePoolOptions {
   fn: Capability;
@@ -213,7 +224,14 @@ export class InstancePool {
   ): Promise<void> {
     this.active += 1;
     try {
-      await this.invokeOnInstance(await this.acquire(), event, onMessage, gone);
+      for (let delivery = 1; ; delivery++) {
+        try {
+          await this.invokeOnInstance(await this.acquire(), event, onMessage, gone);
+          return;
+        } catch (error) {
+          if (!(error instanceof NotTakenError) || delivery >= MAX_DELIVERIES) throw error;
+        }
+      }
     } finally {
       this.active -= 1;
       if (this.active === 0) for (const resolve of this.onDrained.splice(0)) resolve();
@@ -232,7 +250,7 @@ export class InstancePool {
         throw error;
       });
       const id = this.nextId++;
-      this.stats.invocations += 1;
+      let taken = false;
       await new Promise<void>((resolve, reject) => {
         // A little grace over the function timeout: the handler answers before its deadline itself.
         const timer = setTimeout(() => {
@@ -247,8 +265,13 @@ export class InstancePool {
         };
         instance.current = {
           id,
-          fail: settle,
+          fail: (error) => settle(taken ? error : new NotTakenError(error.message)),
           onMessage: (message) => {
+            if (message.type === 'taken') {
+              taken = true;
+              this.stats.invocations += 1;
+              return;
+            }
             if (message.type === 'result' || message.type === 'done' || message.type === 'failed') {
               this.stats.durationMs += message.durationMs;
               this.stats.cpuMs += message.cpuMs;
