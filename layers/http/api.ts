@@ -1,7 +1,6 @@
 import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler from '@middy/http-router';
 import httpSecurityHeaders from '@middy/http-security-headers';
@@ -10,7 +9,7 @@ import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
 import { coldStartClock, coldStartMiddleware } from './cold-start.ts';
-import { CORS_ALLOW_HEADERS } from './cors.ts';
+import { CORS_ALLOW_HEADERS, cors } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
 import { logMetrics } from './log-metrics.ts';
@@ -76,7 +75,7 @@ export const httpApi = (
     .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
-    .use(httpCors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
+    .use(cors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
     .use(httpSecurityHeaders(SECURITY_HEADERS))
     .use(requestIdHeader())
     .use(
