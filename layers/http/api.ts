@@ -3,7 +3,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler from '@middy/http-router';
-import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
@@ -14,6 +13,7 @@ import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
 import { logMetrics } from './log-metrics.ts';
 import { requestIdHeader } from './request-id.ts';
+import { securityHeaders } from './security-headers.ts';
 import type { ApiEvent, ApiResult, RouteHandler } from './types.ts';
 
 export interface ApiRoute {
@@ -27,15 +27,6 @@ export interface ApiRoute {
 }
 
 const routeKey = (method: string, resource: string): string => `${method} ${resource}`;
-
-/**
- * @middy/http-security-headers' defaults, less its `Reporting-Endpoints` header, which it
- * sends empty when no endpoint is configured (none is). Its code skips an option set to
- * false; its types omit this option, hence the intersection.
- */
-const SECURITY_HEADERS: Parameters<typeof httpSecurityHeaders>[0] & { reportingEndpoints: false } = {
-  reportingEndpoints: false,
-};
 
 /**
  * The Middy stack every capability's function shares: header normalisation, Powertools
@@ -76,7 +67,7 @@ export const httpApi = (
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
     .use(cors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
-    .use(httpSecurityHeaders(SECURITY_HEADERS))
+    .use(securityHeaders())
     .use(requestIdHeader())
     .use(
       errorEnvelope({

@@ -1,4 +1,5 @@
-import type { ApiMiddleware, ApiRequest, ApiResult } from './types.ts';
+import { normalizedResponse, type ResponseHeaders } from './response.ts';
+import type { ApiMiddleware, ApiRequest } from './types.ts';
 
 /**
  * The request headers a browser may send to the API: the JSON content type, the API key
@@ -24,7 +25,7 @@ export interface CorsOptions {
 }
 
 /** Appends `value` to a comma-separated header, under the lowercase name when the response uses it. */
-const addHeaderPart = (headers: Record<string, string | number | boolean>, header: string, value: string): void => {
+const addHeaderPart = (headers: ResponseHeaders, header: string, value: string): void => {
   const lower = header.toLowerCase();
   const name = headers[lower] ? lower : header;
   const current = headers[name];
@@ -72,10 +73,7 @@ export const corsHeaders = (options: CorsOptions) => {
     if (patterns.some((p) => p.test(String(requestOrigin)))) return requestOrigin;
     return undefined;
   };
-  return (
-    responseHeaders: Record<string, string | number | boolean>,
-    requestOrigin: string | undefined,
-  ): Record<string, string | number | boolean> => {
+  return (responseHeaders: ResponseHeaders, requestOrigin: string | undefined): ResponseHeaders => {
     const headers = { ...responseHeaders };
     const credentials = ALLOW_CREDENTIALS in headers && headers[ALLOW_CREDENTIALS] === 'true';
     if (credentials) headers[ALLOW_CREDENTIALS] = 'true';
@@ -101,18 +99,9 @@ export const corsHeaders = (options: CorsOptions) => {
 export const cors = (options: CorsOptions): ApiMiddleware => {
   const add = corsHeaders(options);
   const corsAfter = async (request: ApiRequest): Promise<void> => {
-    // As Middy's normalizeHttpResponse: a bare value becomes a 200's body.
-    let response = request.response as ApiResult | Record<string, unknown> | undefined;
-    if (response === undefined || response === null) response = {};
-    else if (response.statusCode === undefined && response.body === undefined && response.headers === undefined)
-      response = { statusCode: 200, body: response };
-    response.statusCode ??= 500;
+    const response = normalizedResponse(request);
     const headers = request.event.headers ?? {};
-    response.headers = add(
-      (response.headers ?? {}) as Record<string, string | number | boolean>,
-      headers.Origin ?? headers.origin,
-    );
-    request.response = response as ApiResult;
+    response.headers = add(response.headers, headers.Origin ?? headers.origin);
   };
   const corsOnError = async (request: ApiRequest): Promise<void> => {
     if (request.response === undefined) return;
