@@ -5,6 +5,7 @@ import { json } from '#http/response.ts';
 import type { ApiResult } from '#http/types.ts';
 import { type LocalFunction, startLocalApi } from '#local/server.ts';
 import { logger } from '#observability/index.ts';
+import { EMULATOR_OPTIONS } from '../../helpers/local-api.ts';
 import { captureLogLines } from '../../helpers/log-lines.ts';
 
 /**
@@ -32,11 +33,7 @@ afterEach(async () => close?.());
 /** The emulator in one process, each of ROUTES' functions a Middy handler of one route running `work`. */
 const startWith = async (work: (fn: LocalFunction) => Promise<ApiResult>): Promise<string> => {
   const api = await startLocalApi({
-    port: 0,
-    host: '127.0.0.1',
-    apiKeys: ['k'],
-    rate: 100,
-    burst: 100,
+    ...EMULATOR_OPTIONS,
     timeoutMs: 10_000,
     routes: ROUTES,
     loadHandler: async (fn) =>

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ROUTES } from '#functions/routes.ts';
 import { BENCH_NOOP, BENCH_NOOP_ROUTE } from '#local/bench-noop.ts';
 import { defaultLoadHandler, startLocalApi } from '#local/server.ts';
+import { EMULATOR_OPTIONS } from '../../helpers/local-api.ts';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -16,11 +17,7 @@ describe('the emulator when the integration fails', () => {
       lines.push(args.map(String).join(' '));
     });
     const api = await startLocalApi({
-      port: 0,
-      host: '127.0.0.1',
-      apiKeys: ['k'],
-      rate: 100,
-      burst: 100,
+      ...EMULATOR_OPTIONS,
       timeoutMs: 5_000,
       loadHandler: async () => {
         throw new Error('the function would not load');
@@ -45,11 +42,7 @@ describe('the emulator when the integration fails', () => {
 describe("the bench's no-op route", () => {
   const start = async (benchNoop: boolean, invoked: string[] = []) => {
     const api = await startLocalApi({
-      port: 0,
-      host: '127.0.0.1',
-      apiKeys: ['k'],
-      rate: 100,
-      burst: 100,
+      ...EMULATOR_OPTIONS,
       timeoutMs: 5_000,
       benchNoop,
       loadHandler: async (fn) => {
