@@ -17,7 +17,7 @@ import { percentile } from '#predictions/analytics.ts';
 import { RECORDS_LINE_PREFIX } from '#predictions/log.ts';
 import { STREAMING } from './lambda-shim.ts';
 import type { MetricsView, PanelView, SeriesView } from './metrics-view.ts';
-import type { ProxyHandler, StreamingHandler } from './server.ts';
+import type { LocalFunction, LocalRoute, ProxyHandler, StreamingHandler } from './server.ts';
 
 /**
  * The local metrics view's data: every EMF document the handlers print (Powertools
@@ -40,7 +40,7 @@ export interface EmfDocument {
 export interface Sample {
   at: number;
   /** The function whose invocation emitted it (all functions share one process locally). */
-  fn?: Capability;
+  fn?: LocalFunction;
   /** A handler's EMF line, or what the emulator records in place of AWS. */
   origin: 'emf' | 'emulator';
   namespace: string;
@@ -68,7 +68,7 @@ export const statisticOf = (values: readonly number[], statistic: Statistic): nu
 };
 
 /** The samples of an EMF document: one per metric directive. */
-export const samplesOfEmf = (doc: EmfDocument, fn?: Capability): Sample[] =>
+export const samplesOfEmf = (doc: EmfDocument, fn?: LocalFunction): Sample[] =>
   doc._aws.CloudWatchMetrics.map((directive) => {
     const dimensions: Record<string, string> = {};
     for (const name of directive.Dimensions.flat()) dimensions[name] = String(doc[name]);
@@ -94,7 +94,7 @@ const groupKey = (source: MetricRef['source'], fn?: string, route?: RouteRef): s
 export class MetricsCollector {
   private samples: Sample[] = [];
   /** EMF lines taken and not yet parsed (`addLine`). */
-  private pending: Array<{ line: string; fn: Capability | undefined }> = [];
+  private pending: Array<{ line: string; fn: LocalFunction | undefined }> = [];
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
   add(...samples: Sample[]): void {
@@ -111,7 +111,7 @@ export class MetricsCollector {
    * in AWS a log line costs the function one write and CloudWatch parses it later. A line
    * that then turns out not to be EMF is dropped.
    */
-  addLine(line: string, fn?: Capability): boolean {
+  addLine(line: string, fn?: LocalFunction): boolean {
     if (!line.startsWith('{') || !line.includes('"CloudWatchMetrics"')) return false;
     this.pending.push({ line, fn });
     if (this.pending.length >= MAX_PENDING_LINES) this.parsePending();
@@ -244,7 +244,7 @@ export class MetricsCollector {
 }
 
 /** Which function's invocation is running: EMF printed inside it is that function's. */
-const invocation = new AsyncLocalStorage<Capability>();
+const invocation = new AsyncLocalStorage<LocalFunction>();
 
 type Handler = ProxyHandler | StreamingHandler;
 
@@ -259,7 +259,7 @@ type Handler = ProxyHandler | StreamingHandler;
  * per instance through their EMF, as Lambda's execution environments do.
  */
 export const instrumentHandler = <H extends Handler>(
-  fn: Capability,
+  fn: LocalFunction,
   handler: H,
   collector: MetricsCollector,
   app: { namespace: string; service: string; ownColdStarts?: boolean },
@@ -304,7 +304,7 @@ export const instrumentHandler = <H extends Handler>(
  */
 export const observeRequest = (
   res: ServerResponse,
-  route: RouteDef | undefined,
+  route: LocalRoute | undefined,
   method: string,
   collector: MetricsCollector,
 ): void => {

@@ -16,8 +16,14 @@ import { type Capability, ROUTES, type RouteDef } from '#functions/routes.ts';
 import { apiKeyOf } from '#http/api-keys.ts';
 import { FUNCTION_INIT_MARK } from '#http/cold-start.ts';
 import type { KnownKey } from '#http/key-source.ts';
+import { BENCH_NOOP, BENCH_NOOP_ROUTE, benchNoopHandler } from './bench-noop.ts';
 import { lambdaContext, proxyEvent } from './events.ts';
 import { inInvocation, type MetadataStream, STREAMING } from './lambda-shim.ts';
+
+/** A function the emulator invokes: a capability's, or the bench's no-op (`local/bench-noop.ts`). */
+export type LocalFunction = Capability | typeof BENCH_NOOP;
+/** A route as the emulator serves it: one of `ROUTES`, or the bench's no-op route. */
+export type LocalRoute = Omit<RouteDef, 'fn'> & { fn: LocalFunction };
 
 /** What a capability's module exports: a buffered handler, or a response-streaming one. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -41,20 +47,25 @@ export interface LocalApiOptions {
   /** Origins the preflight allows (the stage's `corsOrigins`); default `*`. */
   corsOrigins?: readonly string[];
   routes?: readonly RouteDef[];
-  loadHandler?: (fn: Capability) => Promise<ProxyHandler | StreamingHandler>;
+  /**
+   * Also serve `POST /bench/noop` (`local/bench-noop.ts`), a keyed route whose function
+   * does nothing: the request-path bench's routing baseline. Off by default.
+   */
+  benchNoop?: boolean;
+  loadHandler?: (fn: LocalFunction) => Promise<ProxyHandler | StreamingHandler>;
   /**
    * Tried first on every request: true when it answered it (the local developer pages,
    * `local/pages.ts`), false to let the emulator route it as API Gateway would.
    */
   intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Told of every request the emulator routes (all but the intercepted), with the route it matched (the metrics view). */
-  onRequest?: (res: ServerResponse, route: RouteDef | undefined, method: string) => void;
+  onRequest?: (res: ServerResponse, route: LocalRoute | undefined, method: string) => void;
 }
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
-const compile = (route: RouteDef) => {
+const compile = (route: LocalRoute) => {
   const names: string[] = [];
   const pattern = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     names.push(name);
@@ -158,7 +169,7 @@ const matchRoute = (
   routes: readonly CompiledRoute[],
   method: string,
   pathname: string,
-): { route: RouteDef; params: Record<string, string> } | undefined => {
+): { route: LocalRoute; params: Record<string, string> } | undefined => {
   for (const r of routes) {
     const m = r.regex.exec(pathname);
     if (m && r.route.method === method) {
@@ -168,8 +179,9 @@ const matchRoute = (
   return undefined;
 };
 
-/** Imports a capability's handler module, as the Lambda runtime loads the function's. */
-export const defaultLoadHandler = async (fn: Capability): Promise<ProxyHandler | StreamingHandler> => {
+/** Imports a capability's handler module, as the Lambda runtime loads the function's (the no-op has none). */
+export const defaultLoadHandler = async (fn: LocalFunction): Promise<ProxyHandler | StreamingHandler> => {
+  if (fn === BENCH_NOOP) return benchNoopHandler;
   // In this process the function's init starts now, not at the process start.
   performance.mark(FUNCTION_INIT_MARK);
   const mod = (await import(`../functions/${fn}/handler.ts`)) as { handler: ProxyHandler | StreamingHandler };
@@ -226,7 +238,7 @@ const sendGatewayError = (
   type: GatewayResponseType,
   requestId: string,
   corsOrigins: readonly string[],
-  route: RouteDef | undefined,
+  route: LocalRoute | undefined,
 ): void => {
   const retryAfter = retryAfterOf(type);
   res.writeHead(GATEWAY_RESPONSES[type].statusCode, {
@@ -263,9 +275,9 @@ const writeResult = (res: ServerResponse, result: APIGatewayProxyResult): void =
 export const startLocalApi = async (
   options: LocalApiOptions,
 ): Promise<{ server: Server; url: string; close: () => Promise<void> }> => {
-  const routes = (options.routes ?? ROUTES).map(compile);
+  const routes = [...(options.routes ?? ROUTES), ...(options.benchNoop ? [BENCH_NOOP_ROUTE] : [])].map(compile);
   const load = options.loadHandler ?? defaultLoadHandler;
-  const handlers = new Map<Capability, Promise<ProxyHandler | StreamingHandler>>();
+  const handlers = new Map<LocalFunction, Promise<ProxyHandler | StreamingHandler>>();
   const plans = plansOf(options.apiKeys, options.rate, options.burst);
   const throttle = new Throttle(plans);
   const quota = new Quota(plans);

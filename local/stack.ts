@@ -11,13 +11,14 @@ import { syncKeyMirror } from '#http/key-mirror.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { type Config, listOf, loadConfig, setConfig } from '#runtime/config.ts';
 import { ConfigurationError } from '#runtime/errors.ts';
+import { BENCH_NOOP } from './bench-noop.ts';
 import type { LocalConfig } from './config.ts';
 import { startImportPoller } from './imports.ts';
 import { InstancePool } from './instances.ts';
 import { captureEmf, captureRecords, instrumentHandler, observeRequest, printAs } from './metrics.ts';
 import { localPages } from './pages.ts';
 import { isRecordsLine, LocalRecordFeed } from './records.ts';
-import { defaultLoadHandler, localKeys, startLocalApi } from './server.ts';
+import { defaultLoadHandler, type LocalFunction, localKeys, startLocalApi } from './server.ts';
 
 /** The embedded DynamoDB on its own, so fault tests can take it down and bring it back. */
 export interface LocalDatabase {
@@ -138,6 +139,11 @@ export const startLocalStack = async (
       | 'ignore';
     /** The endpoint the functions reach dynalite at, given its own (a benchmark's delay proxy). */
     databaseEndpoint?: (endpoint: string) => Promise<string>;
+    /**
+     * Also serve the request-path bench's no-op function (`POST /bench/noop`,
+     * `local/bench-noop.ts`), in this process whatever LOCAL_FUNCTION_CONCURRENCY says.
+     */
+    benchNoop?: boolean;
   } = {},
 ): Promise<LocalStack> => {
   const { MODEL_BUCKET, MODELS_DIR } = loadConfig(env);
@@ -200,8 +206,8 @@ export const startLocalStack = async (
     }
     return pool;
   };
-  const loadHandler = async (fn: Capability) =>
-    local.LOCAL_FUNCTION_CONCURRENCY > 0
+  const loadHandler = async (fn: LocalFunction) =>
+    local.LOCAL_FUNCTION_CONCURRENCY > 0 && fn !== BENCH_NOOP
       ? poolOf(fn).handler(ROUTES.some((r) => r.fn === fn && r.streaming))
       : defaultLoadHandler(fn);
   const api = await startLocalApi({
@@ -212,6 +218,7 @@ export const startLocalStack = async (
     burst: local.LOCAL_BURST,
     timeoutMs: local.LOCAL_TIMEOUT_MS,
     corsOrigins: listOf(config.CORS_ORIGINS),
+    benchNoop: options.benchNoop ?? false,
     loadHandler: async (fn) =>
       instrumentHandler(fn, await loadHandler(fn), metrics, {
         namespace: config.METRICS_NAMESPACE,

@@ -1,20 +1,19 @@
 import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler from '@middy/http-router';
-import httpSecurityHeaders from '@middy/http-security-headers';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { config, listOf } from '#runtime/config.ts';
 import { DeadlineExceededError } from '#runtime/errors.ts';
 import { coldStartClock, coldStartMiddleware } from './cold-start.ts';
-import { CORS_ALLOW_HEADERS } from './cors.ts';
+import { CORS_ALLOW_HEADERS, cors } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
 import { logMetrics } from './log-metrics.ts';
 import { requestIdHeader } from './request-id.ts';
+import { securityHeaders } from './security-headers.ts';
 import type { ApiEvent, ApiResult, RouteHandler } from './types.ts';
 
 export interface ApiRoute {
@@ -28,15 +27,6 @@ export interface ApiRoute {
 }
 
 const routeKey = (method: string, resource: string): string => `${method} ${resource}`;
-
-/**
- * @middy/http-security-headers' defaults, less its `Reporting-Endpoints` header, which it
- * sends empty when no endpoint is configured (none is). Its code skips an option set to
- * false; its types omit this option, hence the intersection.
- */
-const SECURITY_HEADERS: Parameters<typeof httpSecurityHeaders>[0] & { reportingEndpoints: false } = {
-  reportingEndpoints: false,
-};
 
 /**
  * The Middy stack every capability's function shares: header normalisation, Powertools
@@ -76,8 +66,8 @@ export const httpApi = (
     .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
-    .use(httpCors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
-    .use(httpSecurityHeaders(SECURITY_HEADERS))
+    .use(cors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))
+    .use(securityHeaders())
     .use(requestIdHeader())
     .use(
       errorEnvelope({

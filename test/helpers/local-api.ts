@@ -1,6 +1,6 @@
 import { paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { loadLocalConfig } from '#local/config.ts';
-import { apiKeyIdOf } from '#local/server.ts';
+import { apiKeyIdOf, type startLocalApi } from '#local/server.ts';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import { makeDocumentClient } from '#predictions/client.ts';
 import { hashApiKeyId } from '#predictions/log.ts';
@@ -19,6 +19,15 @@ export const adminKeyHashes = (...keys: string[]): string => keys.map((k) => has
  */
 /** The test API's keys, as LOCAL_API_KEY lists them (`key:rate:burst`). */
 export const TEST_API_KEYS = `${TEST_KEY}:1000:1000,${SLOW_KEY}:1:2`;
+
+/** `startLocalApi`'s options for the emulator alone on loopback (no stack): one key, `k`, far from its throttle. */
+export const EMULATOR_OPTIONS = {
+  port: 0,
+  host: '127.0.0.1',
+  apiKeys: ['k'],
+  rate: 100,
+  burst: 100,
+} as const satisfies Partial<Parameters<typeof startLocalApi>[0]>;
 
 export const startTestApi = async (
   env: Record<string, string> = {},

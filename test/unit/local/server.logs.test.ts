@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Capability, RouteDef } from '#functions/routes.ts';
+import type { RouteDef } from '#functions/routes.ts';
 import { httpApi } from '#http/api.ts';
 import { json } from '#http/response.ts';
 import type { ApiResult } from '#http/types.ts';
-import { startLocalApi } from '#local/server.ts';
+import { type LocalFunction, startLocalApi } from '#local/server.ts';
 import { logger } from '#observability/index.ts';
+import { EMULATOR_OPTIONS } from '../../helpers/local-api.ts';
 import { captureLogLines } from '../../helpers/log-lines.ts';
 
 /**
@@ -30,13 +31,9 @@ let close: (() => Promise<void>) | undefined;
 afterEach(async () => close?.());
 
 /** The emulator in one process, each of ROUTES' functions a Middy handler of one route running `work`. */
-const startWith = async (work: (fn: Capability) => Promise<ApiResult>): Promise<string> => {
+const startWith = async (work: (fn: LocalFunction) => Promise<ApiResult>): Promise<string> => {
   const api = await startLocalApi({
-    port: 0,
-    host: '127.0.0.1',
-    apiKeys: ['k'],
-    rate: 100,
-    burst: 100,
+    ...EMULATOR_OPTIONS,
     timeoutMs: 10_000,
     routes: ROUTES,
     loadHandler: async (fn) =>
