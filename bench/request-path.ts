@@ -26,6 +26,10 @@
  * - warmP50OverBare: the capability's client-visible p50 over the p50 of the same model
  *   work bare in this process (bench/request-path/bare.ts: same bundle, session options,
  *   threads and input, no server), a fifth arm of each capability's rounds;
+ * - warmOverBareBeyondRoutingP50: the same ratio with the no-op's p50 taken off the
+ *   capability's first ((p50 − noop p50) / bare p50): the function's own code and model
+ *   over the bare model work, without the HTTP hop and the invocation, which a tiny model's
+ *   answer is mostly made of (detect's lid.176 works a text in tens of microseconds);
  * - recordsLost: records of the answered requests missing from the table once the
  *   ingestion has settled.
  *
@@ -339,6 +343,7 @@ try {
           cpuOverNoopMs: pathFigures(cap).cpuOverNoopMs,
           recordWriteAddedMs: round(p50(`${cap}Delayed`) - p50(cap), 3),
           warmP50OverBare: round(p50(cap) / p50(`${cap}Bare`), 3),
+          warmOverBareBeyondRoutingP50: round((p50(cap) - p50('noop')) / p50(`${cap}Bare`), 3),
           coldOverBareMs: null,
           cpuPerRequestOverBaseline: null,
           raw: {
