@@ -17,7 +17,10 @@ import {
 } from './meta.ts';
 import { GraphRejectedError, graphsOf, optimizeInto } from './optimize.ts';
 
-/** A build lock untouched for this long belongs to a dead (or frozen) builder. */
+/**
+ * A build lock untouched for this long belongs to a dead (or frozen) builder of another
+ * sandbox; one of this sandbox whose pid has exited is taken over at once (`lock-file.ts`).
+ */
 const LOCK_STALE_MS = 10 * 60_000;
 
 export type BuildOutcome =
