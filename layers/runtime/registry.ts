@@ -196,9 +196,14 @@ export class Registry {
     const { name, selector } = parseModelRef(ref);
     // A cold start's round trips to the registry (S3): the listing and the aliases at once,
     // and the manifest of the version the aliases name as soon as they are read (the
-    // caller's next read), not after the listing.
+    // caller's next read), not after the listing. Aliases still fresh were read before,
+    // their manifests with them: nothing to start (an alias naming no manifest is not
+    // read again on every request).
+    const reading = !this.fresh(this.aliasCache.get(name));
     const pendingAliases = this.aliases(name);
-    void pendingAliases.then((aliases) => this.prefetchManifests(name, selector ?? 'prod', aliases), ignore);
+    void pendingAliases.then((aliases) => {
+      if (reading) this.prefetchManifests(name, selector ?? 'prod', aliases);
+    }, ignore);
     const versions = await this.versions(name);
     if (versions.length === 0) {
       const available = task ? (await this.list(task)).map((m) => m.name) : await this.names();

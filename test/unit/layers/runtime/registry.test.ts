@@ -105,6 +105,23 @@ describe('Registry', () => {
     expect(store.reads).toEqual(['sent/aliases.json']);
   });
 
+  it('starts no manifest read on a resolve whose aliases are still fresh', async () => {
+    // Prepare: an alias naming a version not published yet (no manifest, so none cached).
+    const root = await registryRoot();
+    await writeFile(path.join(root, 'sent', 'aliases.json'), JSON.stringify({ beta: { version: '9' } }));
+    const store = new HeldListingStore(root);
+    store.release();
+    const registry = new Registry(store);
+
+    // Act: the second resolve comes once the first one's manifest read has answered "none".
+    await registry.resolve('sent@beta');
+    expect(await registry.manifest('sent', '9')).toBeUndefined();
+    await registry.resolve('sent@beta');
+
+    // Assess: read once by the first (cold) resolve, not again by the warm one.
+    expect(store.reads).toEqual(['sent/aliases.json', 'sent/9/manifest.json']);
+  });
+
   it('orders versions numerically and parses references', () => {
     expect(['10', '2', '1'].sort(compareVersions)).toEqual(['1', '2', '10']);
     expect(parseModelRef('a@b')).toEqual({ name: 'a', selector: 'b' });
