@@ -10,7 +10,7 @@ import { releaseLock, touchLock, tryLock } from './lock-file.ts';
  *
  * The protocol, for a folder `<parent>/<id>`:
  * 1. take the lock file `<parent>/.<id>.lock` (`lock-file.ts`: exclusive create; a lock whose
- *    holder stopped touching it is taken over); the others wait for the result or say busy;
+ *    holder has exited, or stopped touching it, is taken over); the others wait for the result or say busy;
  * 2. under the lock, look again: a complete folder may have appeared meanwhile;
  * 3. stage into `<parent>/.staging-<id>` (`resume`: a stable name, kept when a step fails so
  *    the next attempt continues from what is there) or `<parent>/.staging-<id>-<uuid>`

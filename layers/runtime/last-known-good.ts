@@ -4,6 +4,9 @@ import path from 'node:path';
 import { errorMessage, ModelUnavailableError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
 
+/** The saved copy's text, or undefined when there is none (or it cannot be read). */
+const readSaved = (where: string): Promise<string | undefined> => readFile(where, 'utf8').catch(() => undefined);
+
 /** What one read answered: a text (or `null`: the object does not exist), or a listing. */
 type Saved = { text: string | null } | { prefixes: string[] };
 
@@ -66,12 +69,16 @@ export class LastKnownGoodStore implements ObjectStore {
     value: (saved: Saved) => T,
   ): Promise<T> {
     const where = this.file(file);
+    // A process's first read of a file also reads the saved copy, beside the registry's
+    // answer: a cold start mostly gets the answer saved before, and rewriting it (a write
+    // and a rename on EFS) would only cost time. Later reads compare with what it saved.
+    const before = this.written.has(where) ? undefined : readSaved(where);
     let answer: Saved;
     try {
       answer = await fetch();
     } catch (error) {
-      const saved = await readFile(where, 'utf8')
-        .then((text) => JSON.parse(text) as Saved)
+      const saved = await (before ?? readSaved(where))
+        .then((text) => (text === undefined ? undefined : (JSON.parse(text) as Saved)))
         .catch(() => undefined);
       if (!saved) {
         throw new ModelUnavailableError(
@@ -82,15 +89,16 @@ export class LastKnownGoodStore implements ObjectStore {
       this.onStale?.({ key, error });
       return value(saved);
     }
+    const text = JSON.stringify(answer);
+    if (this.written.get(where) === text) return value(answer);
+    if ((await before) === text) this.written.set(where, text);
     // Best effort: a full or read-only cache folder must not fail a read the registry answered.
-    await this.save(where, answer).catch(() => undefined);
+    else await this.save(where, text).catch(() => undefined);
     return value(answer);
   }
 
   /** Atomic (write then rename): containers sharing the folder never read half a file. */
-  private async save(where: string, answer: Saved): Promise<void> {
-    const text = JSON.stringify(answer);
-    if (this.written.get(where) === text) return;
+  private async save(where: string, text: string): Promise<void> {
     await mkdir(path.dirname(where), { recursive: true });
     const temp = `${where}.${randomUUID()}.tmp`;
     await writeFile(temp, text);

@@ -59,6 +59,9 @@ export const parseModelRef = (ref: string): { name: string; selector?: string } 
   return { name, selector };
 };
 
+/** For reads started ahead of need: whoever needs the value later sees the error then. */
+const ignore = (): void => undefined;
+
 interface Cached<T> {
   value: T;
   at: number;
@@ -153,6 +156,19 @@ export class Registry {
     return pending;
   }
 
+  /**
+   * Starts reading the manifests an alias points at (its version and its canary's), into
+   * the cache that `manifest` answers from. Only versions named by the aliases file: a
+   * selector the caller typed is read after the listing says it is a version, so requests
+   * for made-up versions never reach the registry (nor its saved copy).
+   */
+  private prefetchManifests(name: string, aliasName: string, aliases: Aliases): void {
+    const alias = Object.hasOwn(aliases, aliasName) ? aliases[aliasName] : undefined;
+    for (const version of [alias?.version, alias?.canary?.version]) {
+      if (version !== undefined) this.manifest(name, version).catch(ignore);
+    }
+  }
+
   /** Every model with its task, versions and aliases; optionally only those of one task. */
   async list(task?: Task): Promise<ModelSummary[]> {
     const out: ModelSummary[] = [];
@@ -178,6 +194,16 @@ export class Registry {
    */
   async resolve(ref: string, random: () => number = Math.random, task?: Task): Promise<ResolvedRef> {
     const { name, selector } = parseModelRef(ref);
+    // A cold start's round trips to the registry (S3): the listing and the aliases at once,
+    // and the manifest of the version the aliases name as soon as they are read (the
+    // caller's next read), not after the listing. Aliases still fresh were read before,
+    // their manifests with them: nothing to start (an alias naming no manifest is not
+    // read again on every request).
+    const reading = !this.fresh(this.aliasCache.get(name));
+    const pendingAliases = this.aliases(name);
+    void pendingAliases.then((aliases) => {
+      if (reading) this.prefetchManifests(name, selector ?? 'prod', aliases);
+    }, ignore);
     const versions = await this.versions(name);
     if (versions.length === 0) {
       const available = task ? (await this.list(task)).map((m) => m.name) : await this.names();
@@ -185,7 +211,7 @@ export class Registry {
         `Unknown model ${JSON.stringify(name)}. Available${task ? ` ${task}` : ''} models: ${oneOf(available)}.`,
       );
     }
-    const aliases = await this.aliases(name);
+    const aliases = await pendingAliases;
     if (selector !== undefined && versions.includes(selector)) return { name, version: selector, canary: false };
     const aliasName = selector ?? 'prod';
     // Own keys only: `@constructor` is an unknown alias, not Object's constructor.

@@ -4,6 +4,7 @@ import { isPresent, publishUnlessBusy } from '../atomic-publish.ts';
 import { errorMessage } from '../errors.ts';
 import type { BundleRef } from '../local-bundle.ts';
 import { MANIFEST_FILE } from '../manifest.ts';
+import { recordVerified } from '../verified.ts';
 import { findOptimizedGraphs, readCopy, resolveBundle, versionRoot } from './copy.ts';
 import { keyedEnvironment } from './environment.ts';
 import { loaderGraphs } from './loader-graphs.ts';
@@ -16,7 +17,10 @@ import {
 } from './meta.ts';
 import { GraphRejectedError, graphsOf, optimizeInto } from './optimize.ts';
 
-/** A build lock untouched for this long belongs to a dead (or frozen) builder. */
+/**
+ * A build lock untouched for this long belongs to a dead (or frozen) builder of another
+ * sandbox; one of this sandbox whose pid has exited is taken over at once (`lock-file.ts`).
+ */
 const LOCK_STALE_MS = 10 * 60_000;
 
 export type BuildOutcome =
@@ -113,6 +117,10 @@ export const buildOptimizedGraphs = async (
             buildMs: ms(),
           };
           await writeFile(path.join(staging, OPTIMIZED_META), `${JSON.stringify(meta, null, 2)}\n`);
+          // optimizeInto has just read every byte of each graph for its sha256: stamped as
+          // the model store stamps a bundle it verified, the first cold load on the copy
+          // stats its graphs instead of hashing them (the rename keeps their inodes as they are).
+          await recordVerified(staging, built);
         },
         // The readers' own check (findOptimizedGraphs), so none of them finds a copy it would discard.
         verify: async (staging) => {

@@ -1,3 +1,5 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelUnavailableError } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
@@ -55,6 +57,25 @@ describe('LastKnownGoodStore', () => {
     expect(await store.listPrefixes('demo/')).toEqual(['1', '2']);
     registry.down = true;
     expect(await store.listPrefixes('demo/')).toEqual(['1', '2']);
+  });
+
+  it('leaves an unchanged saved copy as it is in a new process, and saves a changed answer', async () => {
+    // Prepare: one process saved the listing; the inode says whether a later one rewrote it.
+    const { root, copies, registry, store } = await setup();
+    expect(await store.listPrefixes('demo/')).toEqual(['1']);
+    const saved = path.join(copies, 'listings', 'demo', '_prefixes.json');
+    const first = await stat(saved, { bigint: true });
+
+    // Act: a new process reads the same answer, then (the registry changed) another one.
+    const other = new LastKnownGoodStore(registry, copies);
+    expect(await other.listPrefixes('demo/')).toEqual(['1']);
+    const unchanged = await stat(saved, { bigint: true });
+    await makeBundle(root, 'demo', '2', { 'config.json': '{}' });
+    expect(await other.listPrefixes('demo/')).toEqual(['1', '2']);
+
+    // Assess
+    expect([unchanged.ino, unchanged.mtimeNs]).toEqual([first.ino, first.mtimeNs]);
+    expect(JSON.parse(await readFile(saved, 'utf8'))).toEqual({ prefixes: ['1', '2'] });
   });
 
   it('is a 503 with Retry-After when nothing was saved before the registry went down', async () => {

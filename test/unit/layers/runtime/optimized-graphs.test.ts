@@ -18,9 +18,11 @@ import {
   OPTIMIZED_META,
   type OptimizedCopy,
   OptimizedGraphs,
+  verifyOptimizedGraphs,
 } from '#runtime/optimized-graphs.ts';
 import { Registry } from '#runtime/registry.ts';
 import { type LocalBundle, ModelStore } from '#runtime/store.ts';
+import { VERIFIED_FILE } from '#runtime/verified.ts';
 import { type Classifier, loadClassifier } from '#tasks/classification/index.ts';
 import { type Generator, loadGenerator } from '#tasks/generation/index.ts';
 import { loadTranslator } from '#tasks/translation/index.ts';
@@ -115,6 +117,28 @@ describe('building and finding optimised graphs', () => {
     expect(meta.graphs[0].sha256).not.toBe(meta.graphs[0].source.sha256);
     expect((await readdir(path.dirname(dir))).sort()).toEqual([key]);
     expect(cache.warnings).toEqual([]);
+  });
+
+  it('stamps the graphs it hashed: the first check of the copy reads none of their bytes', async () => {
+    // Prepare (the build ran in beforeAll; nothing has checked the copy since)
+    if (built.status !== 'built') throw new Error(`expected a build, got ${built.status}`);
+    performance.clearMeasures('hf-serve:hash');
+
+    // Act
+    const changed = await verifyOptimizedGraphs(built.copy, bundle);
+
+    // Assess: intact without a hash; the stamp is the graph's inode state as the copy was published.
+    expect(changed).toEqual([]);
+    expect(performance.getEntriesByName('hf-serve:hash')).toEqual([]);
+    const stamps = JSON.parse(await readFile(path.join(built.copy.dir, VERIFIED_FILE), 'utf8'));
+    const graph = await stat(path.join(built.copy.dir, GRAPH), { bigint: true });
+    expect(stamps.files[GRAPH]).toEqual({
+      sha256: built.copy.graphs[0]?.sha256,
+      bytes: Number(graph.size),
+      ino: String(graph.ino),
+      mtimeNs: String(graph.mtimeNs),
+      ctimeNs: String(graph.ctimeNs),
+    });
   });
 
   it('is keyed by the environment: another CPU or ONNX Runtime version is a miss with its own copy', async () => {
