@@ -1,3 +1,4 @@
+import { normalizeHttpResponse } from '@middy/util';
 import type { ApiRequest, ApiResult } from './types.ts';
 
 /** A JSON response. */
@@ -10,21 +11,17 @@ export const json = (body: unknown, statusCode = 200, headers: Record<string, st
 /** An answer's headers, as the after middlewares read and write them. */
 export type ResponseHeaders = Record<string, string | number | boolean | undefined>;
 
+/** An answer as the after middlewares get it: status and headers filled in. */
+type NormalizedResponse = Omit<ApiResult, 'headers'> & { headers: ResponseHeaders };
+
 /**
- * The request's answer made whole, as Middy's `normalizeHttpResponse` does for its own
- * middlewares: none becomes `{}`, a bare value a 200's body, and the status (500) and
- * headers (`{}`) are filled in. The answer is put back on the request and returned.
+ * The request's answer made whole by Middy's own `normalizeHttpResponse` (what its
+ * http middlewares call first): none becomes `{}`, a bare value a 200's body, and the
+ * status (500) and headers (`{}`) are filled in; the answer is put back on the request.
  *
  * @example
  * normalizedResponse({ response: 'hi' } as ApiRequest); // => { statusCode: 200, body: 'hi', headers: {} }
  */
-export const normalizedResponse = (request: ApiRequest): Omit<ApiResult, 'headers'> & { headers: ResponseHeaders } => {
-  let response = request.response as (Partial<ApiResult> & Record<string, unknown>) | undefined | null;
-  if (response === undefined || response === null) response = {};
-  else if (response.statusCode === undefined && response.body === undefined && response.headers === undefined)
-    response = { statusCode: 200, body: response as unknown as string };
-  response.statusCode ??= 500;
-  response.headers ??= {};
-  request.response = response as ApiResult;
-  return response as Omit<ApiResult, 'headers'> & { headers: ResponseHeaders };
-};
+export const normalizedResponse = (request: ApiRequest): NormalizedResponse =>
+  // @middy/util types it `any`; it returns the request's response, normalised in place.
+  normalizeHttpResponse(request) as NormalizedResponse;
