@@ -335,19 +335,20 @@ try {
   // Cold start over a bare process (all four), then CPU per request against pipeline() (predict).
   const cold = ONLY_PATH ? undefined : await measureColdStarts({ runs: 3 });
   const cpu = ONLY_PATH ? undefined : await measureCpuPerRequest();
-  const capability = (cap: Cap) =>
-    ONLY_PATH
-      ? pathFigures(cap)
+  const capability = (cap: Cap) => {
+    const pathOnly = pathFigures(cap);
+    return ONLY_PATH
+      ? pathOnly
       : {
-          pathOverRoutingMs: pathFigures(cap).pathOverRoutingMs,
-          cpuOverNoopMs: pathFigures(cap).cpuOverNoopMs,
+          pathOverRoutingMs: pathOnly.pathOverRoutingMs,
+          cpuOverNoopMs: pathOnly.cpuOverNoopMs,
           recordWriteAddedMs: round(p50(`${cap}Delayed`) - p50(cap), 3),
           warmP50OverBare: round(p50(cap) / p50(`${cap}Bare`), 3),
           warmOverBareBeyondRoutingP50: round((p50(cap) - p50('noop')) / p50(`${cap}Bare`), 3),
           coldOverBareMs: null,
           cpuPerRequestOverBaseline: null,
           raw: {
-            ...pathFigures(cap).raw,
+            ...pathOnly.raw,
             bareP50Ms: round(p50(`${cap}Bare`), 3),
             bareTokensMean: mean(bareTokens[cap]),
             apiTokensMean: mean(apiTokens[cap]),
@@ -359,6 +360,7 @@ try {
           ...coldFields(cold?.[cap]),
           ...(cap === 'predict' && cpu ? cpuFields(cpu) : {}),
         };
+  };
   const result = {
     ...(values.validation
       ? { validation: `a short validation run (${rounds} rounds) on a shared machine: not the result` }
