@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type ApiRoute, httpApi } from '#http/api.ts';
 import { planOf } from '#http/api-keys.ts';
 import { type ColdStart, coldStartClock } from '#http/cold-start.ts';

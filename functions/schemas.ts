@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Config, config } from '#runtime/config.ts';
 import { MAX_FIELD_CHARS } from '#runtime/limits.ts';
 

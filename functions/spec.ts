@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ErrorShape } from '#http/error-envelope.ts';
 import type { RouteUsage } from '#predictions/units.ts';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '#runtime/errors.ts';
 
 /** The key `npm start` accepts when LOCAL_API_KEY is not set (documented in README). */

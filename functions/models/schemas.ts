@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TASKS } from '#runtime/manifest.ts';
 import { perConfig, shortString, textField, textsField } from '../schemas.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUCKET_SIZES, type BucketSize } from '#predictions/analytics.ts';
 import { oneOf } from '#runtime/errors.ts';
 import { VERSION_PATTERN } from '#runtime/manifest.ts';

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseInput } from '#http/validate.ts';
 import { logger } from '#observability/index.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';

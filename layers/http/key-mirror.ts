@@ -6,7 +6,7 @@ import {
   PutCommand,
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { API_KEYS_TABLE_KEYS } from '#predictions/schema.ts';
 import type { KeySource, KnownKey } from './key-source.ts';
 

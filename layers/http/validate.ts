@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from '#runtime/errors.ts';
 import { echo, MAX_ISSUE_MESSAGE_CHARS, MAX_LISTED_ISSUES } from '#runtime/limits.ts';
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '#runtime/config.ts';
 import type { HubId } from '#runtime/hub-id.ts';
 import { TASKS, type Task } from '#runtime/manifest.ts';

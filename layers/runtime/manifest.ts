@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Tasks a bundle can serve; the capability that serves each is fixed by the route table. */
 export const TASKS = ['text-classification', 'language-identification', 'translation', 'text-generation'] as const;

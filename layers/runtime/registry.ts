@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidModelRefError, oneOf, UnknownModelError } from './errors.ts';
 import { MANIFEST_FILE, type Manifest, NAME_PATTERN, parseManifest, type Task, VERSION_PATTERN } from './manifest.ts';
 import type { ObjectStore } from './object-store.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type OpenApiDocument, openApiDocument, routeSpecs } from '#functions/openapi.ts';
 import { ROUTES } from '#functions/routes.ts';
 import { ErrorEnvelope, LibreTranslateError, OpenAIError } from '#functions/schemas.ts';

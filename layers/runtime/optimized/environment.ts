@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What an optimised graph is valid for. Level-`all` graphs may hold kernels and layouts

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ManifestFileSchema } from '../manifest.ts';
 import { EnvironmentSchema, type GraphEnvironment } from './environment.ts';
 

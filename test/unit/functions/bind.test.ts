@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bindRoutes, preloadOnProvisioned } from '#functions/bind.ts';
 import { defineCapability } from '#functions/spec.ts';
 import { json } from '#http/response.ts';

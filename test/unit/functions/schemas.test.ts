@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAPABILITY_SPECS } from '#functions/routes.ts';
 import { shortString } from '#functions/schemas.ts';
 import { config } from '#runtime/config.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseInput } from '#http/validate.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import { MAX_ISSUE_MESSAGE_CHARS, MAX_LISTED_ISSUES } from '#runtime/limits.ts';
