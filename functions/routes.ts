@@ -1,3 +1,4 @@
+import { CAPABILITIES, type Capability } from './capabilities.ts';
 import { completions } from './completions/routes.ts';
 import { detect } from './detect/routes.ts';
 import { models } from './models/routes.ts';
@@ -14,8 +15,14 @@ import { translate } from './translate/routes.ts';
  */
 export const CAPABILITY_SPECS = [predict, completions, detect, translate, models] as const;
 
-export type Capability = (typeof CAPABILITY_SPECS)[number]['name'];
-export const CAPABILITIES: readonly Capability[] = CAPABILITY_SPECS.map((c) => c.name);
+// The names' module and this table must agree, in order: a type error if a spec's name is not
+// one of them, a load-time error if the lists differ.
+const names: readonly Capability[] = CAPABILITY_SPECS.map((c) => c.name);
+if (names.join() !== CAPABILITIES.join()) {
+  throw new Error(`functions/capabilities.ts lists ${CAPABILITIES.join(', ')}; the table has ${names.join(', ')}`);
+}
+
+export { CAPABILITIES, type Capability };
 
 /** A route as the emulator and the infrastructure see it: where it is and which function serves it. */
 export interface RouteDef {

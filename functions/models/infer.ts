@@ -2,10 +2,10 @@ import { json } from '#http/response.ts';
 import { requestRecords } from '#predictions/index.ts';
 import { ValidationError } from '#runtime/errors.ts';
 import type { RouteHandlerOf } from '../bind.ts';
+import type { Capability } from '../capabilities.ts';
 import { detectAndLog } from '../detect/run.ts';
 import { pathModel } from '../model-path.ts';
 import { classifyAndLog } from '../predict/classify.ts';
-import type { Capability } from '../routes.ts';
 import { translateAndLog } from '../translate/run.ts';
 import type { models } from './routes.ts';
 

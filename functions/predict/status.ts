@@ -8,7 +8,7 @@ import { errorMessage } from '#runtime/errors.ts';
 import { modelRuntime } from '#storage/model-runtime.ts';
 import { inferenceCounter } from '#tasks/classification/predict.ts';
 import type { RouteHandlerOf } from '../bind.ts';
-import { CAPABILITIES } from '../routes.ts';
+import { CAPABILITIES } from '../capabilities.ts';
 import type { predict } from './routes.ts';
 
 interface FunctionModels {
