@@ -6,7 +6,10 @@ import { CAPABILITIES } from '#functions/routes.ts';
 
 /**
  * `npm run build`: one esbuild bundle per function, `dist/functions/<name>/handler.mjs`,
- * the file the container image's command names (`functions/<name>/handler.handler`).
+ * the file the container image's command names (`functions/<name>/handler.handler`), and
+ * beside it `chunks/`: the code the handler only reaches through a dynamic `import()`
+ * (the AWS SDK's SSO, STS and INI credential providers, which Lambda's environment
+ * credentials never load), split out so a cold start neither parses nor compiles it.
  * onnxruntime-node (native binaries) and sharp (native, pulled in by transformers.js
  * for images, unused here) stay external: the image installs them as packages. Also
  * writes the OpenAPI document, `dist/openapi.json`, for API Gateway import or a client
@@ -16,6 +19,8 @@ import { CAPABILITIES } from '#functions/routes.ts';
  * stage runs, from the folders its Dockerfile copies (model-packaging/ is not among them).
  */
 export const EXTERNAL = ['onnxruntime-node', 'sharp'];
+/** Package entry fields in the order the bundles resolve them: ES modules first (tree-shaken). */
+const MAIN_FIELDS = ['module', 'main'];
 const extra = ['warm', 'authorizer', 'key-sync', 'ingest', 'import'];
 const TARGETS = ['all', 'functions'] as const;
 const target = process.argv[2] ?? 'all';
@@ -29,8 +34,11 @@ await rm('dist', { recursive: true, force: true });
 for (const name of entries) {
   const started = performance.now();
   const result = await build({
-    entryPoints: [`functions/${name}/handler.ts`],
-    outfile: `dist/functions/${name}/handler.mjs`,
+    entryPoints: { handler: `functions/${name}/handler.ts` },
+    outdir: `dist/functions/${name}`,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -38,6 +46,11 @@ for (const name of entries) {
     sourcemap: true,
     minify: false,
     external: EXTERNAL,
+    // The ES module build of a package that ships both (the AWS SDK's dist-es, Smithy's):
+    // esbuild then drops the commands and serialisers a function never calls, where the
+    // CommonJS build is one index.js kept whole. Measured on the detect, predict and
+    // translate bundles: 15-25% smaller, 15-30 ms less to import (bench/request-path/cold.ts).
+    mainFields: MAIN_FIELDS,
     metafile: true,
     logLevel: 'warning',
     // Some dependencies are CommonJS and call require(): give the ESM bundle one.
@@ -45,9 +58,17 @@ for (const name of entries) {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   });
-  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  // What a cold start loads (the handler and the chunks it imports statically) and what it may never load.
+  const code = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
+  const atStart = new Set(code.filter(([file]) => file.endsWith('/handler.mjs')).map(([file]) => file));
+  for (const file of atStart) {
+    for (const i of result.metafile.outputs[file]?.imports ?? [])
+      if (i.kind === 'import-statement') atStart.add(i.path);
+  }
+  const sum = (rows: typeof code) => `${(rows.reduce((n, [, o]) => n + o.bytes, 0) / 1e6).toFixed(1)} MB`;
   console.log(
-    `dist/functions/${name}/handler.mjs  ${(bytes / 1e6).toFixed(1)} MB  ${Math.round(performance.now() - started)} ms`,
+    `dist/functions/${name}/handler.mjs  ${sum(code.filter(([f]) => atStart.has(f)))} at start, ` +
+      `${sum(code.filter(([f]) => !atStart.has(f)))} on demand  ${Math.round(performance.now() - started)} ms`,
   );
 }
 
@@ -63,6 +84,7 @@ await build({
   format: 'esm',
   sourcemap: true,
   external: [...EXTERNAL, '@huggingface/transformers'],
+  mainFields: MAIN_FIELDS,
   logLevel: 'warning',
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

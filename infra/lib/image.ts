@@ -22,7 +22,8 @@ export const IMAGE_CONTEXT: string[] = readFileSync(path.join(REPO_ROOT, `${DOCK
 
 /**
  * The image command that selects one function's handler: the bundle
- * `dist/functions/<name>/handler.mjs` is copied to `${LAMBDA_TASK_ROOT}/functions/<name>/`.
+ * `dist/functions/<name>/handler.mjs` and its `chunks/` are copied to
+ * `${LAMBDA_TASK_ROOT}/functions/<name>/`.
  *
  * @example
  * handlerCommand('predict'); // => ['functions/predict/handler.handler']

@@ -1,8 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
+import { startDynalite } from '#local/stack.ts';
+import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
+import { loadConfig } from '#runtime/config.ts';
 import { tempDir } from '../helpers/bundles.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
 
@@ -10,7 +16,7 @@ const run = promisify(execFile);
 const BUILD_TIMEOUT_MS = 120_000;
 
 /** Invokes a built bundle in a plain Node process, as the Lambda runtime would load it. */
-const invokeBundle = async (fn: string, eventFile: string, env: Record<string, string>) => {
+const invokeBundle = async (fn: string, eventFile: string, env: Record<string, string | undefined>) => {
   const script = `
     const { handler } = await import(process.cwd() + '/dist/functions/${fn}/handler.mjs');
     const event = JSON.parse(await (await import('node:fs/promises')).readFile('${eventFile}', 'utf8'));
@@ -20,7 +26,8 @@ const invokeBundle = async (fn: string, eventFile: string, env: Record<string, s
   // shim sets in this test process (local/lambda-shim.ts) to scope Powertools' state by invocation.
   const { AWS_LAMBDA_MAX_CONCURRENCY: _shimOnly, ...inherited } = process.env;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...inherited, ...env },
+    // A variable given as undefined is unset in the child.
+    env: Object.fromEntries(Object.entries({ ...inherited, ...env }).filter(([, v]) => v !== undefined)),
     timeout: BUILD_TIMEOUT_MS,
   });
   return JSON.parse(stdout.slice(stdout.lastIndexOf('\n@@') + 3)) as { statusCode: number; body: string };
@@ -62,6 +69,71 @@ describe('function bundles (npm run build)', () => {
     const body = JSON.parse(result.body) as { label: string; score: number };
     expect(body.label).toBe(golden.cases[0].label);
     expect(body.score).toBeCloseTo(golden.cases[0].scores[body.label], 4);
+  });
+
+  /** A container credentials endpoint (what ECS and Lambda's SnapStart use): one set of keys. */
+  const credentialsServer = async () => {
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests += 1;
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          AccessKeyId: 'bundle-test',
+          SecretAccessKey: 'bundle-test',
+          Token: 'bundle-test',
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      uri: `http://127.0.0.1:${port}/credentials`,
+      requests: () => requests,
+      close: () => new Promise((r) => server.close(r)),
+    };
+  };
+
+  // No DYNAMODB_ENDPOINT (which gives the client fixed local keys): the SDK's default provider
+  // chain finds the keys, as in AWS, and its own endpoint variable points it at dynalite. The
+  // environment's keys are Lambda's case; the container endpoint's provider is one of the
+  // chunks the bundle only imports on demand (scripts/build.ts).
+  it.each([
+    ['the environment (as in Lambda)', 'env'],
+    ['a container endpoint (a chunk imported on demand)', 'container'],
+  ] as const)('reaches DynamoDB with keys from %s through the SDK default chain', async (_name, source) => {
+    // Prepare
+    const db = await startDynalite('memory');
+    // A table of its own: in-memory dynalites of one process may share their store.
+    const c = loadConfig({ DYNAMODB_ENDPOINT: db.endpoint, MODEL_STATE_TABLE: `model-state-${source}` });
+    await ensureLocalTables(makeDocumentClient(c), c);
+    const creds = source === 'container' ? await credentialsServer() : undefined;
+    try {
+      // Act
+      const result = await invokeBundle('predict', 'events/predict/predict.json', {
+        MODEL_CACHE_DIR: await tempDir('bundle-cache'),
+        MODELS_DIR: `${process.cwd()}/test/fixtures/models`,
+        LOG_LEVEL: 'SILENT',
+        DYNAMODB_ENDPOINT: undefined,
+        AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+        AWS_REGION: c.AWS_REGION,
+        MODEL_STATE_TABLE: c.MODEL_STATE_TABLE,
+        AWS_ACCESS_KEY_ID: creds ? undefined : 'bundle-test',
+        AWS_SECRET_ACCESS_KEY: creds ? undefined : 'bundle-test',
+        AWS_SESSION_TOKEN: undefined,
+        AWS_PROFILE: undefined,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: creds?.uri,
+      });
+      // Assess: the model's loaded state, which the function writes to DynamoDB itself while loading.
+      expect(result.statusCode).toBe(200);
+      const states = await makeDocumentClient(c).send(new ScanCommand({ TableName: c.MODEL_STATE_TABLE }));
+      expect(states.Items?.map((i) => i.model)).toContain('tiny-distilbert-sentiment@1');
+      if (creds) expect(creds.requests()).toBeGreaterThan(0);
+    } finally {
+      await creds?.close();
+      await db.close();
+    }
   });
 
   it(
