@@ -118,10 +118,12 @@ const phases = {};
 for (const m of performance.getEntriesByType('measure')) {
   if (m.name.startsWith('hf-serve:')) phases[m.name.slice(9)] = (phases[m.name.slice(9)] ?? 0) + m.duration;
 }
+// COLD_FIRST_ONLY=1 (bench/request-path/cold.ts): a profile of the cold start ends at its first answer.
+const firstOnly = process.env.COLD_FIRST_ONLY === '1';
 const warm = [];
-for (const e of events.warm) warm.push(await invoke(e));
+for (const e of firstOnly ? [] : events.warm) warm.push(await invoke(e));
 const batch = [];
-for (const e of events.batch) batch.push(await invoke(e));
+for (const e of firstOnly ? [] : events.batch) batch.push(await invoke(e));
 // Peak resident set of the process (KB on Linux), against the function's configured memory.
 const maxRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({ bench: true, importedMs, firstInvokeMs: first.ms, firstAnswerMs, phases, warm, batch, maxRssMb }));

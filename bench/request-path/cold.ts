@@ -18,6 +18,9 @@
  *
  *   npx tsx bench/request-path/cold.ts [--runs 5] [capability ...]   # prints the figures
  *   COLD_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/cold' npx tsx bench/request-path/cold.ts --runs 1 detect
+ *
+ * With COLD_FIRST_ONLY=1 each function run exits at its first answer, so a profile holds the
+ * cold start and nothing after it (the warm figures of that run are then empty).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -149,6 +152,8 @@ const coldOf = async (c: Capability, children: { fn: string; bare: string }, dyn
       LOG_LEVEL: 'WARN',
       // COLD_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/cold' profiles every function run.
       ...(process.env.COLD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.COLD_NODE_OPTIONS } : {}),
+      // COLD_FIRST_ONLY=1: each function run exits at its first answer (a profile of the cold start alone).
+      ...(process.env.COLD_FIRST_ONLY ? { COLD_FIRST_ONLY: process.env.COLD_FIRST_ONLY } : {}),
     },
   );
   const bundle = path.join(ROOT, `dist/functions/${c.fn}/handler.mjs`);
