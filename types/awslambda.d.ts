@@ -1,6 +1,6 @@
 /**
  * The `awslambda` global that the Lambda Node.js runtime provides for response
- * streaming (Middy's `streamifyResponse: true` calls it). Locally, `local/lambda-shim.ts`
+ * streaming (`httpApi` in layers/http/api.ts calls it). Locally, `local/lambda-shim.ts`
  * installs a stand-in with the same shape.
  */
 import type { Writable } from 'node:stream';

@@ -51,7 +51,7 @@ export const sseStream = (
 };
 
 /**
- * The 200 answer that carries an {@link sseStream} body: Middy's streamifyResponse pipes a
+ * The 200 answer that carries an {@link sseStream} body: `httpApi`'s streaming handler pipes a
  * Readable body to the Lambda response stream (the emulator's likewise).
  */
 export const sseResponse = (body: Readable) => ({
