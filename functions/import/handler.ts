@@ -6,7 +6,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { logger, metrics } from '#observability/index.ts';
 import { importJobs } from '#predictions/import-jobs.ts';
 import { config } from '#runtime/config.ts';
-import { registryStore } from '#storage/model-runtime.ts';
+import { registryStore } from '#storage/registry-store.ts';
 import { type JobOutcome, runImportJob } from './run.ts';
 
 /** The ids of the stream's records that (re)queued a job: NEW_IMAGE items whose status is `queued`. */

@@ -83,3 +83,48 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 }
+
+/** How an S3 registry is named in messages: `s3://bucket/prefix` (the prefix without its slashes). */
+export const s3Description = (bucket: string, prefix = ''): string => {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  return `s3://${bucket}${trimmed ? `/${trimmed}` : ''}`;
+};
+
+/**
+ * An object store made on its first use: the inference functions' S3 registry, whose
+ * client (the AWS SDK's S3 package, about a fifth of a function's bundle) is then loaded
+ * only by a process that reads the registry from S3, not by every cold start. A failed
+ * `make` is tried again on the next call.
+ *
+ * @example
+ * const store = new DeferredObjectStore('s3://models', async () => new (await import('./s3.ts')).S3Store());
+ * await store.getText('demo/aliases.json'); // the module is imported here, once
+ */
+export class DeferredObjectStore implements ObjectStore {
+  #store: Promise<ObjectStore> | undefined;
+
+  constructor(
+    readonly description: string,
+    private readonly make: () => Promise<ObjectStore>,
+  ) {}
+
+  private store(): Promise<ObjectStore> {
+    this.#store ??= this.make().catch((error: unknown) => {
+      this.#store = undefined;
+      throw error;
+    });
+    return this.#store;
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    return (await this.store()).getText(key);
+  }
+
+  async download(...args: Parameters<ObjectStore['download']>): Promise<void> {
+    return (await this.store()).download(...args);
+  }
+
+  async listPrefixes(prefix: string): Promise<string[]> {
+    return (await this.store()).listPrefixes(prefix);
+  }
+}

@@ -5,24 +5,23 @@ import { type Config, config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { ModelRuntime } from '#runtime/models.ts';
-import { FsObjectStore, type ObjectStore } from '#runtime/object-store.ts';
+import { DeferredObjectStore, FsObjectStore, type ObjectStore, s3Description } from '#runtime/object-store.ts';
 import { OptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
-import { S3ObjectStore } from './s3-object-store.ts';
 
 /** Where, in the model cache folder, the registry's last-known-good metadata is kept (a name cannot start with "."). */
 export const REGISTRY_COPY_DIR = '.registry';
 
-/** The registry's object store the configuration names: S3 when a bucket is set, else MODELS_DIR. */
-export const registryStore = (c: Config): ObjectStore =>
+/**
+ * The registry's object store as the inference functions read it: S3 when a bucket is set
+ * (its client imported on the first read, `DeferredObjectStore`), else MODELS_DIR.
+ */
+export const servingRegistryStore = (c: Config): ObjectStore =>
   c.MODEL_BUCKET
-    ? new S3ObjectStore({
-        bucket: c.MODEL_BUCKET,
-        prefix: c.MODEL_PREFIX,
-        region: c.AWS_REGION,
-        endpoint: c.S3_ENDPOINT,
-      })
+    ? new DeferredObjectStore(s3Description(c.MODEL_BUCKET, c.MODEL_PREFIX), async () =>
+        (await import('./registry-store.ts')).registryStore(c),
+      )
     : new FsObjectStore(c.MODELS_DIR);
 
 /** Builds registry → store → runtime from a configuration (the composition root). */
@@ -30,7 +29,7 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
   // The registry's metadata as last read is kept on the cache folder (EFS): with S3 down,
   // any container resolves names and aliases to the bundles that folder holds.
   const registry = new Registry(
-    new LastKnownGoodStore(registryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), ({ key, error }) =>
+    new LastKnownGoodStore(servingRegistryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), ({ key, error }) =>
       logger.warn('model registry unreachable; using its last copy', {
         key,
         error: errorMessage(error),

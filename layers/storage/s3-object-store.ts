@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import type { ObjectStore, ProgressFn } from '#runtime/object-store.ts';
+import { type ObjectStore, type ProgressFn, s3Description } from '#runtime/object-store.ts';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -47,7 +47,7 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.client = options.client ?? makeS3Client({ region: options.region ?? 'us-east-1', endpoint: options.endpoint });
-    this.description = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+    this.description = s3Description(this.bucket, this.prefix);
   }
 
   key(key: string): string {

@@ -11,6 +11,7 @@ import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { tempDir } from '../helpers/bundles.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
+import { BUCKET, PREFIX, putTree, startTestS3 } from '../helpers/s3.ts';
 
 const run = promisify(execFile);
 const BUILD_TIMEOUT_MS = 120_000;
@@ -133,6 +134,29 @@ describe('function bundles (npm run build)', () => {
     } finally {
       await creds?.close();
       await db.close();
+    }
+  });
+
+  it('serves a model from an S3 registry, whose client the bundle imports on the first read', async () => {
+    // Prepare: the fixture model in a bucket (s3rver); no MODELS_DIR registry.
+    const s3 = await startTestS3(await tempDir('bundle-s3'));
+    try {
+      await putTree(s3, 'test/fixtures/models/tiny-distilbert-sentiment/1', 'tiny-distilbert-sentiment/1');
+      // Act
+      const result = await invokeBundle('predict', 'events/predict/predict.json', {
+        ...s3.env,
+        MODELS_DIR: undefined,
+        MODEL_CACHE_DIR: await tempDir('bundle-cache'),
+        LOG_LEVEL: 'SILENT',
+        DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+      });
+      // Assess: answered, with the model's files read from the bucket.
+      expect(result.statusCode, result.body).toBe(200);
+      expect(s3.requests.map((r) => r.path)).toContain(
+        `/${BUCKET}/${PREFIX}/tiny-distilbert-sentiment/1/manifest.json`,
+      );
+    } finally {
+      await s3.close();
     }
   });
 
