@@ -36,7 +36,11 @@
  * Locally the ingester runs in the emulator's process; each timed request waits (untimed)
  * for the previous records to be ingested, as in AWS where the ingester is another function.
  *
- * In the same run, bench/request-path/cold.ts measures each capability's cold start over a
+ * In the same run, bench/request-path/handler-loop.ts times each function's handler with
+ * nothing else in its process (inOwnProcess: handler and bare p50, the path over bare, their
+ * ratio): the function's own cost without the emulator's neighbourhood, which slows every
+ * in-process figure above (bare inference included) several times over;
+ * bench/request-path/cold.ts measures each capability's cold start over a
  * bare process (coldOverBareMs, its decomposition, dollars per million, peak RSS) and
  * bench/request-path/cpu.ts predict's CPU per request over the plain pipeline() server
  * (cpuPerRequestOverBaseline). Where the path's time goes: bench/request-path/profile.ts.
@@ -61,9 +65,11 @@ import { parseArgs } from 'node:util';
 import { makeDocumentClient } from '#predictions/client.ts';
 import { requireBenchInputs } from './inputs.ts';
 import { buildFunctions, machineInfo, median, ROOT, round } from './lib.ts';
-import { type BareInputs, loadBare } from './request-path/bare.ts';
+import { loadBare } from './request-path/bare.ts';
 import { coldFields, measureColdStarts } from './request-path/cold.ts';
 import { cpuFields, measureCpuPerRequest } from './request-path/cpu.ts';
+import { measureInOwnProcess } from './request-path/handler-loop.ts';
+import { CAPS, type Cap, INPUTS } from './request-path/requests.ts';
 import { MODELS_ROOT, startBenchStack } from './request-path/stack.ts';
 
 const RESULTS = path.join(ROOT, 'bench/results/request-path.json');
@@ -158,34 +164,6 @@ const call = (method: 'GET' | 'POST', p: string, body?: unknown) =>
     req.end(payload);
   });
 
-/** The same inputs for the API requests and for bare inference (distinct texts: no result-cache hit). */
-const INPUTS: BareInputs = {
-  detect: (i) => ({ text: `Bonjour tout le monde, message numéro ${i}.` }),
-  predict: (i) => ({ text: `What a lovely day, message number ${i}.` }),
-  translate: (i) => ({
-    text: `The weather is nice today, message ${i}.`,
-    source: 'eng_Latn',
-    target: 'fra_Latn',
-    maxNewTokens: 20,
-  }),
-  completions: (i) => ({ prompt: `Once upon a time, story number ${i},`, maxTokens: 16 }),
-};
-const CAPS = {
-  detect: (i: number) => ({ path: '/v1/detect', body: INPUTS.detect(i) }),
-  predict: (i: number) => ({ path: '/v1/predict', body: INPUTS.predict(i) }),
-  translate: (i: number) => {
-    const { text, source, target, maxNewTokens } = INPUTS.translate(i);
-    return {
-      path: '/v1/translate',
-      body: { text, source_language: source, target_language: target, max_new_tokens: maxNewTokens },
-    };
-  },
-  completions: (i: number) => {
-    const { prompt, maxTokens } = INPUTS.completions(i);
-    return { path: '/v1/completions', body: { model: 'tiny-gpt2', prompt, max_tokens: maxTokens, temperature: 0 } };
-  },
-} as const;
-type Cap = keyof typeof CAPS;
 const SELECTED = values.capabilities.split(',').map((c) => c.trim()) as Cap[];
 for (const cap of SELECTED) if (!(cap in CAPS)) throw new Error(`--capabilities: unknown ${cap}`);
 
@@ -331,8 +309,10 @@ try {
   });
   const method = ONLY_PATH
     ? 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op and each capability, in a shuffled order each round; p50, CPU means'
-    : 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op, then per capability plain, +5ms, a plain control arm and bare inference in this process, in a shuffled order each round; p50, CPU means';
-  // Cold start over a bare process (all four), then CPU per request against pipeline() (predict).
+    : 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op, then per capability plain, +5ms, a plain control arm and bare inference in this process, in a shuffled order each round; p50, CPU means. inOwnProcess: each function bundle invoked back to back in a process of its own, bare inference between invocations (bench/request-path/handler-loop.ts)';
+  // Each function's handler in a process of its own, then cold start over a bare process
+  // (all four), then CPU per request against pipeline() (predict).
+  const own = ONLY_PATH ? undefined : await measureInOwnProcess(SELECTED, { dynamo: stack.database.endpoint });
   const cold = ONLY_PATH ? undefined : await measureColdStarts({ runs: 3 });
   const cpu = ONLY_PATH ? undefined : await measureCpuPerRequest();
   const capability = (cap: Cap) => {
@@ -357,6 +337,7 @@ try {
             controlMinusP50Ms: round(p50(`${cap}Control`) - p50(cap), 3),
             dynamoDelayMs: DELAY_MS,
           },
+          inOwnProcess: own?.[cap],
           ...coldFields(cold?.[cap]),
           ...(cap === 'predict' && cpu ? cpuFields(cpu) : {}),
         };

@@ -7,6 +7,21 @@ import { ROOT } from '../lib.ts';
 export const MODELS_ROOT = path.join(ROOT, 'test/fixtures/models');
 
 /**
+ * The functions' configuration in the request-path benchmarks: the tiny fixtures as each
+ * capability's default model, the shared result-cache tier off, one ONNX intra-op thread.
+ */
+export const BENCH_FUNCTION_ENV = {
+  LOG_LEVEL: 'WARN',
+  RESULT_CACHE_SHARED: 'never',
+  MODELS_DIR: MODELS_ROOT,
+  ONNX_THREADS: process.env.ONNX_THREADS ?? '1',
+  DEFAULT_DETECT_MODEL: 'lid176',
+  DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
+  DEFAULT_TRANSLATE_MODEL: 'tiny-nllb',
+  DEFAULT_COMPLETIONS_MODEL: 'tiny-gpt2',
+};
+
+/**
  * The local stack as the request-path benchmarks run it: functions in this process, the
  * tiny fixtures as each capability's default model, `key` allowed far above any
  * throttle, the shared result-cache tier off (its read is on the path by design, not the
@@ -25,16 +40,6 @@ export const startBenchStack = (key: string, options: Parameters<typeof startLoc
       LOCAL_DATA_DIR: 'memory',
       LOCAL_EMF_ECHO: 'false',
     }),
-    {
-      ...process.env,
-      LOG_LEVEL: 'WARN',
-      RESULT_CACHE_SHARED: 'never',
-      MODELS_DIR: MODELS_ROOT,
-      ONNX_THREADS: process.env.ONNX_THREADS ?? '1',
-      DEFAULT_DETECT_MODEL: 'lid176',
-      DEFAULT_PREDICT_MODEL: 'tiny-distilbert-sentiment',
-      DEFAULT_TRANSLATE_MODEL: 'tiny-nllb',
-      DEFAULT_COMPLETIONS_MODEL: 'tiny-gpt2',
-    },
+    { ...process.env, ...BENCH_FUNCTION_ENV },
     options,
   );

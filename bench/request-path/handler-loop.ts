@@ -1,0 +1,197 @@
+/**
+ * The request path with nothing else in the process (issue 21, part 1): a capability's
+ * function bundle (`npm run build`, as the image runs it) invoked back to back in a child
+ * process of its own, as a Lambda instance runs one function, one invocation at a time,
+ * with the bare model work of the same input (bare.ts) between two invocations, in
+ * alternating order. No HTTP, no emulator, no dynalite in the process: only the handler's
+ * own code and the model.
+ *
+ * It answers what the in-emulator subtraction cannot: there the functions share one
+ * process with the emulator, dynalite, the record ingester and every other capability's
+ * models, and that neighbourhood slows the same code several times over (the bare model
+ * work alone measures 0.5 ms for predict there, 0.13 ms here), path and model alike, so
+ * `pathOverRoutingMs` is the function's own path at the emulator's speed.
+ *
+ * - handlerP50Ms: the handler from event to answer (the capability's whole path, the
+ *   model's time included): the quantity Lambda bills as Duration;
+ * - bareP50Ms: the same input's bare model work, in the same process;
+ * - pathOverBareMs: the difference, the function's own code;
+ * - handlerP50OverBare: their ratio, the warm path over bare inference without the client's
+ *   HTTP hop and the gateway's invocation.
+ *
+ *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [capability ...]   # after npm run build
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { lambdaContext } from '#local/events.ts';
+import { STREAMING } from '#local/lambda-shim.ts';
+import { startDynalite } from '#local/stack.ts';
+import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { eventFor } from '../capability-cases.ts';
+import { median, ROOT, round, runChild } from '../lib.ts';
+import { loadBare } from './bare.ts';
+import { CAPS, type Cap, INPUTS } from './requests.ts';
+import { BENCH_FUNCTION_ENV, MODELS_ROOT } from './stack.ts';
+
+const WARM_UP = 50;
+
+export interface InOwnProcess {
+  handlerP50Ms: number;
+  bareP50Ms: number;
+  pathOverBareMs: number;
+  handlerP50OverBare: number;
+  samples: number;
+}
+
+type Handler = ((event: unknown, ...rest: unknown[]) => Promise<{ statusCode: number; body: string }>) & {
+  [STREAMING]?: boolean;
+};
+
+/** One invocation as the Lambda runtime makes it: a response stream for a streaming handler. */
+const invoke = async (fn: Cap, handler: Handler, i: number): Promise<void> => {
+  const { path: route, body } = CAPS[fn](i);
+  const event = eventFor(route, body);
+  const context = lambdaContext(fn, 28_000);
+  if (handler[STREAMING]) {
+    let status = 0;
+    const chunks: Buffer[] = [];
+    const stream = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }),
+      {
+        setMetadata: (m: { statusCode?: number }) => {
+          status = m.statusCode ?? 200;
+        },
+      },
+    );
+    await handler(event, stream, context);
+    if (status !== 200) throw new Error(`${fn}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`);
+    return;
+  }
+  const answer = await handler(event, context);
+  if (answer.statusCode !== 200) throw new Error(`${fn}: ${answer.statusCode} ${answer.body.slice(0, 300)}`);
+};
+
+/** The child: one capability, `rounds` invocation/bare pairs after a warm-up; prints one JSON line. */
+const child = async (fn: Cap, rounds: number): Promise<void> => {
+  // The awslambda global (response streaming) as the runtime defines it before the import;
+  // one invocation at a time, as Lambda on demand: no invoke store.
+  await import('#local/lambda-shim.ts');
+  delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
+  const { handler } = (await import(pathToFileURL(path.join(ROOT, `dist/functions/${fn}/handler.mjs`)).href)) as {
+    handler: Handler;
+  };
+  const dir = (name: string) => path.join(MODELS_ROOT, name, '1');
+  const bare = await loadBare(
+    {
+      detect: dir('lid176'),
+      predict: dir('tiny-distilbert-sentiment'),
+      translate: dir('tiny-nllb'),
+      completions: dir('tiny-gpt2'),
+    },
+    INPUTS,
+  );
+  for (let i = 0; i < WARM_UP; i++) {
+    await invoke(fn, handler, -i - 1);
+    await bare[fn](-i - 1);
+  }
+  const handlerMs: number[] = [];
+  const bareMs: number[] = [];
+  const timed = async (into: number[], run: () => Promise<unknown>) => {
+    const started = performance.now();
+    await run();
+    into.push(performance.now() - started);
+  };
+  for (let r = 0; r < rounds; r++) {
+    const one = () => timed(handlerMs, () => invoke(fn, handler, r));
+    const two = () => timed(bareMs, () => bare[fn](r));
+    if (r % 2 === 0) {
+      await one();
+      await two();
+    } else {
+      await two();
+      await one();
+    }
+  }
+  const result: InOwnProcess = {
+    handlerP50Ms: round(median(handlerMs), 3),
+    bareP50Ms: round(median(bareMs), 3),
+    pathOverBareMs: round(median(handlerMs) - median(bareMs), 3),
+    handlerP50OverBare: round(median(handlerMs) / median(bareMs), 3),
+    samples: rounds,
+  };
+  // The function's own lines (records, metrics) went to stdout before: this one is last.
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+};
+
+/**
+ * Each capability in a child process of its own (the bundles in dist/ must be built),
+ * its DynamoDB calls (model state at load) to `dynamo`.
+ *
+ * @example
+ * const own = await measureInOwnProcess(['detect', 'predict'], { dynamo: stack.dynamoEndpoint });
+ * own.predict?.pathOverBareMs; // => 0.27
+ */
+export const measureInOwnProcess = async (
+  caps: readonly Cap[],
+  options: { dynamo: string; rounds?: number },
+): Promise<Partial<Record<Cap, InOwnProcess>>> => {
+  const out: Partial<Record<Cap, InOwnProcess>> = {};
+  for (const fn of caps) {
+    const bundle = path.join(ROOT, `dist/functions/${fn}/handler.mjs`);
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: npm run build first`);
+    const { line } = await runChild(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', fn, '--rounds', String(options.rounds ?? 400)],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'production',
+          AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+          ...BENCH_FUNCTION_ENV,
+          // As the local stack's functions: they share this machine's cores.
+          ONNX_SPINNING: 'false',
+          DYNAMODB_ENDPOINT: options.dynamo,
+          MODEL_CACHE_DIR: path.join(ROOT, 'bench/work/handler-loop-cache'),
+        },
+      },
+    );
+    out[fn] = line as unknown as InOwnProcess;
+  }
+  return out;
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { child: { type: 'string' }, rounds: { type: 'string', default: '400' } },
+  });
+  if (values.child) {
+    await child(values.child as Cap, Number(values.rounds));
+  } else {
+    const caps = (positionals.length ? positionals : Object.keys(CAPS)) as Cap[];
+    const db = await startDynalite('memory');
+    const c = loadConfig({ ...BENCH_FUNCTION_ENV, DYNAMODB_ENDPOINT: db.endpoint });
+    await ensureLocalTables(makeDocumentClient(c), c);
+    try {
+      console.log(
+        JSON.stringify(
+          await measureInOwnProcess(caps, { dynamo: db.endpoint, rounds: Number(values.rounds) }),
+          null,
+          2,
+        ),
+      );
+    } finally {
+      await db.close();
+    }
+  }
+}
