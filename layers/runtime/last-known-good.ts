@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, ModelUnavailableError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -10,13 +10,42 @@ const readSaved = (where: string): Promise<string | undefined> => readFile(where
 /** What one read answered: a text (or `null`: the object does not exist), or a listing. */
 type Saved = { text: string | null } | { prefixes: string[] };
 
+const parseSaved = (text: string): Saved | undefined => {
+  try {
+    return JSON.parse(text) as Saved;
+  } catch {
+    return undefined;
+  }
+};
+
+/** An answer that found something: only those are trusted without asking (a missing object may appear). */
+const found = (saved: Saved): boolean => ('text' in saved ? saved.text !== null : saved.prefixes.length > 0);
+
+export interface LastKnownGoodOptions {
+  /** Told when the registry failed and the saved copy answered instead. */
+  onStale?: (info: { key: string; error: unknown }) => void;
+  /**
+   * A saved answer that found something, written or confirmed by any process less than this
+   * long ago (its mtime), answers without a registry read: a cold start then needs no S3
+   * request (nor the S3 client) while another container read the same file recently. An
+   * answer the registry repeats is confirmed (the file's mtime set to now), not rewritten.
+   * Unset: every read goes to the registry first.
+   */
+  freshMs?: number;
+  /** Keys whose found answer never changes (a version's manifest): their saved copy is always fresh. */
+  immutable?: (key: string) => boolean;
+  now?: () => number;
+}
+
 /**
  * The registry's metadata as last read (listings, `aliases.json`, manifests), kept in a
  * folder beside the model cache (EFS in Lambda) so that a container started while S3 is
  * unreachable still resolves `name`, `name@version` and `name@alias` to the bundles the
- * cache holds. Every read goes to the object store first and its answer is saved ("not
- * found" is an answer too); only when the store fails is the saved copy used, so the
- * registry wins again as soon as it answers. Bundle downloads pass through: the model
+ * cache holds. A read goes to the object store and its answer is saved ("not found" is
+ * an answer too); when the store fails the saved copy answers, so the registry wins again
+ * as soon as it answers. With `freshMs`, a saved answer that found something and that a
+ * process wrote or confirmed that recently answers without asking the store (and
+ * `immutable` keys' found answers always do). Bundle downloads pass through: the model
  * store caches those itself.
  *
  * Without a saved copy a failed read is a 503 (`ModelUnavailableError`, with Retry-After):
@@ -34,7 +63,7 @@ export class LastKnownGoodStore implements ObjectStore {
   constructor(
     private readonly inner: ObjectStore,
     readonly dir: string,
-    private readonly onStale?: (info: { key: string; error: unknown }) => void,
+    private readonly options: LastKnownGoodOptions = {},
   ) {
     this.description = inner.description;
   }
@@ -69,6 +98,8 @@ export class LastKnownGoodStore implements ObjectStore {
     value: (saved: Saved) => T,
   ): Promise<T> {
     const where = this.file(file);
+    const fresh = await this.fresh(key, where);
+    if (fresh) return value(fresh);
     // A process's first read of a file also reads the saved copy, beside the registry's
     // answer: a cold start mostly gets the answer saved before, and rewriting it (a write
     // and a rename on EFS) would only cost time. Later reads compare with what it saved.
@@ -86,15 +117,42 @@ export class LastKnownGoodStore implements ObjectStore {
           { cause: error },
         );
       }
-      this.onStale?.({ key, error });
+      this.options.onStale?.({ key, error });
       return value(saved);
     }
     const text = JSON.stringify(answer);
-    if (this.written.get(where) === text) return value(answer);
-    if ((await before) === text) this.written.set(where, text);
     // Best effort: a full or read-only cache folder must not fail a read the registry answered.
-    else await this.save(where, text).catch(() => undefined);
+    if (this.written.get(where) === text || (await before) === text) {
+      this.written.set(where, text);
+      await this.confirm(where);
+    } else await this.save(where, text).catch(() => undefined);
     return value(answer);
+  }
+
+  /** The saved answer when it may stand for the registry's (see `freshMs`, `immutable`). */
+  private async fresh(key: string, where: string): Promise<Saved | undefined> {
+    const { freshMs, immutable } = this.options;
+    if (freshMs === undefined && !immutable) return undefined;
+    const changed = await stat(where).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+    if (changed === undefined) return undefined;
+    const age = (this.options.now ?? Date.now)() - changed;
+    const recent = freshMs !== undefined && age >= 0 && age < freshMs;
+    if (!recent && !immutable?.(key)) return undefined;
+    const text = await readSaved(where);
+    const saved = text === undefined ? undefined : parseSaved(text);
+    if (text === undefined || !saved || !found(saved)) return undefined;
+    this.written.set(where, text);
+    return saved;
+  }
+
+  /** The registry repeated the saved answer: it is fresh again for every process (mtime now). */
+  private async confirm(where: string): Promise<void> {
+    if (this.options.freshMs === undefined) return;
+    const now = new Date((this.options.now ?? Date.now)());
+    await utimes(where, now, now).catch(() => undefined);
   }
 
   /** Atomic (write then rename): containers sharing the folder never read half a file. */

@@ -4,11 +4,21 @@ import { reportModelEvent } from '#predictions/model-state.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
+import { MANIFEST_FILE } from '#runtime/manifest.ts';
 import { ModelRuntime } from '#runtime/models.ts';
 import { DeferredObjectStore, FsObjectStore, type ObjectStore, s3Description } from '#runtime/object-store.ts';
 import { OptimizedGraphs } from '#runtime/optimized-graphs.ts';
 import { Registry } from '#runtime/registry.ts';
 import { ModelStore } from '#runtime/store.ts';
+
+/**
+ * How recently another container must have read (or confirmed) a registry answer for a new
+ * one to take it from the cache folder without an S3 request: half the registry's 30-second
+ * refresh, so an alias switch reaches a warm container within 30 s and a new one within 45 s.
+ * A found manifest is always taken from the folder (a version's manifest never changes);
+ * anything the copy says is missing is asked of S3 again.
+ */
+export const REGISTRY_COPY_FRESH_MS = 15_000;
 
 /** Where, in the model cache folder, the registry's last-known-good metadata is kept (a name cannot start with "."). */
 export const REGISTRY_COPY_DIR = '.registry';
@@ -29,12 +39,12 @@ export const createModelRuntime = (c: Config = config()): ModelRuntime => {
   // The registry's metadata as last read is kept on the cache folder (EFS): with S3 down,
   // any container resolves names and aliases to the bundles that folder holds.
   const registry = new Registry(
-    new LastKnownGoodStore(servingRegistryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), ({ key, error }) =>
-      logger.warn('model registry unreachable; using its last copy', {
-        key,
-        error: errorMessage(error),
-      }),
-    ),
+    new LastKnownGoodStore(servingRegistryStore(c), path.join(c.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), {
+      onStale: ({ key, error }) =>
+        logger.warn('model registry unreachable; using its last copy', { key, error: errorMessage(error) }),
+      freshMs: REGISTRY_COPY_FRESH_MS,
+      immutable: (key) => key.endsWith(`/${MANIFEST_FILE}`),
+    }),
   );
   const store = new ModelStore({ registry, cacheDir: c.MODEL_CACHE_DIR });
   return new ModelRuntime({

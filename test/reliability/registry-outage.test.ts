@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
-import { createModelRuntime, modelRuntime } from '#storage/model-runtime.ts';
+import { createModelRuntime, modelRuntime, REGISTRY_COPY_DIR } from '#storage/model-runtime.ts';
 import { predict } from '#tasks/classification/predict.ts';
 import { tempDir } from '../helpers/bundles.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
@@ -22,9 +22,19 @@ interface Answer {
 
 /**
  * The warm function's registry TTL (30 s) runs out: it forgets its aliases and listings,
- * as it does every TTL, and reads the registry again on the next request.
+ * as it does every TTL, and reads the registry again on the next request. The copies on
+ * the cache folder are then older than REGISTRY_COPY_FRESH_MS too: a new container asks
+ * S3 rather than take them.
  */
-const ttlPassed = () => modelRuntime().registry.invalidate();
+const ttlPassed = async () => {
+  modelRuntime().registry.invalidate();
+  const copies = path.join(api.config.MODEL_CACHE_DIR, REGISTRY_COPY_DIR);
+  const then = new Date(Date.now() - 30_000);
+  for (const file of await readdir(copies, { recursive: true })) {
+    const full = path.join(copies, file);
+    if ((await stat(full)).isFile()) await utimes(full, then, then);
+  }
+};
 
 /** A fresh runtime on the same cache folder: a new Lambda container on the same EFS. */
 const freshRuntime = () => createModelRuntime(api.config);
@@ -49,7 +59,7 @@ beforeAll(async () => {
   }
   expect(new Set([...before.values()].map((a) => a.model.version))).toEqual(new Set(['1', '2']));
   await s3.stop();
-  ttlPassed();
+  await ttlPassed();
 });
 afterAll(async () => {
   await api?.close();
@@ -84,7 +94,7 @@ describe('S3 unreachable with a warm cache', () => {
     // Prepare: S3 returns, and `prod` now points at version 2.
     await s3.start();
     await putText(s3, `${MODEL}/aliases.json`, JSON.stringify({ prod: { version: '2' } }));
-    ttlPassed();
+    await ttlPassed();
 
     // Act
     const fresh = await predict(freshRuntime(), `${MODEL}@prod`, [text]);

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelUnavailableError } from '#runtime/errors.ts';
@@ -35,7 +35,7 @@ describe('LastKnownGoodStore', () => {
     expect(await store.getText('demo/aliases.json')).toBeUndefined();
     registry.down = true;
     const stale: string[] = [];
-    const other = new LastKnownGoodStore(registry, copies, ({ key }) => void stale.push(key));
+    const other = new LastKnownGoodStore(registry, copies, { onStale: ({ key }) => void stale.push(key) });
 
     for (const s of [store, other]) {
       expect(await s.getText('demo/1/manifest.json')).toBe(manifest);
@@ -87,5 +87,110 @@ describe('LastKnownGoodStore', () => {
     expect(error).toBeInstanceOf(ModelUnavailableError);
     expect(error).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
     expect((error as Error).message).toContain('ECONNREFUSED');
+  });
+
+  describe('with freshMs (a cold start takes a recent copy instead of asking S3)', () => {
+    /** The registry as a store that counts its reads, and a new process's store over the same copies. */
+    const counted = async () => {
+      const base = await setup();
+      await writeFile(path.join(base.root, 'demo', 'aliases.json'), JSON.stringify({ prod: { version: '1' } }));
+      const reads: string[] = [];
+      const counting = {
+        description: base.registry.description,
+        getText: (key: string) => {
+          reads.push(key);
+          return base.registry.getText(key);
+        },
+        listPrefixes: (prefix: string) => {
+          reads.push(`${prefix}*`);
+          return base.registry.listPrefixes(prefix);
+        },
+        download: base.registry.download.bind(base.registry),
+      };
+      const fresh = (now = Date.now) =>
+        new LastKnownGoodStore(counting, base.copies, {
+          freshMs: 15_000,
+          immutable: (key) => key.endsWith('/manifest.json'),
+          now,
+        });
+      return { ...base, reads, fresh };
+    };
+    /** Makes every saved copy `ms` older, as if that long had passed since it was last confirmed. */
+    const age = async (copies: string, ms: number) => {
+      const when = new Date(Date.now() - ms);
+      for (const file of await readdir(copies, { recursive: true })) {
+        const full = path.join(copies, file);
+        if ((await stat(full)).isFile()) await utimes(full, when, when);
+      }
+    };
+
+    it('answers from a copy another process confirmed less than freshMs ago, without a registry read', async () => {
+      // Prepare: one process read the aliases, the listing and the manifest.
+      const { fresh, reads } = await counted();
+      const first = fresh();
+      const aliases = await first.getText('demo/aliases.json');
+      expect(await first.listPrefixes('demo/')).toEqual(['1']);
+      const manifest = await first.getText('demo/1/manifest.json');
+      reads.length = 0;
+
+      // Act: a new process reads the same three.
+      const cold = fresh();
+      const answers = [
+        await cold.getText('demo/aliases.json'),
+        await cold.listPrefixes('demo/'),
+        await cold.getText('demo/1/manifest.json'),
+      ];
+
+      // Assess
+      expect(answers).toEqual([aliases, ['1'], manifest]);
+      expect(reads).toEqual([]);
+    });
+
+    it('asks the registry when the copy is older than freshMs, and confirms an unchanged answer', async () => {
+      const { copies, fresh, reads } = await counted();
+      await fresh().getText('demo/aliases.json');
+      await age(copies, 20_000);
+      const saved = path.join(copies, 'objects', 'demo', 'aliases.json');
+      const before = await stat(saved, { bigint: true });
+      reads.length = 0;
+
+      await fresh().getText('demo/aliases.json');
+
+      // Read again, not rewritten (same inode), fresh again for the next process (mtime now).
+      expect(reads).toEqual(['demo/aliases.json']);
+      const after = await stat(saved, { bigint: true });
+      expect(after.ino).toBe(before.ino);
+      expect(Number(after.mtimeMs)).toBeGreaterThan(Date.now() - 5_000);
+      reads.length = 0;
+      await fresh().getText('demo/aliases.json');
+      expect(reads).toEqual([]);
+    });
+
+    it('follows an alias switch once the copy is older than freshMs', async () => {
+      const { root, copies, fresh } = await counted();
+      expect(await fresh().getText('demo/aliases.json')).toContain('"1"');
+      await writeFile(path.join(root, 'demo', 'aliases.json'), JSON.stringify({ prod: { version: '2' } }));
+
+      expect(await fresh().getText('demo/aliases.json')).toContain('"1"');
+      await age(copies, 15_000);
+      expect(await fresh().getText('demo/aliases.json')).toContain('"2"');
+    });
+
+    it('always asks about what the copy says is missing, and trusts a found manifest however old', async () => {
+      const { copies, fresh, reads } = await counted();
+      const first = fresh();
+      expect(await first.getText('demo/2/manifest.json')).toBeUndefined();
+      expect(await first.listPrefixes('other/')).toEqual([]);
+      await first.getText('demo/1/manifest.json');
+      await age(copies, 3_600_000);
+      reads.length = 0;
+
+      const cold = fresh();
+      await cold.getText('demo/2/manifest.json');
+      await cold.listPrefixes('other/');
+      await cold.getText('demo/1/manifest.json');
+
+      expect(reads).toEqual(['demo/2/manifest.json', 'other/*']);
+    });
   });
 });
