@@ -39,7 +39,9 @@
  * In the same run, bench/request-path/handler-loop.ts times each function's handler with
  * nothing else in its process (inOwnProcess: handler and bare p50, the path over bare, their
  * ratio): the function's own cost without the emulator's neighbourhood, which slows every
- * in-process figure above (bare inference included) several times over;
+ * in-process figure above (bare inference included) several times over; and again for
+ * predict and completions on the full-size-shaped bench models (inOwnProcessFullSizeModel,
+ * 60 rounds), where the model's time is material;
  * bench/request-path/cold.ts measures each capability's cold start over a
  * bare process (coldOverBareMs, its decomposition, dollars per million, peak RSS) and
  * bench/request-path/cpu.ts predict's CPU per request over the plain pipeline() server
@@ -309,10 +311,14 @@ try {
   });
   const method = ONLY_PATH
     ? 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op and each capability, in a shuffled order each round; p50, CPU means'
-    : 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op, then per capability plain, +5ms, a plain control arm and bare inference in this process, in a shuffled order each round; p50, CPU means. inOwnProcess: each function bundle invoked back to back in a process of its own, bare inference between invocations (bench/request-path/handler-loop.ts)';
+    : 'local API, functions in-process, tiny fixtures; one keep-alive connection; health, the no-op, then per capability plain, +5ms, a plain control arm and bare inference in this process, in a shuffled order each round; p50, CPU means. inOwnProcess: each function bundle invoked back to back in a process of its own, bare inference between invocations (bench/request-path/handler-loop.ts); inOwnProcessFullSizeModel: the same on the bench models (predict, completions)';
   // Each function's handler in a process of its own, then cold start over a bare process
   // (all four), then CPU per request against pipeline() (predict).
   const own = ONLY_PATH ? undefined : await measureInOwnProcess(SELECTED, { dynamo: stack.database.endpoint });
+  // The same on the full-size-shaped bench models, where the model's time is material (predict, completions).
+  const ownFullSize = ONLY_PATH
+    ? undefined
+    : await measureInOwnProcess(SELECTED, { dynamo: stack.database.endpoint, rounds: 60, models: 'bench' });
   const cold = ONLY_PATH ? undefined : await measureColdStarts({ runs: 3 });
   const cpu = ONLY_PATH ? undefined : await measureCpuPerRequest();
   const capability = (cap: Cap) => {
@@ -338,6 +344,7 @@ try {
             dynamoDelayMs: DELAY_MS,
           },
           inOwnProcess: own?.[cap],
+          ...(ownFullSize?.[cap] ? { inOwnProcessFullSizeModel: ownFullSize[cap] } : {}),
           ...coldFields(cold?.[cap]),
           ...(cap === 'predict' && cpu ? cpuFields(cpu) : {}),
         };

@@ -19,7 +19,10 @@
  * - handlerP50OverBare: their ratio, the warm path over bare inference without the client's
  *   HTTP hop and the gateway's invocation.
  *
- *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [capability ...]   # after npm run build
+ * With `--models bench`, predict and completions run on the full-size-shaped bench models
+ * instead of the tiny fixtures (BENCH_MODEL_CAPS), where the model's time is material.
+ *
+ *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [--models bench] [capability ...]   # after npm run build
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -31,13 +34,31 @@ import { STREAMING } from '#local/lambda-shim.ts';
 import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
-import { eventFor } from '../capability-cases.ts';
+import { CAPABILITIES, eventFor, registryFor } from '../capability-cases.ts';
 import { median, ROOT, round, runChild } from '../lib.ts';
 import { loadBare } from './bare.ts';
 import { CAPS, type Cap, INPUTS } from './requests.ts';
 import { BENCH_FUNCTION_ENV, MODELS_ROOT } from './stack.ts';
 
 const WARM_UP = 50;
+
+/** The model completions requests name: the function's default (the fixture unless `--models bench`). */
+const completionsModel = (): string => process.env.DEFAULT_COMPLETIONS_MODEL ?? 'tiny-gpt2';
+
+/**
+ * The full-size-shaped bench models (`--models bench`, ../shared/models/bench) where they can
+ * run here: predict (DistilBERT-shaped) and completions (distilgpt2-shaped). Translate's bench
+ * model is Marian (opus-mt), which bare.ts's NLLB layout does not drive; detect's lid.176 is
+ * the fixture already.
+ */
+export const BENCH_MODEL_CAPS: readonly Cap[] = ['predict', 'completions'];
+const benchModelEnv = async (): Promise<Record<string, string>> => {
+  const of = (fn: Cap) => CAPABILITIES.find((c) => c.fn === fn)!;
+  const root = await registryFor(of('predict'));
+  await registryFor(of('completions'));
+  await registryFor(of('detect'));
+  return { MODELS_DIR: root, ...of('predict').env, ...of('completions').env, DEFAULT_DETECT_MODEL: 'lid176' };
+};
 
 export interface InOwnProcess {
   handlerP50Ms: number;
@@ -53,7 +74,7 @@ type Handler = ((event: unknown, ...rest: unknown[]) => Promise<{ statusCode: nu
 
 /** One invocation as the Lambda runtime makes it: a response stream for a streaming handler. */
 const invoke = async (fn: Cap, handler: Handler, i: number): Promise<void> => {
-  const { path: route, body } = CAPS[fn](i);
+  const { path: route, body } = fn === 'completions' ? CAPS.completions(i, completionsModel()) : CAPS[fn](i);
   const event = eventFor(route, body);
   const context = lambdaContext(fn, 28_000);
   if (handler[STREAMING]) {
@@ -89,13 +110,16 @@ const child = async (fn: Cap, rounds: number): Promise<void> => {
   const { handler } = (await import(pathToFileURL(path.join(ROOT, `dist/functions/${fn}/handler.mjs`)).href)) as {
     handler: Handler;
   };
-  const dir = (name: string) => path.join(MODELS_ROOT, name, '1');
+  // The functions' default models (and completions' requested one): bare inference loads the same bundles.
+  const dir = (name: string) =>
+    [process.env.MODELS_DIR ?? MODELS_ROOT, MODELS_ROOT].map((root) => path.join(root, name, '1')).find(existsSync) ??
+    path.join(MODELS_ROOT, name, '1');
   const bare = await loadBare(
     {
-      detect: dir('lid176'),
-      predict: dir('tiny-distilbert-sentiment'),
-      translate: dir('tiny-nllb'),
-      completions: dir('tiny-gpt2'),
+      detect: dir(process.env.DEFAULT_DETECT_MODEL ?? 'lid176'),
+      predict: dir(process.env.DEFAULT_PREDICT_MODEL ?? 'tiny-distilbert-sentiment'),
+      translate: dir(process.env.DEFAULT_TRANSLATE_MODEL ?? 'tiny-nllb'),
+      completions: dir(completionsModel()),
     },
     INPUTS,
   );
@@ -142,10 +166,12 @@ const child = async (fn: Cap, rounds: number): Promise<void> => {
  */
 export const measureInOwnProcess = async (
   caps: readonly Cap[],
-  options: { dynamo: string; rounds?: number },
+  options: { dynamo: string; rounds?: number; models?: 'fixtures' | 'bench' },
 ): Promise<Partial<Record<Cap, InOwnProcess>>> => {
   const out: Partial<Record<Cap, InOwnProcess>> = {};
+  const models = options.models === 'bench' ? await benchModelEnv() : {};
   for (const fn of caps) {
+    if (options.models === 'bench' && !BENCH_MODEL_CAPS.includes(fn)) continue;
     const bundle = path.join(ROOT, `dist/functions/${fn}/handler.mjs`);
     if (!existsSync(bundle)) throw new Error(`${bundle} is missing: npm run build first`);
     const { line } = await runChild(
@@ -162,6 +188,7 @@ export const measureInOwnProcess = async (
           ONNX_SPINNING: 'false',
           DYNAMODB_ENDPOINT: options.dynamo,
           MODEL_CACHE_DIR: path.join(ROOT, 'bench/work/handler-loop-cache'),
+          ...models,
         },
       },
     );
@@ -173,7 +200,11 @@ export const measureInOwnProcess = async (
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { child: { type: 'string' }, rounds: { type: 'string', default: '400' } },
+    options: {
+      child: { type: 'string' },
+      rounds: { type: 'string', default: '400' },
+      models: { type: 'string', default: 'fixtures' },
+    },
   });
   if (values.child) {
     await child(values.child as Cap, Number(values.rounds));
@@ -183,13 +214,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const c = loadConfig({ ...BENCH_FUNCTION_ENV, DYNAMODB_ENDPOINT: db.endpoint });
     await ensureLocalTables(makeDocumentClient(c), c);
     try {
-      console.log(
-        JSON.stringify(
-          await measureInOwnProcess(caps, { dynamo: db.endpoint, rounds: Number(values.rounds) }),
-          null,
-          2,
-        ),
-      );
+      const models = values.models === 'bench' ? 'bench' : 'fixtures';
+      const figures = await measureInOwnProcess(caps, { dynamo: db.endpoint, rounds: Number(values.rounds), models });
+      console.log(JSON.stringify(figures, null, 2));
     } finally {
       await db.close();
     }

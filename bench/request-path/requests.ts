@@ -28,9 +28,9 @@ export const CAPS = {
       body: { text, source_language: source, target_language: target, max_new_tokens: maxNewTokens },
     };
   },
-  completions: (i: number) => {
+  completions: (i: number, model = 'tiny-gpt2') => {
     const { prompt, maxTokens } = INPUTS.completions(i);
-    return { path: '/v1/completions', body: { model: 'tiny-gpt2', prompt, max_tokens: maxTokens, temperature: 0 } };
+    return { path: '/v1/completions', body: { model, prompt, max_tokens: maxTokens, temperature: 0 } };
   },
 } as const;
 
