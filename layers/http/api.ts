@@ -87,7 +87,7 @@ export const httpApi = (
 /**
  * A response-streaming function (awslambda.streamifyResponse) around the Middy stack: a
  * route may answer with a Readable body (SSE) that reaches the client chunk by chunk, and a
- * string body (every JSON answer) is written in one `end`. Middy's own `streamifyResponse`
+ * string body (every JSON answer) is written at once. Middy's own `streamifyResponse`
  * mode pipes a string body through `Readable.from` and `stream.pipeline`, whose every call
  * builds a Readable, an AbortController and, once finished, an AbortError with its stack:
  * 15-20 µs of each answer in a warm loop, several times that in a profile of the local API.

@@ -15,8 +15,8 @@ export interface WorkerSession {
 }
 
 /**
- * The worker's code, evaluated as CommonJS (`eval: true`): a path-free worker keeps the
- * esbuild function bundles single-file, and nothing here needs TypeScript. It owns ONNX
+ * The worker's code, evaluated as CommonJS (`eval: true`): a path-free worker needs no file
+ * of its own beside the function bundle, and nothing here needs TypeScript. It owns ONNX
  * Runtime sessions by handle and answers `create`, `run` and `release` messages.
  */
 const WORKER_SOURCE = `
