@@ -89,7 +89,10 @@ export class OrtWorker {
   static start(): OrtWorker {
     // Resolved from this module, as the functions' own import of onnxruntime-node is.
     const ort = createRequire(import.meta.url).resolve('onnxruntime-node');
-    return new OrtWorker(new Worker(WORKER_SOURCE, { eval: true, workerData: { ort } }));
+    // A worker inherits the process's flags, and `--input-type=module` (a `node -e` script's)
+    // would evaluate this CommonJS source as an ES module: `require` undefined, no worker.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    return new OrtWorker(new Worker(WORKER_SOURCE, { eval: true, execArgv, workerData: { ort } }));
   }
 
   create(path: string, options: InferenceSession.SessionOptions): Promise<WorkerSession> {
