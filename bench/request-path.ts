@@ -48,7 +48,7 @@
  * (cpuPerRequestOverBaseline). Where the path's time goes: bench/request-path/profile.ts.
  *
  *   npx tsx bench/request-path.ts                 # 400 rounds, writes bench/results/request-path.json
- *   npx tsx bench/request-path.ts --rounds 60 --validation
+ *   npx tsx bench/request-path.ts --rounds 60 --validation --out /tmp/check.json   # a check, not the result
  *   npx tsx bench/request-path.ts --only-path --rounds 300 --capabilities detect,predict --out /tmp/path.json
  *
  * `--only-path` measures the path over routing alone, in a minute or two: `/health`, the
@@ -56,7 +56,8 @@
  * no CPU under load, no build; it never writes bench/results/ (stdout, and `--out`).
  *
  * The results file is replaced only when the run completes (written to a temporary file,
- * then renamed); `--validation` labels a short run as such.
+ * then renamed). `--validation` labels a short run as such and never writes
+ * bench/results/ either: it goes to stdout and `--out` only.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -362,7 +363,7 @@ try {
     recordsLost: lost,
   };
   if (values.out) await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
-  if (!ONLY_PATH) {
+  if (!ONLY_PATH && !values.validation) {
     const tmp = `${RESULTS}.tmp`;
     await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`);
     await rename(tmp, RESULTS);
