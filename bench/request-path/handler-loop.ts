@@ -21,8 +21,11 @@
  *
  * With `--models bench`, predict and completions run on the full-size-shaped bench models
  * instead of the tiny fixtures (BENCH_MODEL_CAPS), where the model's time is material.
+ * With `--idle-ms N` each round starts after N ms of idle time, as a request reaches an
+ * instance that waited for it (Lambda's, or the emulator's instance processes): the handler
+ * and the bare model work both slow down (caches and clocks cold), a property of the machine.
  *
- *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [--models bench] [capability ...]   # after npm run build
+ *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [--models bench] [--idle-ms 0] [capability ...]   # after npm run build
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -102,7 +105,7 @@ const invoke = async (fn: Cap, handler: Handler, i: number): Promise<void> => {
 };
 
 /** The child: one capability, `rounds` invocation/bare pairs after a warm-up; prints one JSON line. */
-const child = async (fn: Cap, rounds: number): Promise<void> => {
+const child = async (fn: Cap, rounds: number, idleMs: number): Promise<void> => {
   // The awslambda global (response streaming) as the runtime defines it before the import;
   // one invocation at a time, as Lambda on demand: no invoke store.
   await import('#local/lambda-shim.ts');
@@ -135,6 +138,7 @@ const child = async (fn: Cap, rounds: number): Promise<void> => {
     into.push(performance.now() - started);
   };
   for (let r = 0; r < rounds; r++) {
+    if (idleMs > 0) await new Promise((resolve) => setTimeout(resolve, idleMs));
     const one = () => timed(handlerMs, () => invoke(fn, handler, r));
     const two = () => timed(bareMs, () => bare[fn](r));
     if (r % 2 === 0) {
@@ -166,7 +170,7 @@ const child = async (fn: Cap, rounds: number): Promise<void> => {
  */
 export const measureInOwnProcess = async (
   caps: readonly Cap[],
-  options: { dynamo: string; rounds?: number; models?: 'fixtures' | 'bench' },
+  options: { dynamo: string; rounds?: number; models?: 'fixtures' | 'bench'; idleMs?: number },
 ): Promise<Partial<Record<Cap, InOwnProcess>>> => {
   const out: Partial<Record<Cap, InOwnProcess>> = {};
   const models = options.models === 'bench' ? await benchModelEnv() : {};
@@ -176,7 +180,17 @@ export const measureInOwnProcess = async (
     if (!existsSync(bundle)) throw new Error(`${bundle} is missing: npm run build first`);
     const { line } = await runChild(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', fn, '--rounds', String(options.rounds ?? 400)],
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+        '--child',
+        fn,
+        '--rounds',
+        String(options.rounds ?? 400),
+        '--idle-ms',
+        String(options.idleMs ?? 0),
+      ],
       {
         env: {
           PATH: process.env.PATH,
@@ -204,10 +218,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       child: { type: 'string' },
       rounds: { type: 'string', default: '400' },
       models: { type: 'string', default: 'fixtures' },
+      'idle-ms': { type: 'string', default: '0' },
     },
   });
   if (values.child) {
-    await child(values.child as Cap, Number(values.rounds));
+    await child(values.child as Cap, Number(values.rounds), Number(values['idle-ms']));
   } else {
     const caps = (positionals.length ? positionals : Object.keys(CAPS)) as Cap[];
     const db = await startDynalite('memory');
@@ -215,7 +230,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     await ensureLocalTables(makeDocumentClient(c), c);
     try {
       const models = values.models === 'bench' ? 'bench' : 'fixtures';
-      const figures = await measureInOwnProcess(caps, { dynamo: db.endpoint, rounds: Number(values.rounds), models });
+      const figures = await measureInOwnProcess(caps, {
+        dynamo: db.endpoint,
+        rounds: Number(values.rounds),
+        models,
+        idleMs: Number(values['idle-ms']),
+      });
       console.log(JSON.stringify(figures, null, 2));
     } finally {
       await db.close();
