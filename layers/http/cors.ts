@@ -1,5 +1,5 @@
-import { normalizedResponse, type ResponseHeaders } from './response.ts';
-import type { ApiMiddleware, ApiRequest } from './types.ts';
+import { normalizedResponse, onEveryAnswer, type ResponseHeaders } from './response.ts';
+import type { ApiMiddleware } from './types.ts';
 
 /**
  * The request headers a browser may send to the API: the JSON content type, the API key
@@ -98,14 +98,9 @@ export const corsHeaders = (options: CorsOptions) => {
  */
 export const cors = (options: CorsOptions): ApiMiddleware => {
   const add = corsHeaders(options);
-  const corsAfter = async (request: ApiRequest): Promise<void> => {
+  return onEveryAnswer((request) => {
     const response = normalizedResponse(request);
     const headers = request.event.headers ?? {};
     response.headers = add(response.headers, headers.Origin ?? headers.origin);
-  };
-  const corsOnError = async (request: ApiRequest): Promise<void> => {
-    if (request.response === undefined) return;
-    await corsAfter(request);
-  };
-  return { after: corsAfter, onError: corsOnError };
+  });
 };

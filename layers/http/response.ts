@@ -1,5 +1,5 @@
 import { normalizeHttpResponse } from '@middy/util';
-import type { ApiRequest, ApiResult } from './types.ts';
+import type { ApiMiddleware, ApiRequest, ApiResult } from './types.ts';
 
 /** A JSON response. */
 export const json = (body: unknown, statusCode = 200, headers: Record<string, string> = {}): ApiResult => ({
@@ -25,3 +25,17 @@ type NormalizedResponse = Omit<ApiResult, 'headers'> & { headers: ResponseHeader
 export const normalizedResponse = (request: ApiRequest): NormalizedResponse =>
   // @middy/util types it `any`; it returns the request's response, normalised in place.
   normalizeHttpResponse(request) as NormalizedResponse;
+
+/**
+ * A middleware that works on every answer: `write` runs after the route, and on an error's
+ * answer once the error envelope has made one (none yet: nothing to write on).
+ *
+ * @example
+ * middy(handler).use(onEveryAnswer((request) => { normalizedResponse(request).headers.Vary = 'Origin'; }));
+ */
+export const onEveryAnswer = (write: (request: ApiRequest) => void): ApiMiddleware => ({
+  after: async (request) => write(request),
+  onError: async (request) => {
+    if (request.response !== undefined) write(request);
+  },
+});

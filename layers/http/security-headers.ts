@@ -1,5 +1,5 @@
-import { normalizedResponse } from './response.ts';
-import type { ApiMiddleware, ApiRequest } from './types.ts';
+import { normalizedResponse, onEveryAnswer } from './response.ts';
+import type { ApiMiddleware } from './types.ts';
 
 /** The browser features the HTML answers' `Permissions-Policy` turns off (@middy/http-security-headers' list). */
 const DISABLED_FEATURES = [
@@ -88,16 +88,10 @@ const HTML_ONLY: Readonly<Record<string, string>> = {
  * @example
  * middy(handler).use(securityHeaders());
  */
-export const securityHeaders = (): ApiMiddleware => {
-  const securityHeadersAfter = async (request: ApiRequest): Promise<void> => {
+export const securityHeaders = (): ApiMiddleware =>
+  onEveryAnswer((request) => {
     const { headers } = normalizedResponse(request);
     Object.assign(headers, ALL);
     const contentType = headers['Content-Type'] ?? headers['content-type'];
     if (typeof contentType === 'string' && contentType.includes('text/html')) Object.assign(headers, HTML_ONLY);
-  };
-  const securityHeadersOnError = async (request: ApiRequest): Promise<void> => {
-    if (request.response === undefined) return;
-    await securityHeadersAfter(request);
-  };
-  return { after: securityHeadersAfter, onError: securityHeadersOnError };
-};
+  });
