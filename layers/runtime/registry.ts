@@ -59,6 +59,10 @@ export const parseModelRef = (ref: string): { name: string; selector?: string } 
   return { name, selector };
 };
 
+/** An alias of the aliases file, by its own keys only: `@constructor` is an unknown alias, not Object's constructor. */
+const aliasIn = (aliases: Aliases, name: string): Aliases[string] | undefined =>
+  Object.hasOwn(aliases, name) ? aliases[name] : undefined;
+
 /** For reads started ahead of need: whoever needs the value later sees the error then. */
 const ignore = (): void => undefined;
 
@@ -163,7 +167,7 @@ export class Registry {
    * for made-up versions never reach the registry (nor its saved copy).
    */
   private prefetchManifests(name: string, aliasName: string, aliases: Aliases): void {
-    const alias = Object.hasOwn(aliases, aliasName) ? aliases[aliasName] : undefined;
+    const alias = aliasIn(aliases, aliasName);
     for (const version of [alias?.version, alias?.canary?.version]) {
       if (version !== undefined) this.manifest(name, version).catch(ignore);
     }
@@ -214,8 +218,7 @@ export class Registry {
     const aliases = await pendingAliases;
     if (selector !== undefined && versions.includes(selector)) return { name, version: selector, canary: false };
     const aliasName = selector ?? 'prod';
-    // Own keys only: `@constructor` is an unknown alias, not Object's constructor.
-    const alias = Object.hasOwn(aliases, aliasName) ? aliases[aliasName] : undefined;
+    const alias = aliasIn(aliases, aliasName);
     if (!alias) {
       if (selector === undefined) return { name, version: versions[versions.length - 1]!, canary: false };
       throw new UnknownModelError(
