@@ -1,10 +1,10 @@
-import { readdir, readFile, stat, utimes } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#local/stack.ts';
 import { createModelRuntime, modelRuntime, REGISTRY_COPY_DIR } from '#storage/model-runtime.ts';
 import { predict } from '#tasks/classification/predict.ts';
-import { tempDir } from '../helpers/bundles.ts';
+import { ageFiles, tempDir } from '../helpers/bundles.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
 import { putText, putTree, startTestS3, type TestS3 } from '../helpers/s3.ts';
 
@@ -28,12 +28,7 @@ interface Answer {
  */
 const ttlPassed = async () => {
   modelRuntime().registry.invalidate();
-  const copies = path.join(api.config.MODEL_CACHE_DIR, REGISTRY_COPY_DIR);
-  const then = new Date(Date.now() - 30_000);
-  for (const file of await readdir(copies, { recursive: true })) {
-    const full = path.join(copies, file);
-    if ((await stat(full)).isFile()) await utimes(full, then, then);
-  }
+  await ageFiles(path.join(api.config.MODEL_CACHE_DIR, REGISTRY_COPY_DIR), 30_000);
 };
 
 /** A fresh runtime on the same cache folder: a new Lambda container on the same EFS. */

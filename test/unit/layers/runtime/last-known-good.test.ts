@@ -1,10 +1,10 @@
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelUnavailableError } from '#runtime/errors.ts';
 import { LastKnownGoodStore } from '#runtime/last-known-good.ts';
 import { FsObjectStore } from '#runtime/object-store.ts';
-import { makeBundle, tempDir } from '../../../helpers/bundles.ts';
+import { ageFiles, makeBundle, tempDir } from '../../../helpers/bundles.ts';
 
 /** A registry folder that can be made unreachable, as S3 during an outage. */
 class OutageStore extends FsObjectStore {
@@ -115,15 +115,6 @@ describe('LastKnownGoodStore', () => {
         });
       return { ...base, reads, fresh };
     };
-    /** Makes every saved copy `ms` older, as if that long had passed since it was last confirmed. */
-    const age = async (copies: string, ms: number) => {
-      const when = new Date(Date.now() - ms);
-      for (const file of await readdir(copies, { recursive: true })) {
-        const full = path.join(copies, file);
-        if ((await stat(full)).isFile()) await utimes(full, when, when);
-      }
-    };
-
     it('answers from a copy another process confirmed less than freshMs ago, without a registry read', async () => {
       // Prepare: one process read the aliases, the listing and the manifest.
       const { fresh, reads } = await counted();
@@ -149,7 +140,7 @@ describe('LastKnownGoodStore', () => {
     it('asks the registry when the copy is older than freshMs, and confirms an unchanged answer', async () => {
       const { copies, fresh, reads } = await counted();
       await fresh().getText('demo/aliases.json');
-      await age(copies, 20_000);
+      await ageFiles(copies, 20_000);
       const saved = path.join(copies, 'objects', 'demo', 'aliases.json');
       const before = await stat(saved, { bigint: true });
       reads.length = 0;
@@ -172,7 +163,7 @@ describe('LastKnownGoodStore', () => {
       await writeFile(path.join(root, 'demo', 'aliases.json'), JSON.stringify({ prod: { version: '2' } }));
 
       expect(await fresh().getText('demo/aliases.json')).toContain('"1"');
-      await age(copies, 15_000);
+      await ageFiles(copies, 15_000);
       expect(await fresh().getText('demo/aliases.json')).toContain('"2"');
     });
 
@@ -182,7 +173,7 @@ describe('LastKnownGoodStore', () => {
       expect(await first.getText('demo/2/manifest.json')).toBeUndefined();
       expect(await first.listPrefixes('other/')).toEqual([]);
       await first.getText('demo/1/manifest.json');
-      await age(copies, 3_600_000);
+      await ageFiles(copies, 3_600_000);
       reads.length = 0;
 
       const cold = fresh();
