@@ -10,7 +10,9 @@ const readSaved = (where: string): Promise<string | undefined> => readFile(where
 /** What one read answered: a text (or `null`: the object does not exist), or a listing. */
 type Saved = { text: string | null } | { prefixes: string[] };
 
-const parseSaved = (text: string): Saved | undefined => {
+/** A saved copy's answer; undefined when there is no copy or it is not one. */
+const parseSaved = (text: string | undefined): Saved | undefined => {
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as Saved;
   } catch {
@@ -98,19 +100,22 @@ export class LastKnownGoodStore implements ObjectStore {
     value: (saved: Saved) => T,
   ): Promise<T> {
     const where = this.file(file);
-    const fresh = await this.fresh(key, where);
-    if (fresh) return value(fresh);
-    // A process's first read of a file also reads the saved copy, beside the registry's
-    // answer: a cold start mostly gets the answer saved before, and rewriting it (a write
-    // and a rename on EFS) would only cost time. Later reads compare with what it saved.
-    const before = this.written.has(where) ? undefined : readSaved(where);
+    const recent = await this.recentCopy(key, where);
+    const fresh = parseSaved(recent);
+    if (recent !== undefined && fresh && found(fresh)) {
+      this.written.set(where, recent);
+      return value(fresh);
+    }
+    // A process's first read of a file also reads the saved copy (unless read just now),
+    // beside the registry's answer: a cold start mostly gets the answer saved before, and
+    // rewriting it (a write and a rename on EFS) would only cost time. Later reads compare
+    // with what it saved.
+    const before = this.written.has(where) ? undefined : Promise.resolve(recent ?? readSaved(where));
     let answer: Saved;
     try {
       answer = await fetch();
     } catch (error) {
-      const saved = await (before ?? readSaved(where))
-        .then((text) => (text === undefined ? undefined : (JSON.parse(text) as Saved)))
-        .catch(() => undefined);
+      const saved = parseSaved(await (before ?? readSaved(where)));
       if (!saved) {
         throw new ModelUnavailableError(
           `The model registry ${this.description} cannot be read (${errorMessage(error)}) and no earlier copy of ${key} is saved in ${this.dir}; retry shortly.`,
@@ -129,8 +134,16 @@ export class LastKnownGoodStore implements ObjectStore {
     return value(answer);
   }
 
-  /** The saved answer when it may stand for the registry's (see `freshMs`, `immutable`). */
-  private async fresh(key: string, where: string): Promise<Saved | undefined> {
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /**
+   * The saved copy's text when it may stand for the registry's answer by its age (written or
+   * confirmed less than `freshMs` ago) or its key (`immutable`); not read otherwise. The
+   * caller still checks that it found something.
+   */
+  private async recentCopy(key: string, where: string): Promise<string | undefined> {
     const { freshMs, immutable } = this.options;
     if (freshMs === undefined && !immutable) return undefined;
     const changed = await stat(where).then(
@@ -138,20 +151,15 @@ export class LastKnownGoodStore implements ObjectStore {
       () => undefined,
     );
     if (changed === undefined) return undefined;
-    const age = (this.options.now ?? Date.now)() - changed;
+    const age = this.now() - changed;
     const recent = freshMs !== undefined && age >= 0 && age < freshMs;
-    if (!recent && !immutable?.(key)) return undefined;
-    const text = await readSaved(where);
-    const saved = text === undefined ? undefined : parseSaved(text);
-    if (text === undefined || !saved || !found(saved)) return undefined;
-    this.written.set(where, text);
-    return saved;
+    return recent || immutable?.(key) ? readSaved(where) : undefined;
   }
 
   /** The registry repeated the saved answer: it is fresh again for every process (mtime now). */
   private async confirm(where: string): Promise<void> {
     if (this.options.freshMs === undefined) return;
-    const now = new Date((this.options.now ?? Date.now)());
+    const now = new Date(this.now());
     await utimes(where, now, now).catch(() => undefined);
   }
 
