@@ -29,11 +29,9 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { lambdaContext } from '#local/events.ts';
-import { STREAMING } from '#local/lambda-shim.ts';
+import { runHandler } from '#local/run-handler.ts';
 import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
 import { loadConfig } from '#runtime/config.ts';
@@ -71,44 +69,19 @@ export interface InOwnProcess {
   samples: number;
 }
 
-type Handler = ((event: unknown, ...rest: unknown[]) => Promise<{ statusCode: number; body: string }>) & {
-  [STREAMING]?: boolean;
-};
+type Handler = Parameters<typeof runHandler>[0];
 
-/** One invocation as the Lambda runtime makes it: a response stream for a streaming handler. */
+/** One invocation as the Lambda runtime makes it (`runHandler`: a response stream for a streaming handler). */
 const invoke = async (fn: Cap, handler: Handler, i: number): Promise<void> => {
   const { path: route, body } = fn === 'completions' ? CAPS.completions(i, completionsModel()) : CAPS[fn](i);
-  const event = eventFor(route, body);
-  const context = lambdaContext(fn, 28_000);
-  if (handler[STREAMING]) {
-    let status = 0;
-    const chunks: Buffer[] = [];
-    const stream = Object.assign(
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-      {
-        setMetadata: (m: { statusCode?: number }) => {
-          status = m.statusCode ?? 200;
-        },
-      },
-    );
-    await handler(event, stream, context);
-    if (status !== 200) throw new Error(`${fn}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`);
-    return;
-  }
-  const answer = await handler(event, context);
-  if (answer.statusCode !== 200) throw new Error(`${fn}: ${answer.statusCode} ${answer.body.slice(0, 300)}`);
+  const answer = await runHandler(handler, eventFor(route, body), fn);
+  if (answer.statusCode !== 200) throw new Error(`${fn}: ${answer.statusCode} ${String(answer.body).slice(0, 300)}`);
 };
 
 /** The child: one capability, `rounds` invocation/bare pairs after a warm-up; prints one JSON line. */
 const child = async (fn: Cap, rounds: number, idleMs: number): Promise<void> => {
-  // The awslambda global (response streaming) as the runtime defines it before the import;
-  // one invocation at a time, as Lambda on demand: no invoke store.
-  await import('#local/lambda-shim.ts');
+  // run-handler.ts installed the awslambda global (response streaming) as the runtime
+  // defines it before the import; one invocation at a time, as Lambda on demand: no invoke store.
   delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
   const { handler } = (await import(pathToFileURL(path.join(ROOT, `dist/functions/${fn}/handler.mjs`)).href)) as {
     handler: Handler;
