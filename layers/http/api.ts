@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ReadableStream } from 'node:stream/web';
-import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -15,7 +14,7 @@ import { CORS_ALLOW_HEADERS, cors } from './cors.ts';
 import { type ErrorShape, errorEnvelope } from './error-envelope.ts';
 import { jsonBody } from './json-body.ts';
 import { logMetrics } from './log-metrics.ts';
-import { requestIdHeader } from './request-id.ts';
+import { correlationId, requestIdHeader } from './request-id.ts';
 import { securityHeaders } from './security-headers.ts';
 import type { ApiEvent, ApiResult, RouteHandler } from './types.ts';
 
@@ -63,7 +62,8 @@ export const httpApi = (
     },
   })
     .use(coldStartMiddleware(options.coldStart ?? coldStartClock()))
-    .use(injectLambdaContext(logger, { resetKeys: true, correlationIdPath: correlationPaths.API_GATEWAY_REST }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(correlationId(logger))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
     .use(cors({ origins, origin: origins[0] ?? '*', headers: CORS_ALLOW_HEADERS.join(',') }))

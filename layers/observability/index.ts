@@ -1,34 +1,7 @@
-import type { JSONObject } from '@aws-lambda-powertools/commons/types';
-import { search } from '@aws-lambda-powertools/jmespath';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
 import { config } from '#runtime/config.ts';
-
-/** A JMESPath expression that is only field names joined by dots (`requestContext.requestId`). */
-const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-
-/**
- * JMESPath search as the logger's correlation id lookup uses it, once per request. A plain
- * field path (every path of Powertools' `correlationPaths` for API Gateway) is walked
- * directly, with JMESPath's result (null where a field is missing or not an object's):
- * Powertools' `search` builds a tree interpreter and introspects its function table on
- * every call, the largest single item of the request path's middleware in a CPU profile.
- * Any other expression goes to `search`.
- *
- * @example
- * searchJmesPath('requestContext.requestId', { requestContext: { requestId: 'r-1' } }); // => 'r-1'
- * searchJmesPath('headers."x-id"', { headers: { 'x-id': 'a' } }); // => 'a' (through search)
- */
-export const searchJmesPath = (expression: string, data: unknown): unknown => {
-  if (!FIELD_PATH.test(expression)) return search(expression, data as JSONObject);
-  let value = data;
-  for (const field of expression.split('.')) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
-    value = Object.hasOwn(value, field) ? (value as Record<string, unknown>)[field] : null;
-  }
-  return value ?? null;
-};
 
 /**
  * One logger and one metrics object for the whole process (Powertools' own pattern):
@@ -39,8 +12,6 @@ export const searchJmesPath = (expression: string, data: unknown): unknown => {
 export const logger = new Logger({
   serviceName: config().SERVICE_NAME,
   logLevel: config().LOG_LEVEL,
-  // The correlation id (API Gateway's request id) is found with JMESPath.
-  correlationIdSearchFn: searchJmesPath,
 });
 
 /**

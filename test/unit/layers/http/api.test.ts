@@ -29,7 +29,7 @@ describe('httpApi on real requests, logging at INFO', () => {
   let db: Db;
   let handler: ProxyHandler;
   const written: string[] = [];
-  const answers: Array<{ route: string; result: APIGatewayProxyResult }> = [];
+  const answers: Array<{ route: string; result: APIGatewayProxyResult; requestId: string }> = [];
 
   const invoke = async (method: string, resource: string, body?: unknown) => {
     const event = proxyEvent({
@@ -42,7 +42,7 @@ describe('httpApi on real requests, logging at INFO', () => {
       body: body === undefined ? null : JSON.stringify(body),
     });
     const result = await handler(event, lambdaContext('api-test', 20_000));
-    answers.push({ route: `${method} ${resource}`, result });
+    answers.push({ route: `${method} ${resource}`, result, requestId: event.requestContext.requestId });
   };
 
   beforeAll(async () => {
@@ -112,6 +112,16 @@ describe('httpApi on real requests, logging at INFO', () => {
     expect(clientErrors).toHaveLength(2);
     expect(clientErrors[0]).toMatchObject({ level: 'INFO', status: 400, code: 'validation_error' });
     expect(clientErrors[0]?.reason).toMatch(/^text: must not be empty/);
+  });
+
+  it("tags each request's log lines with its own API Gateway request id", () => {
+    const clientErrors = lines()
+      .filter((l) => l.includes('"client error"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const failing = answers.filter((a) => a.result.statusCode >= 400).map((a) => a.requestId);
+
+    expect(clientErrors.map((l) => l.correlation_id)).toEqual(failing);
+    expect(new Set(failing).size).toBe(2);
   });
 
   it('still publishes the metrics a request recorded', () => {

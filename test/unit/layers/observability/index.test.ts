@@ -1,8 +1,6 @@
-import { search } from '@aws-lambda-powertools/jmespath';
-import { correlationPaths } from '@aws-lambda-powertools/logger/correlationId';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CountingMetrics, countEach, MetricName, metrics, searchJmesPath } from '#observability/index.ts';
+import { CountingMetrics, countEach, MetricName, metrics } from '#observability/index.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -78,33 +76,5 @@ describe('CountingMetrics.printCount', () => {
     const m = new CountingMetrics({ namespace: 'HfServe', serviceName: 'hf-serve' });
 
     expect(stdoutOf(() => m.printCount('Predictions', 'label', 'POSITIVE', 1))).toEqual([]);
-  });
-});
-
-describe('searchJmesPath', () => {
-  const event = {
-    requestContext: { requestId: 'req-1', identity: { apiKeyId: null }, list: [1] },
-    headers: { 'x-correlation-id': 'h-1' },
-    constructor: 'own',
-  };
-  it.each([
-    correlationPaths.API_GATEWAY_REST,
-    'requestContext.identity.apiKeyId',
-    'requestContext.missing.deeper',
-    'requestContext.list.length',
-    'requestContext.requestId.length',
-    'headers."x-correlation-id"',
-    'requestContext.list[0]',
-  ])('answers %s as JMESPath does', (expression) => {
-    expect(searchJmesPath(expression, event)).toEqual(search(expression, event as never));
-  });
-
-  it('finds the API Gateway request id, and null where there is none', () => {
-    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, event)).toBe('req-1');
-    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, {})).toBeNull();
-    expect(searchJmesPath(correlationPaths.API_GATEWAY_REST, null)).toBeNull();
-    // Own fields only (Powertools' own search throws on these names: its parser cache is a plain object).
-    expect(searchJmesPath('constructor', event)).toBe('own');
-    expect(searchJmesPath('toString', event)).toBeNull();
   });
 });
