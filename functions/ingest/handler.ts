@@ -24,7 +24,7 @@ const ingest = async (event: CloudWatchLogsEvent) => {
   const data = decodeLogsEvent(event);
   // CONTROL_MESSAGE: CloudWatch checking that the destination is reachable.
   if (data.messageType !== 'DATA_MESSAGE')
-    return { records: 0, refused: 0, skipped: 0, counters: 0, countersRefused: 0 };
+    return { records: 0, refused: 0, skipped: 0, counters: 0, countersRefused: 0, modelStates: 0 };
   const result = await ingester.ingest(data.logEvents.map((e) => e.message));
   logger.info('records ingested', { logGroup: data.logGroup, ...result });
   if (result.refused > 0) {

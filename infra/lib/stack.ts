@@ -74,8 +74,8 @@ export class InferenceStack extends Stack {
           HEAVY_IN_FLIGHT_PER_KEY: String(config.fairUse.heavyInFlightPerKey),
         });
       }
-      // Every function shares its models' loaded-state (writes its own items, reads every model's).
-      fn.bindTable('MODEL_STATE_TABLE', this.predictionLog.modelState, ['BatchWriteItem', 'Query']);
+      // Every function reads its models' shared loaded-state; its own changes leave as log lines (the ingester puts them).
+      fn.bindTable('MODEL_STATE_TABLE', this.predictionLog.modelState, ['Query']);
       // Routes that take a Hugging Face id queue import jobs (conditional put) and read them.
       if (routes.some((r) => r.fn === name && r.hubImport)) {
         fn.bindTable('IMPORTS_TABLE', this.predictionLog.imports, ['GetItem', 'PutItem']);
@@ -91,6 +91,7 @@ export class InferenceStack extends Stack {
       sources: this.functions,
       predictions: this.predictionLog.predictions,
       resultCache: this.predictionLog.resultCache,
+      modelState: this.predictionLog.modelState,
     });
     // Outside the VPC, the only function that calls the Hub: pulls the models the jobs table queues.
     this.hubImport = new HubImport(this, 'HubImport', {

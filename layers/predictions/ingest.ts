@@ -4,6 +4,7 @@ import { Breaker } from './breaker.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
 import { counterUpdates } from './counters.ts';
 import { type PredictionRecord, RECORDS_LINE_PREFIX, type RecordsLine } from './log.ts';
+import { ModelStateStore } from './model-state.ts';
 import { RecordWriter } from './writer.ts';
 
 /**
@@ -16,7 +17,12 @@ export const parseRecordsLine = (line: string): RecordsLine | undefined => {
   try {
     const parsed = JSON.parse(line.slice(start)) as Partial<RecordsLine>;
     return Array.isArray(parsed.records)
-      ? { type: 'predictionRecords', records: parsed.records, cache: parsed.cache }
+      ? {
+          type: 'predictionRecords',
+          records: parsed.records,
+          cache: parsed.cache,
+          ...(Array.isArray(parsed.models) ? { models: parsed.models } : {}),
+        }
       : undefined;
   } catch {
     return undefined;
@@ -37,6 +43,8 @@ export interface IngestResult {
   skipped: number;
   counters: number;
   countersRefused: number;
+  /** Model-state items put (stale or failed ones are not: status is best effort). */
+  modelStates: number;
 }
 
 /**
@@ -52,13 +60,23 @@ export interface IngestResult {
  * and comes again whole (Lambda's retries, the dead-letter queue's redrive), and is
  * counted then, so a retried batch is not counted twice. The bound: an invocation that
  * dies (timeout, crash) after some of its counter updates double-counts those on retry.
+ *
+ * Model-state items (`models`) are put last, each only over an older one of its holder
+ * (`ModelStateStore.apply`), best effort: they never fail a batch.
  */
 export class RecordIngester {
-  constructor(private readonly deps: { writer: RecordWriter; cacheTable: string }) {}
+  constructor(
+    private readonly deps: {
+      writer: RecordWriter;
+      cacheTable: string;
+      modelStates?: Pick<ModelStateStore, 'apply'>;
+    },
+  ) {}
 
   async ingest(lines: Iterable<string>): Promise<IngestResult> {
     const records: Record<string, unknown>[] = [];
     const cache: Record<string, unknown>[] = [];
+    const models: Record<string, unknown>[] = [];
     let skipped = 0;
     for (const line of lines) {
       const parsed = parseRecordsLine(line);
@@ -68,15 +86,24 @@ export class RecordIngester {
       }
       records.push(...parsed.records);
       if (parsed.cache) cache.push(...parsed.cache);
+      if (parsed.models) models.push(...parsed.models);
     }
     const refused = await this.deps.writer.write(
       records,
       cache.length > 0 ? { table: this.deps.cacheTable, items: cache } : undefined,
     );
-    if (refused > 0) return { records: records.length, refused, skipped, counters: 0, countersRefused: 0 };
+    const modelStates = models.length > 0 && this.deps.modelStates ? await this.deps.modelStates.apply(models) : 0;
+    if (refused > 0) return { records: records.length, refused, skipped, counters: 0, countersRefused: 0, modelStates };
     const updates = counterUpdates(records.filter(countable));
     const counters = await this.deps.writer.applyCounters(updates);
-    return { records: records.length, refused, skipped, counters: counters.applied, countersRefused: counters.refused };
+    return {
+      records: records.length,
+      refused,
+      skipped,
+      counters: counters.applied,
+      countersRefused: counters.refused,
+      modelStates,
+    };
   }
 }
 
@@ -86,14 +113,17 @@ export class RecordIngester {
  * answer sends records to the fallback in seconds (and the next batches at once, for
  * 10 s) rather than holding every batch until the function times out.
  */
-export const makeRecordIngester = (c: Config = config()): RecordIngester =>
-  new RecordIngester({
+export const makeRecordIngester = (c: Config = config()): RecordIngester => {
+  const client = makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  return new RecordIngester({
     writer: new RecordWriter({
-      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+      client,
       table: c.PREDICTIONS_TABLE,
       logger: dataLogger,
       breaker: new Breaker({ openMs: 10_000 }),
       onFallback: (count) => metrics.addMetric(MetricName.PredictionLogFallback, MetricUnit.Count, count),
     }),
     cacheTable: c.RESULT_CACHE_TABLE,
+    modelStates: new ModelStateStore({ client, table: c.MODEL_STATE_TABLE, ttlSeconds: c.MODEL_STATE_TTL_SECONDS }),
   });
+};

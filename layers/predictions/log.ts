@@ -86,12 +86,21 @@ const RECORDS_PER_LINE = 25;
 /** A line longer than this is split further (raw inputs can be long); CloudWatch's limit is 256 KB. */
 const MAX_LINE_CHARS = 200_000;
 
-/** What a records line carries: prediction-table items, and the result cache's deferred items. */
+/**
+ * What a records line carries: prediction-table items, the result cache's deferred items,
+ * and model-state items (`ModelStateStore.item`: a holder's copy loading, loaded, failed
+ * or evicted), which go on lines of their own.
+ */
 export interface RecordsLine {
   type: 'predictionRecords';
   records: Record<string, unknown>[];
   cache?: Record<string, unknown>[];
+  models?: Record<string, unknown>[];
 }
+
+/** The records line of model-state items: no records, so the same subscription and ingester take it. */
+export const modelStatesLine = (models: Record<string, unknown>[]): string =>
+  JSON.stringify({ type: 'predictionRecords', records: [], models } satisfies RecordsLine);
 
 /** The lines of a request's records: 25 records a line, halved while a line is too long. */
 export const recordsLines = (records: Record<string, unknown>[], cache: Record<string, unknown>[] = []): string[] => {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import type { Task } from '#runtime/manifest.ts';
 import type { Breaker } from './breaker.ts';
 import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
+import { modelStatesLine } from './log.ts';
 import { MODEL_STATE_TABLE_KEYS } from './schema.ts';
 
 /** What one model is doing across the warm instances of every function, as `/models/{model}/status` says it. */
@@ -34,6 +35,8 @@ export interface SharedModelState {
 export const INSTANCE_ID = randomUUID();
 
 let reporter: string | undefined;
+/** This process's model events so far: each item's `seq`, which orders one holder's items. */
+let sequence = 0;
 /**
  * Names the function this process serves (`bindRoutes` calls it), so shared states say which
  * function holds a model. The in-process emulator imports every function into one process
@@ -43,18 +46,55 @@ export const reportAs = (fn: string): void => {
   reporter = reporter === undefined || reporter === fn ? fn : 'local';
 };
 
+/** Who holds a copy: `<function>/<instance id>` (this process's instance id by default). */
+const holderOf = (instance: string = INSTANCE_ID): string => `${reporter ?? 'unknown'}/${instance}`;
+
+/**
+ * The model-state item of a change of a holder's copy of a model. `seq` numbers this
+ * process's items, so the ingester can tell a holder's newer item from an older one.
+ */
+export const modelStateItem = (
+  event: ModelEvent,
+  at: { holder: string; nowMs: number; ttlSeconds: number },
+): Record<string, unknown> => {
+  const k = MODEL_STATE_TABLE_KEYS;
+  sequence += 1;
+  return {
+    [k.partitionKey]: event.key,
+    [k.sortKey]: at.holder,
+    state: event.kind,
+    seq: sequence,
+    ...(event.kind === 'evicted' ? {} : { task: event.task }),
+    updatedAt: new Date(at.nowMs).toISOString(),
+    [k.ttlAttribute]: Math.floor(at.nowMs / 1000) + at.ttlSeconds,
+    ...(event.kind === 'loaded'
+      ? { loadMs: Math.round(event.loadMs), memoryBytes: event.memoryBytes }
+      : event.kind === 'failed'
+        ? { error: event.error.slice(0, 500) }
+        : {}),
+  };
+};
+
 /**
  * Loaded-state of models shared by every instance of every function: one item per
- * `name@version` and holder (`<function>/<instance>`) in the model-state table, put when
- * the holder's copy starts loading, loads or fails and deleted when it is evicted (one
- * BatchWriteItem each, from the model cache's hooks, off the response path); readers Query
- * by model. Items expire by TTL after their last change: an instance that dies without
- * evicting (Lambda reclaims it silently) stops counting within `ttlSeconds`; the price is
- * that a model loaded longer ago than that by a still-warm instance reads as `available`.
+ * `name@version` and holder (`<function>/<instance>`) in the model-state table, for
+ * `/models/{model}/status`; readers Query by model. The serving functions do not write it:
+ * each change of a holder's copy (loading, loaded, failed, evicted) is printed as an item on
+ * a records line (`reportModelEvent`), and the records ingester puts it (`apply`), so a
+ * function reaches no DynamoDB endpoint and builds no SDK client for it on the way to an
+ * answer (a cold start's first request did both: 40 ms of detect's first answer).
+ *
+ * Lines can reach the ingester out of order (CloudWatch delivers a log stream in batches that
+ * may run concurrently): each item carries its holder's sequence number and a put only
+ * replaces an older one. An eviction is an item too (state `evicted`, which readers skip),
+ * so a late `loaded` cannot bring back a copy already gone. Items expire by TTL after their
+ * last change: an instance that dies without evicting (Lambda reclaims it silently) stops
+ * counting within `ttlSeconds`; the price is that a model loaded longer ago than that by a
+ * still-warm instance reads as `available`.
  *
  * @example
- * await states.report({ kind: 'loaded', key: 'lid176@1', task: 'language-identification', loadMs: 40 });
- * (await states.read('lid176@1'))?.status; // => 'loaded'
+ * const item = states.item({ kind: 'loaded', key: 'lid176@1', task: 'language-identification', loadMs: 40 });
+ * await states.apply([item]); (await states.read('lid176@1'))?.status; // => 'loaded'
  */
 export class ModelStateStore {
   constructor(
@@ -70,36 +110,47 @@ export class ModelStateStore {
   ) {}
 
   private get holder(): string {
-    return `${reporter ?? 'unknown'}/${this.deps.instance ?? INSTANCE_ID}`;
+    return holderOf(this.deps.instance);
   }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
   }
 
-  async report(event: ModelEvent): Promise<void> {
-    const k = MODEL_STATE_TABLE_KEYS;
-    const key = { [k.partitionKey]: event.key, [k.sortKey]: this.holder };
-    const request =
-      event.kind === 'evicted'
-        ? { DeleteRequest: { Key: key } }
-        : {
-            PutRequest: {
-              Item: {
-                ...key,
-                state: event.kind,
-                task: event.task,
-                updatedAt: new Date(this.now()).toISOString(),
-                [k.ttlAttribute]: Math.floor(this.now() / 1000) + this.deps.ttlSeconds,
-                ...(event.kind === 'loaded'
-                  ? { loadMs: Math.round(event.loadMs), memoryBytes: event.memoryBytes }
-                  : event.kind === 'failed'
-                    ? { error: event.error.slice(0, 500) }
-                    : {}),
-              },
-            },
-          };
-    await this.deps.client.send(new BatchWriteCommand({ RequestItems: { [this.deps.table]: [request] } }));
+  /** The table item of a change of this process's copy of a model (what `apply` puts). */
+  item(event: ModelEvent): Record<string, unknown> {
+    return modelStateItem(event, { holder: this.holder, nowMs: this.now(), ttlSeconds: this.deps.ttlSeconds });
+  }
+
+  /**
+   * Puts items (`item`), each only over an older one of its holder (lower `seq`): a line
+   * delivered late changes nothing. Returns how many were put; stale ones are skipped, and
+   * a failed put is logged and skipped (status is best effort, records are not held up).
+   */
+  async apply(items: readonly Record<string, unknown>[]): Promise<number> {
+    let put = 0;
+    for (const item of items) {
+      try {
+        await this.deps.client.send(
+          new PutCommand({
+            TableName: this.deps.table,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
+            ExpressionAttributeNames: { '#seq': 'seq' },
+            ExpressionAttributeValues: { ':seq': item.seq },
+          }),
+        );
+        put += 1;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') continue;
+        logger.warn('model state not shared', {
+          model: item[MODEL_STATE_TABLE_KEYS.partitionKey],
+          event: item.state,
+          error: errorMessage(error),
+        });
+      }
+    }
+    return put;
   }
 
   /** The shared state of `name@version`, or undefined when no instance reported it within the TTL. */
@@ -118,7 +169,7 @@ export class ModelStateStore {
       });
       const send = () => this.deps.client.send(query);
       const out = await (this.deps.breaker ? this.deps.breaker.run(send) : send());
-      items.push(...(out.Items ?? []).filter((i) => Number(i[k.ttlAttribute]) > now));
+      items.push(...(out.Items ?? []).filter((i) => Number(i[k.ttlAttribute]) > now && i.state !== 'evicted'));
       start = out.LastEvaluatedKey;
     } while (start);
     return items.length > 0 ? stateOf(items) : undefined;
@@ -173,17 +224,19 @@ export const modelStates = (): ModelStateStore => {
   return shared;
 };
 
-let pending: Promise<void> = Promise.resolve();
 /**
- * Reports a model event without waiting and without failing the load: status is best
- * effort. Reports go out one after the other, so a slow `loading` never lands after its `loaded`.
+ * Reports a model event without waiting, without failing the load and without DynamoDB:
+ * one records line on stdout (the function's log stream), which the ingester applies
+ * (`ModelStateStore.apply`). No store and no SDK client is built for it.
  */
-export const reportModelEvent = (event: ModelEvent): void => {
-  pending = pending.then(() =>
-    modelStates()
-      .report(event)
-      .catch((error: unknown) =>
-        logger.warn('model state not shared', { model: event.key, event: event.kind, error: errorMessage(error) }),
-      ),
-  );
+export const reportModelEvent = (
+  event: ModelEvent,
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): void => {
+  const item = modelStateItem(event, {
+    holder: holderOf(),
+    nowMs: Date.now(),
+    ttlSeconds: config().MODEL_STATE_TTL_SECONDS,
+  });
+  print(modelStatesLine([item]));
 };

@@ -285,17 +285,23 @@ describe.each(STAGE_NAMES)('stack for stage %s', (stage) => {
     expect(ingest.VpcConfig).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    // The capabilities no longer write the prediction table: only the ingester does. Their one
-    // BatchWriteItem is on the model-state table (their own models' loaded-state), nowhere else.
+    // The capabilities write no table through the log: only the ingester BatchWrites (records and
+    // the result cache), and only it puts model-state items (the functions print their changes).
     type Statement = { Action: string | string[]; Resource: unknown };
-    const batchWrites = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
-      ((p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement ?? [])
-        .filter((st) => [st.Action].flat().includes('dynamodb:BatchWriteItem'))
-        .map((st) => ({ id, onModelState: JSON.stringify(st.Resource).includes('ModelState') })),
-    );
-    const writers = [...new Set(batchWrites.filter((w) => !w.onModelState).map((w) => w.id))];
-    expect(writers).toEqual([expect.stringMatching(/^Ingest/)]);
-    expect(batchWrites.filter((w) => w.onModelState)).toHaveLength(capabilitiesWithRoutes.length);
+    const writersOf = (action: string) =>
+      Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+        ((p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement ?? [])
+          .filter((st) => [st.Action].flat().includes(action))
+          .map((st) => ({ id, onModelState: JSON.stringify(st.Resource).includes('ModelState') })),
+      );
+    expect([...new Set(writersOf('dynamodb:BatchWriteItem').map((w) => w.id))]).toEqual([
+      expect.stringMatching(/^Ingest/),
+    ]);
+    expect(writersOf('dynamodb:BatchWriteItem').filter((w) => w.onModelState)).toEqual([]);
+    expect(writersOf('dynamodb:PutItem').filter((w) => w.onModelState)).toEqual([
+      { id: expect.stringMatching(/^Ingest/), onModelState: true },
+    ]);
+    expect((ingest.Environment as { Variables: Record<string, unknown> }).Variables.MODEL_STATE_TABLE).toBeDefined();
     // The analytics counters' ADDs: UpdateItem on the prediction table, by the ingester only.
     const env = ingest.Environment as { Variables: Record<string, unknown> };
     const tableRef = JSON.stringify(env.Variables.PREDICTIONS_TABLE).match(/"(?:Ref|Fn::ImportValue)":"([^"]+)"/)?.[1];

@@ -3,11 +3,12 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
 import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
+import { parseRecordsLine } from '#predictions/ingest.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { tempDir } from '../helpers/bundles.ts';
 import { post, startTestApi } from '../helpers/local-api.ts';
@@ -31,7 +32,12 @@ const invokeBundle = async (fn: string, eventFile: string, env: Record<string, s
     env: Object.fromEntries(Object.entries({ ...inherited, ...env }).filter(([, v]) => v !== undefined)),
     timeout: BUILD_TIMEOUT_MS,
   });
-  return JSON.parse(stdout.slice(stdout.lastIndexOf('\n@@') + 3)) as { statusCode: number; body: string };
+  const at = stdout.lastIndexOf('\n@@');
+  return {
+    ...(JSON.parse(stdout.slice(at + 3)) as { statusCode: number; body: string }),
+    /** The lines the function printed (its log stream) before answering. */
+    printed: stdout.slice(0, at).split('\n'),
+  };
 };
 
 describe('function bundles (npm run build)', () => {
@@ -62,7 +68,8 @@ describe('function bundles (npm run build)', () => {
       MODEL_CACHE_DIR: cache,
       MODELS_DIR: `${process.cwd()}/test/fixtures/models`,
       LOG_LEVEL: 'SILENT',
-      // No DynamoDB here: the record goes to the fallback log line, the answer is unaffected.
+      // No DynamoDB here: a cold request of a small model needs none (records and model state
+      // leave as log lines; the shared result cache is not asked before the model's first load).
       DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
     });
 
@@ -70,6 +77,12 @@ describe('function bundles (npm run build)', () => {
     const body = JSON.parse(result.body) as { label: string; score: number };
     expect(body.label).toBe(golden.cases[0].label);
     expect(body.score).toBeCloseTo(golden.cases[0].scores[body.label], 4);
+    const lines = result.printed.map(parseRecordsLine).filter((l) => l !== undefined);
+    expect(lines.flatMap((l) => l.models ?? []).map((m) => [m.model, m.state])).toEqual([
+      ['tiny-distilbert-sentiment@1', 'loading'],
+      ['tiny-distilbert-sentiment@1', 'loaded'],
+    ]);
+    expect(lines.flatMap((l) => l.records)).toHaveLength(1);
   });
 
   /** A container credentials endpoint (what ECS and Lambda's SnapStart use): one set of keys. */
@@ -112,7 +125,21 @@ describe('function bundles (npm run build)', () => {
     const creds = source === 'container' ? await credentialsServer() : undefined;
     try {
       // Act
-      const result = await invokeBundle('predict', 'events/predict/predict.json', {
+      const holder = 'translate/elsewhere';
+      await makeDocumentClient(c).send(
+        new PutCommand({
+          TableName: c.MODEL_STATE_TABLE,
+          Item: {
+            model: 'tiny-distilbert-sentiment@1',
+            holder,
+            state: 'loaded',
+            seq: 1,
+            task: 'text-classification',
+            expiresAt: Math.floor(Date.now() / 1000) + 600,
+          },
+        }),
+      );
+      const result = await invokeBundle('predict', 'events/predict/status.json', {
         MODEL_CACHE_DIR: await tempDir('bundle-cache'),
         MODELS_DIR: `${process.cwd()}/test/fixtures/models`,
         LOG_LEVEL: 'SILENT',
@@ -126,10 +153,12 @@ describe('function bundles (npm run build)', () => {
         AWS_PROFILE: undefined,
         AWS_CONTAINER_CREDENTIALS_FULL_URI: creds?.uri,
       });
-      // Assess: the model's loaded state, which the function writes to DynamoDB itself while loading.
+      // Assess: the status route's answer holds what the function read from DynamoDB (the models' shared state).
       expect(result.statusCode).toBe(200);
-      const states = await makeDocumentClient(c).send(new ScanCommand({ TableName: c.MODEL_STATE_TABLE }));
-      expect(states.Items?.map((i) => i.model)).toContain('tiny-distilbert-sentiment@1');
+      const { functions } = JSON.parse(result.body) as {
+        functions: Record<string, { models: Array<{ model: string }> }>;
+      };
+      expect(functions.translate?.models.map((m) => m.model)).toEqual(['tiny-distilbert-sentiment@1']);
       if (creds) expect(creds.requests()).toBeGreaterThan(0);
     } finally {
       await creds?.close();

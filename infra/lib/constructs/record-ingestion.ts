@@ -17,6 +17,8 @@ export interface RecordIngestionProps {
   readonly sources: ReadonlyMap<string, InferenceFunction>;
   readonly predictions: dynamodb.ITable;
   readonly resultCache: dynamodb.ITable;
+  /** The models' shared loaded-state: the functions print their changes, the ingester puts them. */
+  readonly modelState: dynamodb.ITable;
 }
 
 /** Small and short: it parses log lines and sends BatchWrites (the stage may size it as `ingest`). */
@@ -28,13 +30,14 @@ const RETRY_ATTEMPTS = 2;
  * Prediction records off the response path (docs/prediction-log.md): a CloudWatch Logs
  * subscription filter on each capability's log group sends the records lines
  * (`{"type":"predictionRecords",…}`) to the ingest function, which BatchWrites them to
- * the prediction table and the result cache. Logs invokes it asynchronously: a batch it
+ * the prediction table and the result cache, and puts the model-state changes those lines
+ * carry (conditional PutItem, newest per holder). Logs invokes it asynchronously: a batch it
  * fails (DynamoDB refusing after the writer's retries) is retried twice by Lambda, then
  * kept in an encrypted dead-letter queue for 14 days, from which it can be redriven
  * (writes are idempotent). The function is outside the VPC: it reads no model.
  *
  * @example
- * new RecordIngestion(this, 'Ingest', { config, sources: functions, predictions, resultCache });
+ * new RecordIngestion(this, 'Ingest', { config, sources: functions, predictions, resultCache, modelState });
  */
 export class RecordIngestion extends Construct {
   readonly function: lambda.DockerImageFunction;
@@ -63,6 +66,7 @@ export class RecordIngestion extends Construct {
         ...serviceEnvironment(config, this.serviceName),
         PREDICTIONS_TABLE: props.predictions.tableName,
         RESULT_CACHE_TABLE: props.resultCache.tableName,
+        MODEL_STATE_TABLE: props.modelState.tableName,
       },
     });
     // The writer's one call (RecordWriter: BatchWriteCommand), on the two tables only.
@@ -76,6 +80,10 @@ export class RecordIngestion extends Construct {
     // prediction table that holds them, and only there.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.predictions.tableArn] }),
+    );
+    // Model-state changes (ModelStateStore.apply: a conditional PutCommand per item).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.modelState.tableArn] }),
     );
     const destination = new destinations.LambdaDestination(this.function);
     for (const [name, source] of props.sources) {

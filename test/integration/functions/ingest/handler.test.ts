@@ -4,7 +4,8 @@ import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, Context } from 'aw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite } from '#local/stack.ts';
 import { ensureLocalTables, makeDocumentClient } from '#predictions/client.ts';
-import { recordsLines, toItem } from '#predictions/log.ts';
+import { modelStatesLine, recordsLines, toItem } from '#predictions/log.ts';
+import { ModelStateStore } from '#predictions/model-state.ts';
 import { type Config, loadConfig, setConfig } from '#runtime/config.ts';
 import { captureLogLines } from '../../../helpers/log-lines.ts';
 
@@ -73,7 +74,7 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
 
     const out = await handler(logsEvent(lines), context);
 
-    expect(out).toEqual({ records: 31, refused: 0, skipped: 1, counters: 2, countersRefused: 0 });
+    expect(out).toEqual({ records: 31, refused: 0, skipped: 1, counters: 2, countersRefused: 0, modelStates: 0 });
     expect(await keysInTable()).toHaveLength(31);
     expect(await keysInTable()).toContain('r1#29');
     const counter = await makeDocumentClient(config).send(
@@ -85,6 +86,25 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
     expect(counter.Item).toMatchObject({ 'all#total': 31, 'ok#total': 31, 'outcome#ok': 31, 'ok#version#1': 31 });
   });
 
+  it("puts the model-state changes the functions print, and the status readers see the holder's newest", async () => {
+    const { handler } = await import('#functions/ingest/handler.ts');
+    const states = new ModelStateStore({
+      client: makeDocumentClient(config),
+      table: config.MODEL_STATE_TABLE,
+      ttlSeconds: config.MODEL_STATE_TTL_SECONDS,
+      instance: 'i-ingest',
+    });
+    const loading = states.item({ kind: 'loading', key: 'lid176@1', task: 'language-identification' });
+    const loaded = states.item({ kind: 'loaded', key: 'lid176@1', task: 'language-identification', loadMs: 40 });
+
+    // The loaded line's batch arrives first, the loading one's after it.
+    const first = await handler(logsEvent([modelStatesLine([loaded])]), context);
+    const late = await handler(logsEvent([modelStatesLine([loading])]), context);
+
+    expect([first.modelStates, late.modelStates]).toEqual([1, 0]);
+    expect(await states.read('lid176@1')).toMatchObject({ status: 'loaded', instances: 1, loadMs: 40 });
+  });
+
   it('answers CloudWatch’s control message without writing', async () => {
     const { handler } = await import('#functions/ingest/handler.ts');
 
@@ -94,6 +114,7 @@ describe('ingest function (CloudWatch Logs subscription → DynamoDB)', () => {
       skipped: 0,
       counters: 0,
       countersRefused: 0,
+      modelStates: 0,
     });
   });
 

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { parseRecordsLine, RecordIngester } from '#predictions/ingest.ts';
-import { recordsLines, toItem } from '#predictions/log.ts';
+import { modelStatesLine, recordsLines, toItem } from '#predictions/log.ts';
 import { RecordWriter } from '#predictions/writer.ts';
 
 const item = (requestId: string, index: number) => ({
@@ -36,7 +36,20 @@ const ingesterOn = (fail: () => boolean = () => false) => {
     table: 'predictions',
     logger: { error: (_m: unknown, ...extra: unknown[]) => void fallbacks.push(extra[0]) },
   });
-  return { ingester: new RecordIngester({ writer, cacheTable: 'cache' }), written, fallbacks, updates };
+  const applied: Array<Record<string, unknown>> = [];
+  const modelStates = {
+    apply: async (items: readonly Record<string, unknown>[]) => {
+      applied.push(...items);
+      return items.length;
+    },
+  };
+  return {
+    ingester: new RecordIngester({ writer, cacheTable: 'cache', modelStates }),
+    written,
+    fallbacks,
+    updates,
+    applied,
+  };
 };
 
 describe('parseRecordsLine', () => {
@@ -51,6 +64,21 @@ describe('parseRecordsLine', () => {
 });
 
 describe('RecordIngester', () => {
+  it('hands model-state lines to the model-state store in the order printed, beside the records', async () => {
+    const { ingester, written, applied } = ingesterOn();
+    const lines = [
+      modelStatesLine([{ model: 'm@1', holder: 'detect/a', state: 'loading', seq: 1 }]),
+      ...recordsLines([item('r1', 0)]),
+      modelStatesLine([{ model: 'm@1', holder: 'detect/a', state: 'loaded', seq: 2 }]),
+    ];
+
+    const result = await ingester.ingest(lines);
+
+    expect(result).toMatchObject({ records: 1, skipped: 0, modelStates: 2 });
+    expect(applied.map((i) => i.state)).toEqual(['loading', 'loaded']);
+    expect(written.predictions).toHaveLength(1);
+  });
+
   it('writes the records of many lines together, and the cache items beside them', async () => {
     const { ingester, written } = ingesterOn();
     const lines = [
@@ -61,7 +89,7 @@ describe('RecordIngester', () => {
 
     const result = await ingester.ingest(lines);
 
-    expect(result).toEqual({ records: 31, refused: 0, skipped: 1, counters: 0, countersRefused: 0 });
+    expect(result).toEqual({ records: 31, refused: 0, skipped: 1, counters: 0, countersRefused: 0, modelStates: 0 });
     expect(written.predictions?.map((r) => r.sk)).toContain('r2#29');
     expect(written.predictions).toHaveLength(31);
     expect(written.cache).toEqual([{ cacheKey: 'k' }]);
@@ -78,7 +106,7 @@ describe('RecordIngester', () => {
 
     expect(refused.refused).toBe(2);
     expect(fallbacks).toHaveLength(2);
-    expect(again).toEqual({ records: 2, refused: 0, skipped: 0, counters: 0, countersRefused: 0 });
+    expect(again).toEqual({ records: 2, refused: 0, skipped: 0, counters: 0, countersRefused: 0, modelStates: 0 });
     expect(written.predictions?.map((r) => r.sk)).toEqual(['r1#0', 'r1#1']);
   });
 });
@@ -109,7 +137,7 @@ describe('RecordIngester counters', () => {
 
     const result = await ingester.ingest(lines);
 
-    expect(result).toEqual({ records: 3, refused: 0, skipped: 0, counters: 4, countersRefused: 0 });
+    expect(result).toEqual({ records: 3, refused: 0, skipped: 0, counters: 4, countersRefused: 0, modelStates: 0 });
     expect(updates.map((u) => u.Key)).toEqual([
       { pk: 'counters#predict#m#2026-12-06', sk: 'all#2026-12-06T03' },
       { pk: 'counters#predict#m#2026-12-06', sk: 'key.k1#2026-12-06T03' },
