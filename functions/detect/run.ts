@@ -38,6 +38,7 @@ const detectCached = async (
           topK,
         )
       ).results,
+    cache ? await runtime.coldBytes(resolved) : undefined,
   );
   const hits = out.cached.filter(Boolean).length;
   metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);

@@ -50,16 +50,22 @@ const translateCached = async (
   const keys = req.texts.map((text) => resultCacheKey(at, options, text, tenant));
   const cache = req.cache === false ? undefined : resultCacheOf<CachedTranslation>('translate');
   let target: string | undefined;
-  const out = await throughCache(cache, keys, at, async (missing) => {
-    const fresh = await translate(runtime, {
-      ...req,
-      texts: missing.map((i) => req.texts[i]!),
-      model: at,
-      detectModel,
-    });
-    target = fresh.target;
-    return fresh.translations.map((t) => ({ ...t, target: fresh.target }));
-  });
+  const out = await throughCache(
+    cache,
+    keys,
+    at,
+    async (missing) => {
+      const fresh = await translate(runtime, {
+        ...req,
+        texts: missing.map((i) => req.texts[i]!),
+        model: at,
+        detectModel,
+      });
+      target = fresh.target;
+      return fresh.translations.map((t) => ({ ...t, target: fresh.target }));
+    },
+    cache ? await runtime.coldBytes(resolved) : undefined,
+  );
   const hits = out.cached.filter(Boolean).length;
   metrics.addMetric(MetricName.CacheHits, MetricUnit.Count, hits);
   metrics.addMetric(MetricName.CacheMisses, MetricUnit.Count, out.cached.length - hits);

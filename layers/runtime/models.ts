@@ -129,6 +129,16 @@ export class ModelRuntime {
   }
 
   /**
+   * The bytes of a model's files (what its load reads) while this instance has not loaded it
+   * or started to; undefined once it has (or when the registry has no such version).
+   */
+  async coldBytes(resolved: { name: string; version: string }): Promise<number | undefined> {
+    if (this.cache.has(`${resolved.name}@${resolved.version}`)) return undefined;
+    const manifest = await this.deps.registry.manifest(resolved.name, resolved.version);
+    return manifest?.files.reduce((n, f) => n + f.bytes, 0);
+  }
+
+  /**
    * Loads a bundle from this environment's pre-optimised graphs when the cache has them,
    * else from the bundle itself, then queues building them (in the background) when there
    * were none or they had changed. A copy that fails its check or its load is discarded and

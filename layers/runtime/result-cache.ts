@@ -106,9 +106,12 @@ const ewma = (previous: number | undefined, sample: number): number =>
  * const advisor = new SharedTierAdvisor();
  * advisor.recordInference('m@1', 5, 1); advisor.recordLookup('m@1', 2, 1, 0); // 5 ms per text, a 2 ms lookup that missed
  * advisor.shouldLookup('m@1', 1); // => false: hit rate 0 saves nothing (true again at the next probe)
+ * new SharedTierAdvisor({ coldLookupMinBytes: 8e6 }).shouldLookup('lid176@1', 1, 3.8e6); // => false: loads as fast as a first lookup
  */
 export class SharedTierAdvisor {
   private lookupMs: number | undefined;
+  constructor(private readonly options: { coldLookupMinBytes?: number } = {}) {}
+
   // Model versions are few per container (MODEL_CACHE_MAX_ENTRIES); bound them anyway.
   private readonly models = new Lru<{ inferenceMsPerText?: number; hitRate: number; skipped: number }>(256);
   /** Lookups skipped because they would not have paid (for `/v1/status`). */
@@ -123,9 +126,18 @@ export class SharedTierAdvisor {
     return m;
   }
 
-  shouldLookup(scope: string, missing: number): boolean {
+  /**
+   * `coldModelBytes`: the model's bytes when this instance has not loaded it (a hit would
+   * save its load). Unmeasured, the tier is used, except for a cold model smaller than
+   * `coldLookupMinBytes`, whose load costs about what the instance's first lookup does.
+   */
+  shouldLookup(scope: string, missing: number, coldModelBytes?: number): boolean {
     const m = this.model(scope);
-    if (this.lookupMs === undefined || m.inferenceMsPerText === undefined) return true;
+    if (this.lookupMs === undefined || m.inferenceMsPerText === undefined) {
+      const small = coldModelBytes !== undefined && coldModelBytes < (this.options.coldLookupMinBytes ?? 0);
+      if (small) this.skippedLookups += 1;
+      return !small;
+    }
     if (m.hitRate * missing * m.inferenceMsPerText >= this.lookupMs) return true;
     m.skipped += 1;
     if (m.skipped >= PROBE_EVERY) {
@@ -170,7 +182,7 @@ export class TieredResultCache<T> {
   private readonly memory: Lru<T>;
   private readonly counts = { memoryHits: 0, sharedHits: 0, misses: 0 };
   private pending: Array<[string, T]> = [];
-  readonly advisor = new SharedTierAdvisor();
+  readonly advisor: SharedTierAdvisor;
 
   constructor(
     private readonly deps: {
@@ -179,19 +191,26 @@ export class TieredResultCache<T> {
       sharedPolicy?: SharedTierPolicy;
       deferSharedWrites?: boolean;
       onSharedError?: (error: unknown) => void;
+      /** `auto`: the least bytes of a model not loaded yet for its unmeasured lookup (see SharedTierAdvisor). */
+      coldLookupMinBytes?: number;
     },
   ) {
     this.memory = new Lru<T>(deps.maxEntries);
+    this.advisor = new SharedTierAdvisor({ coldLookupMinBytes: deps.coldLookupMinBytes });
   }
 
   private get policy(): SharedTierPolicy {
     return this.deps.shared ? (this.deps.sharedPolicy ?? 'always') : 'never';
   }
 
-  /** Looks keys up; `scope` (the resolved `name@version`) is what the advisor measures per. */
+  /**
+   * Looks keys up; `scope` (the resolved `name@version`) is what the advisor measures per,
+   * `coldModelBytes` the model's bytes when this instance has not loaded it.
+   */
   async lookup(
     keys: string[],
     scope = '',
+    coldModelBytes?: number,
   ): Promise<Map<string, { value: T; source: Exclude<CacheSource, 'inference'> }>> {
     const found = new Map<string, { value: T; source: Exclude<CacheSource, 'inference'> }>();
     const missing: string[] = [];
@@ -205,7 +224,7 @@ export class TieredResultCache<T> {
     if (
       unique.length > 0 &&
       this.deps.shared &&
-      (policy === 'always' || (policy === 'auto' && this.advisor.shouldLookup(scope, unique.length)))
+      (policy === 'always' || (policy === 'auto' && this.advisor.shouldLookup(scope, unique.length, coldModelBytes)))
     ) {
       const started = performance.now();
       const fromShared = await this.deps.shared.getMany(unique).catch((error: unknown) => {
@@ -263,7 +282,8 @@ export class TieredResultCache<T> {
  * keys up, runs `compute` once for the items it lacks (each distinct key once, in first
  * seen order), stores the fresh answers, and returns every answer in input order with
  * whether it came from the cache. `scope` is the resolved `name@version` the advisor
- * measures per.
+ * measures per; `coldModelBytes` the model's bytes when this instance has not loaded it
+ * (`ModelRuntime.coldBytes`).
  *
  * @example
  * const out = await throughCache(cache, keys, 'lid176@1', (missing) => detectAll(missing.map((i) => texts[i])));
@@ -274,8 +294,9 @@ export const throughCache = async <T>(
   keys: string[],
   scope: string,
   compute: (indexes: number[]) => Promise<T[]>,
+  coldModelBytes?: number,
 ): Promise<{ values: T[]; cached: boolean[]; computeMs: number }> => {
-  const found = cache ? await cache.lookup(keys, scope) : new Map<string, { value: T }>();
+  const found = cache ? await cache.lookup(keys, scope, coldModelBytes) : new Map<string, { value: T }>();
   const firstOf = new Map<string, number>();
   for (const [i, key] of keys.entries()) if (!found.has(key) && !firstOf.has(key)) firstOf.set(key, i);
   const fresh = new Map<string, T>();

@@ -62,7 +62,7 @@ export const predict = async (
     options.resolved ?? (await runtime.registry.resolve(modelRef, options.random, 'text-classification'));
   const at = `${resolved.name}@${resolved.version}`;
   const keys = texts.map((text) => resultCacheKey(at, CLASSIFY_OPTIONS, text, options.tenant));
-  const found = options.cache ? await options.cache.lookup(keys, at) : new Map();
+  const found = options.cache ? await options.cache.lookup(keys, at, await runtime.coldBytes(resolved)) : new Map();
   const missing = texts.map((_, i) => i).filter((i) => !found.has(keys[i]!));
   const fresh = new Map<string, Classification>();
   let inferenceMs = 0;

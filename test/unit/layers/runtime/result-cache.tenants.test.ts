@@ -67,6 +67,7 @@ describe('predict across tenants', () => {
     const runtime = {
       registry: { resolve: async (ref: string) => ({ name: ref, version: '1', canary: false }) },
       loadResolved: async () => ({ value: classifier }),
+      coldBytes: async () => undefined,
     } as unknown as ModelRuntime;
     const cache = new TieredResultCache<Classification>({ maxEntries: 10 });
 

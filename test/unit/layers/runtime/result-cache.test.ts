@@ -38,6 +38,7 @@ const fakeRuntime = (version = '1') => {
   const runtime = {
     registry: { resolve: async (ref: string) => ({ name: ref.split('@')[0]!, version, canary: false }) },
     loadResolved: async () => ({ value: classifier }),
+    coldBytes: async () => undefined,
   } as unknown as ModelRuntime;
   return { runtime, seen };
 };
@@ -138,6 +139,43 @@ describe('SharedTierAdvisor (RESULT_CACHE_SHARED=auto)', () => {
       expect(slow.shouldLookup('big@1', 1)).toBe(true);
       slow.recordLookup('big@1', 2, 1, i % 5 === 0 ? 1 : 0); // one in five found
     }
+  });
+});
+
+describe('SharedTierAdvisor on an instance that has not loaded the model', () => {
+  it('skips the unmeasured lookup of a small cold model, keeps it for a large one, and measures as before', async () => {
+    const { data, store } = mapStore();
+    let asked = 0;
+    const counting: SharedResultStore<Classification> = {
+      ...store,
+      getMany: async (keys) => {
+        asked += 1;
+        return store.getMany(keys);
+      },
+    };
+    data.set('k', answer('POSITIVE', 0.9));
+    const cache = new TieredResultCache<Classification>({
+      maxEntries: 10,
+      shared: counting,
+      sharedPolicy: 'auto',
+      coldLookupMinBytes: 8_000_000,
+    });
+
+    const small = await cache.lookup(['k'], 'lid176@1', 3_800_000);
+    const large = await cache.lookup(['k'], 'distilbert@1', 260_000_000);
+    const loaded = await cache.lookup(['k2'], 'lid176@1', undefined);
+
+    expect([small.size, large.get('k')?.source, loaded.size]).toEqual([0, 'shared', 0]);
+    expect(asked).toBe(2);
+    expect(cache.stats().skippedSharedLookups).toBe(1);
+    // `always` asks whatever the model's size.
+    const always = new TieredResultCache<Classification>({
+      maxEntries: 10,
+      shared: store,
+      sharedPolicy: 'always',
+      coldLookupMinBytes: 8_000_000,
+    });
+    expect((await always.lookup(['k'], 'lid176@1', 3_800_000)).get('k')?.source).toBe('shared');
   });
 });
 
