@@ -1,11 +1,17 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import { type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
 import type { Classification } from '#tasks/classification/index.ts';
 import type { Breaker } from './breaker.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
+import {
+  type DocumentSender,
+  makeDocumentClient,
+  onFirstSend,
+  REQUEST_PATH_CLIENT,
+  requestPathBreaker,
+} from './client.ts';
 import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -23,7 +29,7 @@ const BATCH_WRITE_LIMIT = 25;
 export class DynamoResultStore<T = Classification> implements SharedResultStore<T> {
   constructor(
     private readonly deps: {
-      client: DynamoDBDocumentClient;
+      client: DocumentSender;
       table: string;
       ttlSeconds: number;
       now?: () => number;
@@ -109,7 +115,8 @@ export const resultCacheOf = <T>(capability: CachedCapability): TieredResultCach
   if (store === undefined) {
     store = c.RESULT_CACHE_ENABLED
       ? new DynamoResultStore<unknown>({
-          client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+          // Made on the first lookup: a cold request that skips the shared tier makes none.
+          client: onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT)),
           table: c.RESULT_CACHE_TABLE,
           ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
           breaker: requestPathBreaker,
@@ -124,6 +131,7 @@ export const resultCacheOf = <T>(capability: CachedCapability): TieredResultCach
       shared: store,
       sharedPolicy: c.RESULT_CACHE_SHARED,
       deferSharedWrites: true,
+      coldLookupMinBytes: c.RESULT_CACHE_COLD_LOOKUP_MIN_BYTES,
       onSharedError: (error) =>
         logger.warn('result cache unavailable; answering by inference', { error: errorMessage(error), capability }),
     });

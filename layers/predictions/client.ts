@@ -60,6 +60,29 @@ export const makeDocumentClient = (
     { marshallOptions: { removeUndefinedValues: true } },
   );
 
+/** What the stores call on a document client: `send`, and nothing else. */
+export type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
+
+/**
+ * A document client made on its first call. Making one costs about 5 ms the first time in a
+ * process (the SDK's configuration resolved and compiled); a cold start whose first request
+ * makes no DynamoDB call (records and model state leave as log lines, a small model's shared
+ * cache lookup is skipped, a key with no allowance is not charged) then never pays it.
+ *
+ * @example
+ * const dynamo = onFirstSend(() => makeDocumentClient(config(), REQUEST_PATH_CLIENT)); // nothing made yet
+ * await dynamo.send(new GetCommand({ TableName: 't', Key: { k: '1' } })); // made here, once
+ */
+export const onFirstSend = (make: () => DynamoDBDocumentClient): DocumentSender => {
+  let made: DynamoDBDocumentClient | undefined;
+  // `send` is overloaded (promise and callback forms): the wrapper forwards whichever is called.
+  const send = (...args: Parameters<DynamoDBDocumentClient['send']>) => {
+    made ??= make();
+    return made.send(...args);
+  };
+  return { send: send as DynamoDBDocumentClient['send'] };
+};
+
 /**
  * Creates a table from its `schema.ts` definition when it does not exist: the local
  * emulator's twin of the CDK tables (in AWS the stack owns them).

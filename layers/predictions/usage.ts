@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import { type DocumentSender, makeDocumentClient, onFirstSend, REQUEST_PATH_CLIENT } from './client.ts';
 import type { RouteUsage, UsageUnit } from './units.ts';
 
 /**
@@ -73,7 +73,7 @@ const windowName = (seconds: number): string => (seconds === DAY_SECONDS ? 'UTC 
  * await charge(client, 'usage', 'key-id', { unit: 'characters', limit: 100_000 }, 42);
  */
 export const charge = async (
-  client: DynamoDBDocumentClient,
+  client: DocumentSender,
   table: string,
   apiKeyId: string,
   allowance: Allowance,
@@ -119,7 +119,7 @@ export const charge = async (
  * Best effort: a refund that cannot be written leaves the key charged, never over-credited.
  */
 export const refund = async (
-  client: DynamoDBDocumentClient,
+  client: DocumentSender,
   table: string,
   apiKeyId: string,
   unit: Allowance['unit'],
@@ -178,7 +178,7 @@ export class InFlight {
   }
 }
 
-let client: DynamoDBDocumentClient | undefined;
+let client: DocumentSender | undefined;
 
 /** A usage plan's numbers: requests per second (steady), burst, requests per UTC day (none when undefined). */
 export interface PlanLimits {
@@ -201,7 +201,7 @@ export interface PlanLimits {
  */
 export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: number = Date.now()): Promise<void> => {
   const c = config();
-  client ??= makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  client ??= onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT));
   const all: Allowance[] = [
     { unit: 'requests', limit: plan.burst, windowSeconds: 1 },
     { unit: 'requests', limit: plan.rate * 60 + plan.burst, windowSeconds: 60 },
@@ -281,7 +281,8 @@ export const withFairUse = async <T>(
   const { apiKeyId } = caller;
   if (!apiKeyId) return work(UNMETERED);
   const c = config();
-  client ??= makeDocumentClient(c, REQUEST_PATH_CLIENT);
+  // Made on the first charge: a key whose plan sets no allowance is never charged.
+  client ??= onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT));
   const dynamo = client;
   const amount = usage.amount(body);
   const release = usage.heavy ? inFlight.acquire(`${capability}#${apiKeyId}`) : () => undefined;
