@@ -223,7 +223,7 @@ describe('least privilege: IAM grants only what the code calls', () => {
   );
 
   it.each(STAGE_NAMES)(
-    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem but the key sync’s on the key mirror, UpdateItem on the usage counters and (ingester) analytics counters only, the result cache for predict and the ingester only',
+    '%s: no bucket-wide reads, no Scan/DeleteItem/PutItem but the key sync’s on the key mirror and the ingester’s on the model state, UpdateItem on the usage counters and (ingester) analytics counters only, the result cache for predict and the ingester only',
     (stage) => {
       const { template } = synthStage(stage);
       // The key sync diffs the key mirror (Scan, PutItem, DeleteItem): on that table alone, in its policy alone.
@@ -236,15 +236,26 @@ describe('least privilege: IAM grants only what the code calls', () => {
         id.includes('Imports'),
       );
       const onImports = (s: Statement) => JSON.stringify(s.Resource).includes(`"${importsTable}"`);
-      const syncWrites = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
-        (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter(
-          (s) =>
-            !onImports(s) &&
-            list(s.Action).some((a) => ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'].includes(a)),
-        ).map((s) => ({ id, s })),
+      // The models' loaded-state: the functions print their changes, the ingester puts them (PutItem).
+      const modelStateTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
+        id.includes('ModelState'),
       );
+      const onModelState = (s: Statement) => JSON.stringify(s.Resource).includes(`"${modelStateTable}"`);
+      const writesOutside = (skip: (s: Statement) => boolean) =>
+        Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
+          (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter(
+            (s) =>
+              !skip(s) &&
+              list(s.Action).some((a) => ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'].includes(a)),
+          ).map((s) => ({ id, s })),
+        );
+      const syncWrites = writesOutside((s) => onImports(s) || onModelState(s));
       expect(syncWrites.map(({ id }) => id)).toEqual([expect.stringMatching(/^KeySync/)]);
       expect(syncWrites.every(({ s }) => onKeys(s))).toBe(true);
+      const stateWrites = writesOutside((s) => !onModelState(s));
+      expect(stateWrites.map(({ id, s }) => [id, list(s.Action)])).toEqual([
+        [expect.stringMatching(/^Ingest/), ['dynamodb:PutItem']],
+      ]);
       const usageTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) => id.includes('Usage'));
       const onUsage = (s: Statement) => JSON.stringify(s.Resource).includes(`"${usageTable}"`);
       const importGrants = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([id, p]) =>
@@ -289,7 +300,8 @@ describe('least privilege: IAM grants only what the code calls', () => {
             !onUsage(s) &&
             !isCounters(s) &&
             !onImports(s) &&
-            !syncWrites.some((w) => JSON.stringify(w.s) === JSON.stringify(s)),
+            !syncWrites.some((w) => JSON.stringify(w.s) === JSON.stringify(s)) &&
+            !stateWrites.some((w) => JSON.stringify(w.s) === JSON.stringify(s)),
         )
         .flatMap((s) => list(s.Action));
       const cacheTable = Object.keys(resourcesOf(template, 'AWS::DynamoDB::Table')).find((id) =>
