@@ -1,4 +1,4 @@
-import { makeDocumentClient } from '#predictions/client.ts';
+import { type DocumentSender, lazyDocumentClient } from '#predictions/dynamo.ts';
 import { config } from '#runtime/config.ts';
 import { oneOf, UnknownModelError } from '#runtime/errors.ts';
 import { parseModelRef } from '#runtime/registry.ts';
@@ -7,10 +7,10 @@ import { modelRuntime } from '#storage/model-runtime.ts';
 /** Ensembles log under this model name (see docs/prediction-log.md). */
 const ENSEMBLE_MODEL = 'ensemble';
 
-let client: ReturnType<typeof makeDocumentClient> | undefined;
+let client: DocumentSender | undefined;
 /** The analytics routes' DynamoDB client (reads only; the prediction log has its own). */
 export const analyticsDb = () => {
-  client ??= makeDocumentClient(config());
+  client ??= lazyDocumentClient(config());
   return client;
 };
 

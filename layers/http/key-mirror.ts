@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  paginateScan,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { type DocumentSender, dynamoSdk } from '#predictions/dynamo.ts';
 import { API_KEYS_TABLE_KEYS } from '#predictions/schema.ts';
 import type { KeySource, KnownKey } from './key-source.ts';
 
@@ -106,6 +101,8 @@ export const syncKeyMirror = async (
     wanted.set(hash, toItem(hash, key, key.plan));
   }
   const current = new Map<string, MirroredKey>();
+  // The key sync's own calls: imported here, so the serving functions that read the mirror do not load them.
+  const { DeleteCommand, PutCommand, paginateScan } = await import('@aws-sdk/lib-dynamodb');
   for await (const page of paginateScan({ client }, { TableName: table })) {
     for (const raw of page.Items ?? []) {
       const item = MirroredKey.safeParse(raw);
@@ -158,19 +155,16 @@ export const MIRROR_CACHE = { positiveMs: 60_000, negativeMs: 10_000, maxEntries
  * one key share one read. A failed read throws and caches nothing.
  *
  * @example
- * const source = dynamoKeySource(makeDocumentClient(config()), 'api-keys');
+ * const source = dynamoKeySource(lazyDocumentClient(config()), 'api-keys');
  * await source.lookup('k'); // => { id: 'abc123', enabled: true, plan: { rate: 10, burst: 20, quota: 1000, name: 'hf-serve-dev-free' } }
  */
-export const dynamoKeySource = (
-  client: DynamoDBDocumentClient,
-  table: string,
-  options: MirrorCacheOptions = {},
-): KeySource => {
+export const dynamoKeySource = (client: DocumentSender, table: string, options: MirrorCacheOptions = {}): KeySource => {
   const { positiveMs, negativeMs, maxEntries } = { ...MIRROR_CACHE, ...options };
   const now = options.now ?? Date.now;
   const cache = new Map<string, { key: KnownKey | undefined; until: number }>();
   const pending = new Map<string, Promise<KnownKey | undefined>>();
   const read = async (hash: string): Promise<KnownKey | undefined> => {
+    const { GetCommand } = await dynamoSdk();
     const out = await client.send(
       new GetCommand({ TableName: table, Key: { [API_KEYS_TABLE_KEYS.partitionKey]: hash } }),
     );

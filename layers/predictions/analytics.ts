@@ -1,6 +1,6 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '#runtime/errors.ts';
 import { counterPk, counterScope, HISTOGRAM_BUCKETS, histogramPercentile, sumView } from './counters.ts';
+import { type DocumentSender, dynamoSdk } from './dynamo.ts';
 import type { PredictionRecord } from './log.ts';
 import { PREDICTIONS_TABLE_KEYS } from './schema.ts';
 import type { Scope } from './scope.ts';
@@ -24,7 +24,7 @@ export interface TimeRange {
   to: Date;
 }
 
-type Querier = Pick<DynamoDBDocumentClient, 'send'>;
+type Querier = DocumentSender;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -94,6 +94,7 @@ export const queryCounters = async (
   const k = PREDICTIONS_TABLE_KEYS;
   const scope = counterScope(q.scope?.keyHash);
   const out: Array<Record<string, unknown>> = [];
+  const { QueryCommand } = await dynamoSdk();
   for (const day of daysOf(q.range)) {
     let startKey: Record<string, unknown> | undefined;
     do {

@@ -1,4 +1,3 @@
-import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
@@ -7,11 +6,11 @@ import type { Classification } from '#tasks/classification/index.ts';
 import type { Breaker } from './breaker.ts';
 import {
   type DocumentSender,
-  makeDocumentClient,
-  onFirstSend,
+  dynamoSdk,
+  lazyDocumentClient,
   REQUEST_PATH_CLIENT,
   requestPathBreaker,
-} from './client.ts';
+} from './dynamo.ts';
 import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -50,6 +49,7 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
     const k = RESULT_CACHE_TABLE_KEYS;
     const found = new Map<string, T>();
     const now = this.nowSeconds();
+    const { BatchGetCommand } = await dynamoSdk();
     for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
       const out = await this.send(() =>
         this.deps.client.send(
@@ -82,6 +82,7 @@ export class DynamoResultStore<T = Classification> implements SharedResultStore<
 
   async putMany(entries: Array<[string, T]>): Promise<void> {
     const items = this.items(entries);
+    const { BatchWriteCommand } = await dynamoSdk();
     for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
       await this.send(() =>
         this.deps.client.send(
@@ -116,7 +117,7 @@ export const resultCacheOf = <T>(capability: CachedCapability): TieredResultCach
     store = c.RESULT_CACHE_ENABLED
       ? new DynamoResultStore<unknown>({
           // Made on the first lookup: a cold request that skips the shared tier makes none.
-          client: onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT)),
+          client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
           table: c.RESULT_CACHE_TABLE,
           ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
           breaker: requestPathBreaker,

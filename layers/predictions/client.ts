@@ -7,7 +7,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#runtime/config.ts';
-import { Breaker } from './breaker.ts';
 import {
   API_KEYS_TABLE_KEYS,
   IMPORTS_TABLE_KEYS,
@@ -17,29 +16,6 @@ import {
   type TableKeys,
   USAGE_TABLE_KEYS,
 } from './schema.ts';
-
-/**
- * SDK settings of the clients on a request's path (prediction log, result cache). With the
- * SDK's defaults (3 attempts, no timeouts) an unreachable table costs every answer its
- * retries and backoff, and an endpoint that accepts connections but never answers holds the
- * request until the function times out. Here one call is bounded by about
- * `maxAttempts × requestTimeout`, and a refused connection fails within milliseconds; the
- * cache then counts a miss and the log writes its fallback line, so the answer goes out.
- * The timeouts stay well above DynamoDB's single-digit-millisecond latency because they run
- * on the event loop that inference shares: a tighter one would fire after a long
- * tokenization rather than after a slow table.
- */
-export const REQUEST_PATH_CLIENT = {
-  maxAttempts: 2,
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
-} as const;
-
-/**
- * Shared by the request-path callers of one process (they reach the same endpoint): after a
- * call that timed out, they skip DynamoDB for 10 s, then try again. A hanging table then
- * costs the few requests in flight when it stopped answering, not every request.
- */
-export const requestPathBreaker = new Breaker({ openMs: 10_000 });
 
 /**
  * A DynamoDB document client; with an endpoint (dynalite locally) it uses dummy credentials.
@@ -59,29 +35,6 @@ export const makeDocumentClient = (
     }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
-
-/** What the stores call on a document client: `send`, and nothing else. */
-export type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
-
-/**
- * A document client made on its first call. Making one costs about 5 ms the first time in a
- * process (the SDK's configuration resolved and compiled); a cold start whose first request
- * makes no DynamoDB call (records and model state leave as log lines, a small model's shared
- * cache lookup is skipped, a key with no allowance is not charged) then never pays it.
- *
- * @example
- * const dynamo = onFirstSend(() => makeDocumentClient(config(), REQUEST_PATH_CLIENT)); // nothing made yet
- * await dynamo.send(new GetCommand({ TableName: 't', Key: { k: '1' } })); // made here, once
- */
-export const onFirstSend = (make: () => DynamoDBDocumentClient): DocumentSender => {
-  let made: DynamoDBDocumentClient | undefined;
-  // `send` is overloaded (promise and callback forms): the wrapper forwards whichever is called.
-  const send = (...args: Parameters<DynamoDBDocumentClient['send']>) => {
-    made ??= make();
-    return made.send(...args);
-  };
-  return { send: send as DynamoDBDocumentClient['send'] };
-};
 
 /**
  * Creates a table from its `schema.ts` definition when it does not exist: the local

@@ -1,10 +1,14 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Config } from '#runtime/config.ts';
 import type { HubId } from '#runtime/hub-id.ts';
 import { TASKS, type Task } from '#runtime/manifest.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import {
+  type DocumentSender,
+  dynamoSdk,
+  isConditionalCheckFailed,
+  lazyDocumentClient,
+  REQUEST_PATH_CLIENT,
+} from './dynamo.ts';
 
 export const IMPORT_STATUSES = ['queued', 'importing', 'done', 'failed'] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
@@ -55,7 +59,7 @@ const FAILED_TTL_SECONDS = 7 * 86_400;
 export class ImportJobStore {
   constructor(
     private readonly deps: {
-      client: DynamoDBDocumentClient;
+      client: DocumentSender;
       table: string;
       retrySeconds: number;
       now?: () => number;
@@ -67,6 +71,7 @@ export class ImportJobStore {
   }
 
   async get(id: string): Promise<ImportJob | undefined> {
+    const { GetCommand } = await dynamoSdk();
     const out = await this.deps.client.send(
       new GetCommand({ TableName: this.deps.table, Key: { id }, ConsistentRead: true }),
     );
@@ -77,6 +82,7 @@ export class ImportJobStore {
   async request(hub: HubId, task: Task | undefined): Promise<{ job: ImportJob; created: boolean }> {
     const now = this.now();
     const previous = await this.get(hub.key);
+    const { PutCommand } = await dynamoSdk();
     const job: ImportJob = {
       id: hub.key,
       repo: hub.repo,
@@ -107,7 +113,7 @@ export class ImportJobStore {
       );
       return { job, created: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
       const existing = await this.get(hub.key);
       if (!existing) throw error;
       return { job: existing, created: false };
@@ -120,7 +126,7 @@ export class ImportJobStore {
       await this.update(id, { status: 'importing' }, 'queued');
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
@@ -143,6 +149,7 @@ export class ImportJobStore {
     const now = this.now();
     const all = { ...fields, updatedAt: new Date(now).toISOString(), updatedAtMs: now };
     const names = Object.keys(all);
+    const { UpdateCommand } = await dynamoSdk();
     await this.deps.client.send(
       new UpdateCommand({
         TableName: this.deps.table,
@@ -168,7 +175,7 @@ let sharedFor: Config | undefined;
 export const importJobs = (c: Config): ImportJobStore => {
   if (!shared || sharedFor !== c) {
     shared = new ImportJobStore({
-      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+      client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
       table: c.IMPORTS_TABLE,
       retrySeconds: c.HUB_IMPORT_RETRY_SECONDS,
     });

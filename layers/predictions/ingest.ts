@@ -1,8 +1,9 @@
 import { dataLogger, MetricName, MetricUnit, metrics } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { Breaker } from './breaker.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT } from './client.ts';
+import { makeDocumentClient } from './client.ts';
 import { counterUpdates } from './counters.ts';
+import { REQUEST_PATH_CLIENT } from './dynamo.ts';
 import { type PredictionRecord, RECORDS_LINE_PREFIX, type RecordsLine } from './log.ts';
 import { ModelStateStore } from './model-state.ts';
 import { RecordWriter } from './writer.ts';

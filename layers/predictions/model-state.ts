@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { config } from '#runtime/config.ts';
 import { errorMessage } from '#runtime/errors.ts';
 import type { Task } from '#runtime/manifest.ts';
 import type { Breaker } from './breaker.ts';
-import { makeDocumentClient, REQUEST_PATH_CLIENT, requestPathBreaker } from './client.ts';
+import {
+  type DocumentSender,
+  dynamoSdk,
+  isConditionalCheckFailed,
+  lazyDocumentClient,
+  REQUEST_PATH_CLIENT,
+  requestPathBreaker,
+} from './dynamo.ts';
 import { modelStatesLine } from './log.ts';
 import { MODEL_STATE_TABLE_KEYS } from './schema.ts';
 
@@ -99,7 +105,7 @@ export const modelStateItem = (
 export class ModelStateStore {
   constructor(
     private readonly deps: {
-      client: DynamoDBDocumentClient;
+      client: DocumentSender;
       table: string;
       ttlSeconds: number;
       instance?: string;
@@ -129,6 +135,7 @@ export class ModelStateStore {
    */
   async apply(items: readonly Record<string, unknown>[]): Promise<number> {
     let put = 0;
+    const { PutCommand } = await dynamoSdk();
     for (const item of items) {
       try {
         await this.deps.client.send(
@@ -142,7 +149,7 @@ export class ModelStateStore {
         );
         put += 1;
       } catch (error) {
-        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') continue;
+        if (isConditionalCheckFailed(error)) continue;
         logger.warn('model state not shared', {
           model: item[MODEL_STATE_TABLE_KEYS.partitionKey],
           event: item.state,
@@ -158,6 +165,7 @@ export class ModelStateStore {
     const k = MODEL_STATE_TABLE_KEYS;
     const now = Math.floor(this.now() / 1000);
     const items: Record<string, unknown>[] = [];
+    const { QueryCommand } = await dynamoSdk();
     let start: Record<string, unknown> | undefined;
     do {
       const query = new QueryCommand({
@@ -215,7 +223,7 @@ export const modelStates = (): ModelStateStore => {
   if (!shared) {
     const c = config();
     shared = new ModelStateStore({
-      client: makeDocumentClient(c, REQUEST_PATH_CLIENT),
+      client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
       table: c.MODEL_STATE_TABLE,
       ttlSeconds: c.MODEL_STATE_TTL_SECONDS,
       breaker: requestPathBreaker,

@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { logger } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
-import { type DocumentSender, makeDocumentClient, onFirstSend, REQUEST_PATH_CLIENT } from './client.ts';
+import {
+  type DocumentSender,
+  dynamoSdk,
+  isConditionalCheckFailed,
+  lazyDocumentClient,
+  REQUEST_PATH_CLIENT,
+} from './dynamo.ts';
 import type { RouteUsage, UsageUnit } from './units.ts';
 
 /**
@@ -91,6 +95,7 @@ export const charge = async (
   if (amount > allowance.limit)
     throw refuse(`This request needs ${amount} ${allowance.unit}, more than a whole window's allowance.`);
   try {
+    const { UpdateCommand } = await dynamoSdk();
     await client.send(
       new UpdateCommand({
         TableName: table,
@@ -102,10 +107,7 @@ export const charge = async (
     );
     return true;
   } catch (error) {
-    if (
-      error instanceof ConditionalCheckFailedException ||
-      (error as Error).name === 'ConditionalCheckFailedException'
-    ) {
+    if (isConditionalCheckFailed(error)) {
       throw refuse(`This request needs ${amount} ${allowance.unit} and this window's allowance has less left.`);
     }
     logger.warn('usage counter unavailable: request served unmetered', { error, unit: allowance.unit });
@@ -127,6 +129,7 @@ export const refund = async (
   now: number = Date.now(),
   windowSeconds: number = DAY_SECONDS,
 ): Promise<void> => {
+  const { UpdateCommand } = await dynamoSdk();
   await client
     .send(
       new UpdateCommand({
@@ -201,7 +204,7 @@ export interface PlanLimits {
  */
 export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: number = Date.now()): Promise<void> => {
   const c = config();
-  client ??= onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT));
+  client ??= lazyDocumentClient(c, REQUEST_PATH_CLIENT);
   const all: Allowance[] = [
     { unit: 'requests', limit: plan.burst, windowSeconds: 1 },
     { unit: 'requests', limit: plan.rate * 60 + plan.burst, windowSeconds: 60 },
@@ -282,7 +285,7 @@ export const withFairUse = async <T>(
   if (!apiKeyId) return work(UNMETERED);
   const c = config();
   // Made on the first charge: a key whose plan sets no allowance is never charged.
-  client ??= onFirstSend(() => makeDocumentClient(c, REQUEST_PATH_CLIENT));
+  client ??= lazyDocumentClient(c, REQUEST_PATH_CLIENT);
   const dynamo = client;
   const amount = usage.amount(body);
   const release = usage.heavy ? inFlight.acquire(`${capability}#${apiKeyId}`) : () => undefined;

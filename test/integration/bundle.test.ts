@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { init, parse } from 'es-module-lexer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES, ROUTES } from '#functions/routes.ts';
 import { startDynalite } from '#local/stack.ts';
@@ -40,6 +42,43 @@ const invokeBundle = async (fn: string, eventFile: string, env: Record<string, s
   };
 };
 
+/**
+ * The packages of the code a bundle loads at start: its handler file and the chunks it
+ * imports statically (read with an ES module lexer), each file's sources named by its source
+ * map. What it only reaches through `import()` is left out: a cold start does not parse it.
+ */
+const packagesAtStart = async (fn: string): Promise<{ atStart: Set<string>; onDemand: Set<string> }> => {
+  await init;
+  const packages = (file: string) =>
+    readFile(`${file}.map`, 'utf8').then(
+      (map) =>
+        new Set(
+          (JSON.parse(map) as { sources: string[] }).sources.map(
+            (s) => s.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? 'own code',
+          ),
+        ),
+    );
+  /** Every file reachable from `file`, by static imports only or by any. */
+  const reach = async (file: string, dynamicToo: boolean, into: Set<string>): Promise<Set<string>> => {
+    if (into.has(file)) return into;
+    into.add(file);
+    const [imports] = parse(await readFile(file, 'utf8'));
+    for (const i of imports) {
+      if (i.n?.startsWith('.') && (dynamicToo || i.d === -1))
+        await reach(path.resolve(path.dirname(file), i.n), dynamicToo, into);
+    }
+    return into;
+  };
+  const entry = path.resolve(`dist/functions/${fn}/handler.mjs`);
+  const startFiles = await reach(entry, false, new Set());
+  const allFiles = await reach(entry, true, new Set());
+  const atStart = new Set<string>();
+  for (const file of startFiles) for (const p of await packages(file)) atStart.add(p);
+  const onDemand = new Set<string>();
+  for (const file of allFiles) if (!startFiles.has(file)) for (const p of await packages(file)) onDemand.add(p);
+  return { atStart, onDemand };
+};
+
 describe('function bundles (npm run build)', () => {
   beforeAll(async () => {
     await run('npx', ['tsx', 'scripts/build.ts'], { timeout: BUILD_TIMEOUT_MS });
@@ -51,6 +90,17 @@ describe('function bundles (npm run build)', () => {
     expect(text).toMatch(/export\s*\{[^}]*\bhandler\b/);
     expect(text).not.toMatch(/from "\.\.\/\.\.\/layers/); // layers are inlined
     expect(CAPABILITIES).toContain('predict');
+  });
+
+  it('leaves the AWS SDK out of what each capability loads at start: it comes with the first DynamoDB call', async () => {
+    for (const fn of CAPABILITIES) {
+      const { atStart, onDemand } = await packagesAtStart(fn);
+      const sdk = (set: Set<string>) => [...set].filter((p) => p.startsWith('@aws-sdk/') || p.startsWith('@smithy/'));
+
+      expect(sdk(atStart), fn).toEqual([]);
+      expect(sdk(onDemand), fn).toEqual(expect.arrayContaining(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']));
+      expect(atStart, fn).toContain('@middy/core');
+    }
   });
 
   it('writes the OpenAPI document of the route table to dist/openapi.json', async () => {
