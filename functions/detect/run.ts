@@ -29,15 +29,15 @@ const detectCached = async (
     cache,
     keys,
     at,
-    async (missing) =>
-      (
-        await detect(
-          runtime,
-          at,
-          missing.map((i) => texts[i]!),
-          topK,
-        )
-      ).results,
+    async (missing) => {
+      const fresh = await detect(
+        runtime,
+        at,
+        missing.map((i) => texts[i]!),
+        topK,
+      );
+      return { values: fresh.results, inferenceMs: fresh.inferenceMs };
+    },
     cache ? await runtime.coldBytes(resolved) : undefined,
   );
   const hits = out.cached.filter(Boolean).length;

@@ -62,7 +62,10 @@ const translateCached = async (
         detectModel,
       });
       target = fresh.target;
-      return fresh.translations.map((t) => ({ ...t, target: fresh.target }));
+      return {
+        values: fresh.translations.map((t) => ({ ...t, target: fresh.target })),
+        inferenceMs: fresh.inferenceMs,
+      };
     },
     cache ? await runtime.coldBytes(resolved) : undefined,
   );

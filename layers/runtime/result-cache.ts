@@ -88,7 +88,13 @@ export class Lru<T> {
 export type SharedTierPolicy = 'always' | 'never' | 'auto';
 
 /** Every this many skipped lookups of one model, one goes to the shared tier anyway (a probe). */
-export const PROBE_EVERY = 16;
+export const PROBE_EVERY = 16; /**
+ * What a lookup is taken to cost until this process has made one: its first DynamoDB call,
+ * which imports the AWS SDK and sets its client up besides the round trip (40-70 ms on
+ * detect's cold start here). A model measured faster than that per missing text waits for
+ * a probe before its first lookup; a slow one is looked up at once.
+ */
+export const FIRST_LOOKUP_MS = 50;
 const EWMA = 0.1;
 const ewma = (previous: number | undefined, sample: number): number =>
   previous === undefined ? sample : previous + EWMA * (sample - previous);
@@ -128,17 +134,18 @@ export class SharedTierAdvisor {
 
   /**
    * `coldModelBytes`: the model's bytes when this instance has not loaded it (a hit would
-   * save its load). Unmeasured, the tier is used, except for a cold model smaller than
-   * `coldLookupMinBytes`, whose load costs about what the instance's first lookup does.
+   * save its load). A model whose inference is unmeasured is looked up, except a cold one
+   * smaller than `coldLookupMinBytes`, whose load costs about what the instance's first
+   * lookup does; a lookup not yet measured is taken to cost `FIRST_LOOKUP_MS`.
    */
   shouldLookup(scope: string, missing: number, coldModelBytes?: number): boolean {
     const m = this.model(scope);
-    if (this.lookupMs === undefined || m.inferenceMsPerText === undefined) {
+    if (m.inferenceMsPerText === undefined) {
       const small = coldModelBytes !== undefined && coldModelBytes < (this.options.coldLookupMinBytes ?? 0);
       if (small) this.skippedLookups += 1;
       return !small;
     }
-    if (m.hitRate * missing * m.inferenceMsPerText >= this.lookupMs) return true;
+    if (m.hitRate * missing * m.inferenceMsPerText >= (this.lookupMs ?? FIRST_LOOKUP_MS)) return true;
     m.skipped += 1;
     if (m.skipped >= PROBE_EVERY) {
       m.skipped = 0;
@@ -277,23 +284,31 @@ export class TieredResultCache<T> {
   }
 }
 
+/** What `throughCache`'s compute returns: the answers, and the model's own time for them (no load). */
+export interface Computed<T> {
+  values: T[];
+  /** Inference alone, without the model's load: what the advisor measures per text. */
+  inferenceMs: number;
+}
+
 /**
  * Answers items through a result cache (or straight through without one): looks their
  * keys up, runs `compute` once for the items it lacks (each distinct key once, in first
  * seen order), stores the fresh answers, and returns every answer in input order with
- * whether it came from the cache. `scope` is the resolved `name@version` the advisor
- * measures per; `coldModelBytes` the model's bytes when this instance has not loaded it
+ * whether it came from the cache, and `computeMs`, compute's wall time (a cold model's load
+ * included). `scope` is the resolved `name@version` the advisor measures per;
+ * `coldModelBytes` the model's bytes when this instance has not loaded it
  * (`ModelRuntime.coldBytes`).
  *
  * @example
- * const out = await throughCache(cache, keys, 'lid176@1', (missing) => detectAll(missing.map((i) => texts[i])));
+ * const out = await throughCache(cache, keys, 'lid176@1', async (missing) => ({ values: await detectAll(missing), inferenceMs: 0.1 }));
  * out.cached; // => [true, false] when only the first text was seen before
  */
 export const throughCache = async <T>(
   cache: TieredResultCache<T> | undefined,
   keys: string[],
   scope: string,
-  compute: (indexes: number[]) => Promise<T[]>,
+  compute: (indexes: number[]) => Promise<Computed<T>>,
   coldModelBytes?: number,
 ): Promise<{ values: T[]; cached: boolean[]; computeMs: number }> => {
   const found = cache ? await cache.lookup(keys, scope, coldModelBytes) : new Map<string, { value: T }>();
@@ -305,8 +320,8 @@ export const throughCache = async <T>(
     const started = performance.now();
     const answers = await compute([...firstOf.values()]);
     computeMs = performance.now() - started;
-    for (const [j, key] of [...firstOf.keys()].entries()) fresh.set(key, answers[j]!);
-    await cache?.fill([...fresh.entries()], scope, computeMs);
+    for (const [j, key] of [...firstOf.keys()].entries()) fresh.set(key, answers.values[j]!);
+    await cache?.fill([...fresh.entries()], scope, answers.inferenceMs);
   }
   return {
     values: keys.map((key) => found.get(key)?.value ?? fresh.get(key)!),

@@ -24,7 +24,7 @@ describe('throughCache', () => {
 
     const out = await throughCache(cache, ['k1', 'k2', 'k1', 'k3'], 'm@1', async (indexes) => {
       asked.push(indexes);
-      return indexes.map((i) => `computed ${i}`);
+      return { values: indexes.map((i) => `computed ${i}`), inferenceMs: 1 };
     });
 
     expect(asked).toEqual([[0, 3]]);
@@ -39,7 +39,7 @@ describe('throughCache', () => {
     let calls = 0;
     const compute = async (indexes: number[]) => {
       calls += 1;
-      return indexes.map(String);
+      return { values: indexes.map(String), inferenceMs: 1 };
     };
 
     const hit = await throughCache(cache, ['k1'], 'm@1', compute);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelRuntime } from '#runtime/models.ts';
 import {
+  FIRST_LOOKUP_MS,
   Lru,
   PROBE_EVERY,
   resultCacheKey,
@@ -122,8 +123,10 @@ describe('SharedTierAdvisor (RESULT_CACHE_SHARED=auto)', () => {
     }
 
     const lookups = decisions.filter(Boolean).length;
-    expect(decisions.slice(0, 3)).toEqual([true, true, true]);
-    expect(decisions.slice(-PROBE_EVERY)).toContain(true); // a probe
+    // No lookup measured yet: taken at FIRST_LOOKUP_MS (the SDK's first call), more than 5 ms saves.
+    expect(decisions[0]).toBe(false);
+    expect(decisions.indexOf(true)).toBe(PROBE_EVERY - 1); // the first probe
+    expect(decisions.slice(-PROBE_EVERY)).toContain(true); // a later probe
     expect(lookups).toBeLessThan(60 / 4);
     expect(advisor.skippedLookups).toBe(60 - lookups);
   });
@@ -131,6 +134,7 @@ describe('SharedTierAdvisor (RESULT_CACHE_SHARED=auto)', () => {
   it('keeps the tier while it finds answers, and for a slow model even at a low hit rate', () => {
     const hits = new SharedTierAdvisor();
     hits.recordInference('m@1', 5, 1);
+    hits.recordLookup('m@1', 2, 1, 1);
     const slow = new SharedTierAdvisor();
     slow.recordInference('big@1', 400, 1);
     for (let i = 0; i < 40; i++) {
@@ -139,6 +143,16 @@ describe('SharedTierAdvisor (RESULT_CACHE_SHARED=auto)', () => {
       expect(slow.shouldLookup('big@1', 1)).toBe(true);
       slow.recordLookup('big@1', 2, 1, i % 5 === 0 ? 1 : 0); // one in five found
     }
+  });
+
+  it('takes a lookup not yet made at FIRST_LOOKUP_MS: a model slower per missing text is looked up at once', () => {
+    const advisor = new SharedTierAdvisor();
+    advisor.recordInference('fast@1', 0.1, 1);
+    advisor.recordInference('slow@1', FIRST_LOOKUP_MS * 2, 1);
+
+    expect(advisor.shouldLookup('fast@1', 1)).toBe(false);
+    expect(advisor.shouldLookup('fast@1', 1000)).toBe(true); // 1000 texts × 0.1 ms
+    expect(advisor.shouldLookup('slow@1', 1)).toBe(true);
   });
 });
 
@@ -168,6 +182,19 @@ describe('SharedTierAdvisor on an instance that has not loaded the model', () =>
     expect([small.size, large.get('k')?.source, loaded.size]).toEqual([0, 'shared', 0]);
     expect(asked).toBe(2);
     expect(cache.stats().skippedSharedLookups).toBe(1);
+    // On another instance: the small model answers (0.1 ms a text, its load not counted), and
+    // its next miss, loaded, skips too: no lookup was measured, and the first costs more.
+    const other = new TieredResultCache<Classification>({
+      maxEntries: 10,
+      shared: counting,
+      sharedPolicy: 'auto',
+      coldLookupMinBytes: 8_000_000,
+    });
+    await other.lookup(['k5'], 'lid176@1', 3_800_000);
+    await other.fill([['k5', answer('NEGATIVE', 0.6)]], 'lid176@1', 0.1);
+    await other.lookup(['k6'], 'lid176@1', undefined);
+    expect(asked).toBe(2);
+    expect(other.stats().skippedSharedLookups).toBe(2);
     // `always` asks whatever the model's size.
     const always = new TieredResultCache<Classification>({
       maxEntries: 10,
