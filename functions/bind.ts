@@ -6,6 +6,7 @@ import { type ColdStart, coldStartClock } from '#http/cold-start.ts';
 import type { ApiEvent, ApiResult } from '#http/types.ts';
 import { parseInput } from '#http/validate.ts';
 import { logger } from '#observability/index.ts';
+import { dynamoSdk } from '#predictions/dynamo.ts';
 import { type RequestRecords, requestRecords } from '#predictions/index.ts';
 import { reportAs } from '#predictions/model-state.ts';
 import { UNMETERED, type UsageMeter, withFairUse } from '#predictions/usage.ts';
@@ -106,8 +107,8 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
 };
 
 /**
- * Does what a capability's first request would (load the default model, run it once)
- * during init when Lambda pre-initialises the environment for provisioned concurrency
+ * Does what a capability's first request would (load the default model, run it once,
+ * import the AWS SDK's DynamoDB commands) during init when Lambda pre-initialises the environment for provisioned concurrency
  * (`AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`): that init is not on any
  * request's path, so the first request finds the model in memory. On-demand inits skip it
  * (the first request pays either way, and a request for another model would pay twice).
@@ -119,7 +120,8 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
 export const preloadOnProvisioned = async (load: () => Promise<unknown>): Promise<boolean> => {
   if (config().AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency') return false;
   try {
-    await load();
+    // The AWS SDK's DynamoDB commands too (imported on first use otherwise, layers/predictions/dynamo.ts).
+    await Promise.all([load(), dynamoSdk()]);
     return true;
   } catch (error) {
     logger.warn('default model not loaded during init; the first request loads it', { error: errorMessage(error) });
