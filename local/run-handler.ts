@@ -15,7 +15,11 @@ export interface HandlerResult {
 /**
  * Invokes a function's handler once with an event, as `npm run invoke` does: a buffered
  * handler's result as it is, a response-streaming handler's status and headers (from its
- * metadata) with its chunks joined as the body.
+ * metadata) with its chunks joined as the body. The invocation runs in an invoke-store
+ * context of its own (`inInvocation`), as the multi-concurrency runtime runs it, unless
+ * `invokeStore: false`: as on-demand Lambda runs one invocation at a time, with no
+ * AsyncLocalStorage, whose hooks then cost every promise of the invocation (what the
+ * request-path bench's handler loop measures).
  *
  * @example
  * const result = await runHandler(handler, event, 'predict'); // => { statusCode: 200, headers, body }
@@ -24,9 +28,10 @@ export const runHandler = async (
   handler: ProxyHandler | StreamingHandler | ((event: unknown, context: unknown) => Promise<unknown>),
   event: unknown,
   name: string,
-  timeoutMs = 28_000,
+  options: { timeoutMs?: number; invokeStore?: boolean } = {},
 ): Promise<HandlerResult> => {
-  const context = lambdaContext(`local-${name}`, timeoutMs);
+  const context = lambdaContext(`local-${name}`, options.timeoutMs ?? 28_000);
+  if (options.invokeStore === false) return invokeOnce(handler, event, context);
   return inInvocation(context.awsRequestId, () => invokeOnce(handler, event, context));
 };
 

@@ -26,6 +26,7 @@
  * and the bare model work both slow down (caches and clocks cold), a property of the machine.
  *
  *   npx tsx bench/request-path/handler-loop.ts [--rounds 400] [--models bench] [--idle-ms 0] [capability ...]   # after npm run build
+ *   HANDLER_LOOP_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/loop' npx tsx bench/request-path/handler-loop.ts completions
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -74,7 +75,8 @@ type Handler = Parameters<typeof runHandler>[0];
 /** One invocation as the Lambda runtime makes it (`runHandler`: a response stream for a streaming handler). */
 const invoke = async (fn: Cap, handler: Handler, i: number): Promise<void> => {
   const { path: route, body } = fn === 'completions' ? CAPS.completions(i, completionsModel()) : CAPS[fn](i);
-  const answer = await runHandler(handler, eventFor(route, body), fn);
+  // As on-demand Lambda: one invocation at a time, no invoke store (AsyncLocalStorage).
+  const answer = await runHandler(handler, eventFor(route, body), fn, { invokeStore: false });
   if (answer.statusCode !== 200) throw new Error(`${fn}: ${answer.statusCode} ${String(answer.body).slice(0, 300)}`);
 };
 
@@ -175,6 +177,8 @@ export const measureInOwnProcess = async (
           ONNX_SPINNING: 'false',
           DYNAMODB_ENDPOINT: options.dynamo,
           MODEL_CACHE_DIR: path.join(ROOT, 'bench/work/handler-loop-cache'),
+          // A profile of the child alone: HANDLER_LOOP_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/loop'.
+          ...(process.env.HANDLER_LOOP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HANDLER_LOOP_NODE_OPTIONS } : {}),
           ...models,
         },
       },
