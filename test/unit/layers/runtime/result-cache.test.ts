@@ -168,12 +168,15 @@ describe('SharedTierAdvisor on an instance that has not loaded the model', () =>
       },
     };
     data.set('k', answer('POSITIVE', 0.9));
-    const cache = new TieredResultCache<Classification>({
-      maxEntries: 10,
-      shared: counting,
-      sharedPolicy: 'auto',
-      coldLookupMinBytes: 8_000_000,
-    });
+    /** An instance's cache: 8 MB the least for a cold model's unmeasured lookup. */
+    const instance = (policy: 'auto' | 'always' = 'auto') =>
+      new TieredResultCache<Classification>({
+        maxEntries: 10,
+        shared: counting,
+        sharedPolicy: policy,
+        coldLookupMinBytes: 8_000_000,
+      });
+    const cache = instance();
 
     const small = await cache.lookup(['k'], 'lid176@1', 3_800_000);
     const large = await cache.lookup(['k'], 'distilbert@1', 260_000_000);
@@ -184,25 +187,15 @@ describe('SharedTierAdvisor on an instance that has not loaded the model', () =>
     expect(cache.stats().skippedSharedLookups).toBe(1);
     // On another instance: the small model answers (0.1 ms a text, its load not counted), and
     // its next miss, loaded, skips too: no lookup was measured, and the first costs more.
-    const other = new TieredResultCache<Classification>({
-      maxEntries: 10,
-      shared: counting,
-      sharedPolicy: 'auto',
-      coldLookupMinBytes: 8_000_000,
-    });
+    const other = instance();
     await other.lookup(['k5'], 'lid176@1', 3_800_000);
     await other.fill([['k5', answer('NEGATIVE', 0.6)]], 'lid176@1', 0.1);
     await other.lookup(['k6'], 'lid176@1', undefined);
     expect(asked).toBe(2);
     expect(other.stats().skippedSharedLookups).toBe(2);
     // `always` asks whatever the model's size.
-    const always = new TieredResultCache<Classification>({
-      maxEntries: 10,
-      shared: store,
-      sharedPolicy: 'always',
-      coldLookupMinBytes: 8_000_000,
-    });
-    expect((await always.lookup(['k'], 'lid176@1', 3_800_000)).get('k')?.source).toBe('shared');
+    expect((await instance('always').lookup(['k'], 'lid176@1', 3_800_000)).get('k')?.source).toBe('shared');
+    expect(asked).toBe(3);
   });
 });
 
