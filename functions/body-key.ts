@@ -3,7 +3,7 @@ import { apiKeyOf } from '#http/api-keys.ts';
 import { dynamoKeySource } from '#http/key-mirror.ts';
 import type { KeySource } from '#http/key-source.ts';
 import type { ApiEvent } from '#http/types.ts';
-import { lazyDocumentClient, REQUEST_PATH_CLIENT } from '#predictions/dynamo.ts';
+import { requestPathClient } from '#predictions/dynamo.ts';
 import { meterRequest } from '#predictions/usage.ts';
 import { config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
@@ -25,7 +25,7 @@ let source: KeySource | undefined;
  * the VPC's DynamoDB gateway endpoint.
  */
 const keySource = (): KeySource => {
-  source ??= dynamoKeySource(lazyDocumentClient(config(), REQUEST_PATH_CLIENT), config().API_KEYS_TABLE);
+  source ??= dynamoKeySource(requestPathClient(config()), config().API_KEYS_TABLE);
   return source;
 };
 

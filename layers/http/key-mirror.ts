@@ -155,7 +155,7 @@ export const MIRROR_CACHE = { positiveMs: 60_000, negativeMs: 10_000, maxEntries
  * one key share one read. A failed read throws and caches nothing.
  *
  * @example
- * const source = dynamoKeySource(lazyDocumentClient(config()), 'api-keys');
+ * const source = dynamoKeySource(requestPathClient(config()), 'api-keys');
  * await source.lookup('k'); // => { id: 'abc123', enabled: true, plan: { rate: 10, burst: 20, quota: 1000, name: 'hf-serve-dev-free' } }
  */
 export const dynamoKeySource = (client: DocumentSender, table: string, options: MirrorCacheOptions = {}): KeySource => {

@@ -4,13 +4,7 @@ import { errorMessage } from '#runtime/errors.ts';
 import { type SharedResultStore, TieredResultCache } from '#runtime/result-cache.ts';
 import type { Classification } from '#tasks/classification/index.ts';
 import type { Breaker } from './breaker.ts';
-import {
-  type DocumentSender,
-  dynamoSdk,
-  lazyDocumentClient,
-  REQUEST_PATH_CLIENT,
-  requestPathBreaker,
-} from './dynamo.ts';
+import { type DocumentSender, dynamoSdk, requestPathBreaker, requestPathClient } from './dynamo.ts';
 import { RESULT_CACHE_TABLE_KEYS } from './schema.ts';
 
 const BATCH_GET_LIMIT = 100;
@@ -117,7 +111,7 @@ export const resultCacheOf = <T>(capability: CachedCapability): TieredResultCach
     store = c.RESULT_CACHE_ENABLED
       ? new DynamoResultStore<unknown>({
           // Made on the first lookup: a cold request that skips the shared tier makes none.
-          client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
+          client: requestPathClient(c),
           table: c.RESULT_CACHE_TABLE,
           ttlSeconds: c.RESULT_CACHE_TTL_SECONDS,
           breaker: requestPathBreaker,

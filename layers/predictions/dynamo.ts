@@ -66,6 +66,22 @@ export const lazyDocumentClient = (
   return { send: send as DynamoDBDocumentClient['send'] };
 };
 
+let requestPath: { config: object; client: DocumentSender } | undefined;
+/**
+ * The process's one client on a request's path (`REQUEST_PATH_CLIENT` settings): the result
+ * cache, the model state, fair use, the import jobs and the key mirror send through it, as
+ * they share `requestPathBreaker`, so a process sets one client up and keeps one pool of
+ * connections rather than one of each. Made again when the configuration object changes
+ * (tests swap it).
+ *
+ * @example
+ * requestPathClient(config()) === requestPathClient(config()); // => true
+ */
+export const requestPathClient = (c: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DocumentSender => {
+  if (requestPath?.config !== c) requestPath = { config: c, client: lazyDocumentClient(c, REQUEST_PATH_CLIENT) };
+  return requestPath.client;
+};
+
 /** True for DynamoDB's refusal of a conditional write (told by name: the class is in the SDK). */
 export const isConditionalCheckFailed = (error: unknown): boolean =>
   (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';

@@ -2,13 +2,7 @@ import * as z from 'zod';
 import type { Config } from '#runtime/config.ts';
 import type { HubId } from '#runtime/hub-id.ts';
 import { TASKS, type Task } from '#runtime/manifest.ts';
-import {
-  type DocumentSender,
-  dynamoSdk,
-  isConditionalCheckFailed,
-  lazyDocumentClient,
-  REQUEST_PATH_CLIENT,
-} from './dynamo.ts';
+import { type DocumentSender, dynamoSdk, isConditionalCheckFailed, requestPathClient } from './dynamo.ts';
 
 export const IMPORT_STATUSES = ['queued', 'importing', 'done', 'failed'] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
@@ -175,7 +169,7 @@ let sharedFor: Config | undefined;
 export const importJobs = (c: Config): ImportJobStore => {
   if (!shared || sharedFor !== c) {
     shared = new ImportJobStore({
-      client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
+      client: requestPathClient(c),
       table: c.IMPORTS_TABLE,
       retrySeconds: c.HUB_IMPORT_RETRY_SECONDS,
     });

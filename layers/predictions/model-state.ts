@@ -8,9 +8,8 @@ import {
   type DocumentSender,
   dynamoSdk,
   isConditionalCheckFailed,
-  lazyDocumentClient,
-  REQUEST_PATH_CLIENT,
   requestPathBreaker,
+  requestPathClient,
 } from './dynamo.ts';
 import { modelStatesLine } from './log.ts';
 import { MODEL_STATE_TABLE_KEYS } from './schema.ts';
@@ -223,7 +222,7 @@ export const modelStates = (): ModelStateStore => {
   if (!shared) {
     const c = config();
     shared = new ModelStateStore({
-      client: lazyDocumentClient(c, REQUEST_PATH_CLIENT),
+      client: requestPathClient(c),
       table: c.MODEL_STATE_TABLE,
       ttlSeconds: c.MODEL_STATE_TTL_SECONDS,
       breaker: requestPathBreaker,

@@ -2,13 +2,7 @@ import { Readable } from 'node:stream';
 import { logger } from '#observability/index.ts';
 import { type Config, config } from '#runtime/config.ts';
 import { AppError } from '#runtime/errors.ts';
-import {
-  type DocumentSender,
-  dynamoSdk,
-  isConditionalCheckFailed,
-  lazyDocumentClient,
-  REQUEST_PATH_CLIENT,
-} from './dynamo.ts';
+import { type DocumentSender, dynamoSdk, isConditionalCheckFailed, requestPathClient } from './dynamo.ts';
 import type { RouteUsage, UsageUnit } from './units.ts';
 
 /**
@@ -181,8 +175,6 @@ export class InFlight {
   }
 }
 
-let client: DocumentSender | undefined;
-
 /** A usage plan's numbers: requests per second (steady), burst, requests per UTC day (none when undefined). */
 export interface PlanLimits {
   rate: number;
@@ -204,7 +196,7 @@ export interface PlanLimits {
  */
 export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: number = Date.now()): Promise<void> => {
   const c = config();
-  client ??= lazyDocumentClient(c, REQUEST_PATH_CLIENT);
+  const dynamo = requestPathClient(c);
   const all: Allowance[] = [
     { unit: 'requests', limit: plan.burst, windowSeconds: 1 },
     { unit: 'requests', limit: plan.rate * 60 + plan.burst, windowSeconds: 60 },
@@ -214,10 +206,9 @@ export const meterRequest = async (apiKeyId: string, plan: PlanLimits, now: numb
   const counted: Allowance[] = [];
   try {
     for (const allowance of windows) {
-      if (await charge(client, c.USAGE_TABLE, apiKeyId, allowance, 1, now)) counted.push(allowance);
+      if (await charge(dynamo, c.USAGE_TABLE, apiKeyId, allowance, 1, now)) counted.push(allowance);
     }
   } catch (error) {
-    const dynamo = client;
     await Promise.all(counted.map((a) => refund(dynamo, c.USAGE_TABLE, apiKeyId, a.unit, 1, now, a.windowSeconds)));
     throw error;
   }
@@ -284,9 +275,8 @@ export const withFairUse = async <T>(
   const { apiKeyId } = caller;
   if (!apiKeyId) return work(UNMETERED);
   const c = config();
-  // Made on the first charge: a key whose plan sets no allowance is never charged.
-  client ??= lazyDocumentClient(c, REQUEST_PATH_CLIENT);
-  const dynamo = client;
+  // Made on the first charge (requestPathClient): a key whose plan sets no allowance is never charged.
+  const dynamo = requestPathClient(c);
   const amount = usage.amount(body);
   const release = usage.heavy ? inFlight.acquire(`${capability}#${apiKeyId}`) : () => undefined;
   // The charge's time: a refund goes to the window that was charged, even past midnight.

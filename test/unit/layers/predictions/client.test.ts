@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite } from '#local/stack.ts';
 import { ensureTable, makeDocumentClient } from '#predictions/client.ts';
-import { dynamoSdk, isConditionalCheckFailed, lazyDocumentClient } from '#predictions/dynamo.ts';
+import { dynamoSdk, isConditionalCheckFailed, lazyDocumentClient, requestPathClient } from '#predictions/dynamo.ts';
 
 describe('lazyDocumentClient', () => {
   let db: Awaited<ReturnType<typeof startDynalite>>;
@@ -25,5 +25,17 @@ describe('lazyDocumentClient', () => {
     expect(got.Item).toEqual({ k: '1', v: 'one' });
     expect(isConditionalCheckFailed(refused)).toBe(true);
     expect(isConditionalCheckFailed(new Error('other'))).toBe(false);
+  });
+});
+
+describe('requestPathClient', () => {
+  it('is one client per configuration: the stores of a process share it, a swapped configuration gets its own', () => {
+    const a = { AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' };
+    const b = { ...a };
+
+    const first = requestPathClient(a);
+
+    expect(requestPathClient(a)).toBe(first);
+    expect(requestPathClient(b)).not.toBe(first);
   });
 });
