@@ -108,7 +108,8 @@ export const bindRoutes = <N extends string, R extends RouteSpecs>(
 
 /**
  * Does what a capability's first request would (load the default model, run it once,
- * import the AWS SDK's DynamoDB commands) during init when Lambda pre-initialises the environment for provisioned concurrency
+ * import the AWS SDK's DynamoDB commands) during init when Lambda pre-initialises the
+ * environment for provisioned concurrency
  * (`AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`): that init is not on any
  * request's path, so the first request finds the model in memory. On-demand inits skip it
  * (the first request pays either way, and a request for another model would pay twice).

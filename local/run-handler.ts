@@ -18,8 +18,7 @@ export interface HandlerResult {
  * metadata) with its chunks joined as the body. The invocation runs in an invoke-store
  * context of its own (`inInvocation`), as the multi-concurrency runtime runs it, unless
  * `invokeStore: false`: as on-demand Lambda runs one invocation at a time, with no
- * AsyncLocalStorage, whose hooks then cost every promise of the invocation (what the
- * request-path bench's handler loop measures).
+ * AsyncLocalStorage around it (how the request-path bench's handler loop invokes).
  *
  * @example
  * const result = await runHandler(handler, event, 'predict'); // => { statusCode: 200, headers, body }

@@ -8,8 +8,10 @@ import { CAPABILITIES } from '#functions/routes.ts';
  * `npm run build`: one esbuild bundle per function, `dist/functions/<name>/handler.mjs`,
  * the file the container image's command names (`functions/<name>/handler.handler`), and
  * beside it `chunks/`: the code the handler only reaches through a dynamic `import()`
- * (the AWS SDK's SSO, STS and INI credential providers, which Lambda's environment
- * credentials never load), split out so a cold start neither parses nor compiles it.
+ * (the AWS SDK: its DynamoDB client and commands, imported on the first DynamoDB call,
+ * the S3 registry client, and the SSO, STS and INI credential providers, which Lambda's
+ * environment credentials never load), split out so a cold start neither parses nor
+ * compiles it.
  * onnxruntime-node (native binaries) and sharp (native, pulled in by transformers.js
  * for images, unused here) stay external: the image installs them as packages. Also
  * writes the OpenAPI document, `dist/openapi.json`, for API Gateway import or a client

@@ -177,9 +177,10 @@ export const ConfigSchema = z.object({
   /**
    * `auto` on an instance that has not loaded the model yet and has measured nothing: the
    * shared tier is asked only for a model whose files reach this many bytes. A hit saves the
-   * model's load, and the instance's first lookup costs the DynamoDB client's set-up besides
-   * the round trip (about 40 ms, measured on detect's cold start); a smaller model loads in
-   * about that (lid.176's 3.8 MB in 35-55 ms), so a cold lookup would cost what it saves.
+   * model's load, and the instance's first lookup costs the AWS SDK's import and the
+   * DynamoDB client's set-up besides the round trip (40-70 ms on detect's cold start); a
+   * smaller model loads in about that (lid.176's 3.8 MB in 35-55 ms), so a cold lookup
+   * would cost what it saves.
    */
   RESULT_CACHE_COLD_LOOKUP_MIN_BYTES: int(0, 2 ** 50).default(8 * 1024 * 1024),
   /** Raw inputs are stored only when a stage opts in; otherwise hash and length only. */

@@ -87,7 +87,9 @@ export class Lru<T> {
 export type SharedTierPolicy = 'always' | 'never' | 'auto';
 
 /** Every this many skipped lookups of one model, one goes to the shared tier anyway (a probe). */
-export const PROBE_EVERY = 16; /**
+export const PROBE_EVERY = 16;
+
+/**
  * What a lookup is taken to cost until this process has made one: its first DynamoDB call,
  * which imports the AWS SDK and sets its client up besides the round trip (40-70 ms on
  * detect's cold start here). A model measured faster than that per missing text waits for
