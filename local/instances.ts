@@ -144,6 +144,9 @@ class Instance {
   }
 }
 
+/** A send to an instance that has just died: its 'exit' handler reports the invocation's failure. */
+const ignoreSendError = (): void => undefined;
+
 /**
  * A pool of emulated Lambda instances of one function: separate processes, each serving
  * one invocation at a time (a Lambda execution environment's concurrency is one), started
@@ -282,12 +285,17 @@ export class InstancePool {
             else if (message.type === 'result' || message.type === 'done') settle();
           },
         };
-        instance.child.send({ type: 'invoke', id, event, timeoutMs: this.options.timeoutMs } satisfies InvokeMessage);
+        // An instance killed just before this send fails it with EPIPE; without a callback that
+        // is an 'error' event nobody handles. Its 'exit' fails the invocation (redelivered, untaken).
+        instance.child.send(
+          { type: 'invoke', id, event, timeoutMs: this.options.timeoutMs } satisfies InvokeMessage,
+          ignoreSendError,
+        );
         // The client left: the instance closes the invocation's response stream, as Lambda's
         // does, so the function's signal aborts there (an in-process function sees it itself).
         const abort = () => {
           if (instance.current?.id === id && !instance.dead)
-            instance.child.send({ type: 'abort', id } satisfies AbortMessage);
+            instance.child.send({ type: 'abort', id } satisfies AbortMessage, ignoreSendError);
         };
         if (gone?.aborted) abort();
         else gone?.addEventListener('abort', abort, { once: true });
